@@ -1,0 +1,16 @@
+#include "actions/action.h"
+
+namespace containctl::actions {
+
+bool Options::flag(const std::string& key, bool fallback) const {
+  auto it = values.find(key);
+  if (it == values.end()) return fallback;
+  return it->second == "true" || it->second == "1" || it->second == "yes";
+}
+
+std::string Options::get(const std::string& key, const std::string& fallback) const {
+  auto it = values.find(key);
+  return it == values.end() ? fallback : it->second;
+}
+
+}  // namespace containctl::actions

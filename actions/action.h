@@ -1,0 +1,116 @@
+// The interface every action family implements. The orchestrator knows nothing service-specific:
+// it discovers, plans, and then for each step captures the before-state, journals it (synced),
+// applies, verifies, and on rollback restores from the journaled before-state.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actions/target.h"
+#include "aws/client.h"
+
+namespace containctl::actions {
+
+using nlohmann::json;
+
+// One API call a step makes, as shown in the plan. Never carries a secret.
+struct ApiCall {
+  std::string service;    // ec2, iam, s3, autoscaling, elasticloadbalancing, secretsmanager
+  std::string operation;  // CreateSnapshots
+  json params = json::object();
+  bool mutating = true;
+};
+
+struct Step {
+  std::string id;           // unique within the target: "snapshot", "isolate-network"
+  std::string description;  // one line for people
+  std::vector<ApiCall> calls;
+  json before = json::object();  // the state at plan time, as discovered
+  json after = json::object();   // the intended state
+  bool reversible = true;        // false: rollback cannot restore it (it says so)
+  std::vector<std::string> warnings;
+  json args = json::object();    // what apply needs (family-specific); part of the plan hash
+  // Steps run when every step named here has finished; a step with none may start at once.
+  // Families list real data dependencies so the executor can run independent steps in parallel.
+  std::vector<std::string> depends_on;
+  // Rollback refuses to undo this step earlier than this many seconds after it was applied,
+  // unless forced (IAM session revocation must outlive the longest session).
+  int min_hold_seconds = 0;
+};
+
+struct TargetPlan {
+  Target target;
+  std::string family;
+  json discovered = json::object();  // the read-only discovery result
+  std::vector<Step> steps;
+  std::vector<std::string> warnings;  // what containment cannot do, collateral effects
+  bool already_contained = false;     // the plan says so and has no steps
+  std::string note;                   // e.g. why an ASIA key's role is the target
+};
+
+// --option KEY=VALUE pairs, e.g. ec2.min_conntrack_timeouts=true.
+struct Options {
+  std::map<std::string, std::string> values;
+  bool flag(const std::string& key, bool fallback = false) const;
+  std::string get(const std::string& key, const std::string& fallback = "") const;
+};
+
+// Who the tool runs as (sts:GetCallerIdentity), plus the key it signs with.
+struct Identity {
+  std::string account;
+  std::string arn;
+  std::string user_id;
+  std::string access_key_id;  // the key in use; never deactivated or rotated by the tool
+};
+
+struct RollbackOptions {
+  bool reactivate_keys = false;  // turn keys deactivated by containment back on
+  bool force = false;            // ignore min_hold_seconds
+};
+
+struct Context {
+  aws::AwsClient& client;  // acts in the target's account
+  const Target& target;
+  std::string region;      // where the target lives (EC2: its region; S3: the bucket's; IAM: global region)
+  std::string run_id;      // tags and names carry it
+  const Identity& caller;
+  const Options& options;
+  std::vector<std::string> allow_principals;  // S3 allow-list: settings' s3_allow_access + caller
+  aws::Clock& clock;
+};
+
+class ActionFamily {
+ public:
+  virtual ~ActionFamily() = default;
+  virtual std::string name() const = 0;
+  virtual bool handles(const Target& target) const = 0;
+
+  // Read-only calls that capture the current state of the target. Unknown or terminated
+  // targets are errors that name the target.
+  virtual Result<json> discover(Context& ctx) = 0;
+  // Pure: builds the steps from the discovery. No AWS calls.
+  virtual Result<TargetPlan> plan(Context& ctx, const json& discovered) = 0;
+  // Read-only: the exact current state this step will change. The executor journals and syncs
+  // it before calling apply, and rollback restores it.
+  virtual Result<json> capture(Context& ctx, const Step& step) = 0;
+  // Performs the step. Idempotent: applying a step that already holds is a no-op. Returns what
+  // rollback needs beyond `before` (ids of created resources, ...).
+  virtual Result<json> apply(Context& ctx, const Step& step, const json& before) = 0;
+  // Reads back that the step's after-state holds.
+  virtual Status verify(Context& ctx, const Step& step) = 0;
+  // Restores `before`. Idempotent; `applied` is null when the process died during apply.
+  virtual Status rollback(Context& ctx, const Step& step, const json& before, const json& applied,
+                          const RollbackOptions& options) = 0;
+  // Reads back that `before` holds again (after rollback).
+  virtual Status verify_rollback(Context& ctx, const Step& step, const json& before,
+                                 const RollbackOptions& options) = 0;
+  // Every IAM action this family can call (discover, apply, verify, rollback), e.g.
+  // "ec2:DescribeInstances". The StackSet generator derives least-privilege roles from it.
+  virtual std::vector<std::string> iam_actions() const = 0;
+};
+
+}  // namespace containctl::actions

@@ -1,0 +1,89 @@
+// AwsClient: the one path every AWS call takes. It resolves the endpoint, builds the request for
+// the service's protocol (query, JSON, REST-XML), waits on the rate limiter, signs, sends, parses
+// errors, retries, and reports each call (never its secrets) to an observer for the audit log.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "aws/clock.h"
+#include "aws/credentials.h"
+#include "aws/endpoints.h"
+#include "aws/http.h"
+#include "aws/response.h"
+#include "aws/retry.h"
+#include "aws/sigv4.h"
+
+namespace containctl::aws {
+
+struct CallRecord {
+  std::string service;
+  std::string operation;
+  std::string region;
+  std::string account;
+  int http_status = 0;  // 0 when no response arrived
+  std::string request_id;
+  std::string error_code;  // empty on success
+  std::chrono::milliseconds duration{0};
+  int attempts = 0;
+};
+
+using CallObserver = std::function<void(const CallRecord&)>;
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+struct ClientConfig {
+  std::shared_ptr<HttpTransport> transport;
+  Clock* clock = &SystemClock::instance();
+  std::shared_ptr<CredentialsProvider> credentials;
+  EndpointOverrides endpoints;
+  RetryPolicy retry;
+  std::shared_ptr<RateLimiter> limiter;  // optional
+  CallObserver observer;                 // optional
+  std::string account_id;                // the account these credentials act in (rate-limit key, s3control)
+  std::function<double()> jitter;        // uniform [0,1); default: a per-client PRNG
+};
+
+struct RestRequest {
+  std::string operation;  // for logs and the audit trail, e.g. "PutBucketPolicy"
+  std::string method = "GET";
+  std::string bucket;     // S3: addressed virtual-hosted or path style as the endpoint allows
+  std::string key;        // S3 object key, raw (encoded here, once)
+  std::string path;       // non-bucket REST path, raw ("/v20180820/configuration/publicAccessBlock")
+  Params query;           // raw names and values (encoded here); a value-less subresource uses ""
+  std::vector<Header> headers;
+  std::string body;
+  bool unsigned_payload = false;
+};
+
+class AwsClient {
+ public:
+  explicit AwsClient(ClientConfig config);
+
+  // Query protocol (EC2, IAM, STS, Auto Scaling, ELBv2, CloudFormation): POST form body.
+  Result<XmlResponse> query(const std::string& service, const std::string& region, const std::string& action,
+                            const Params& params);
+  // JSON 1.0/1.1 protocol: X-Amz-Target = target_prefix + "." + operation.
+  Result<nlohmann::json> json(const std::string& service, const std::string& region, const std::string& target_prefix,
+                              const std::string& operation, const nlohmann::json& body, bool json_1_0 = false);
+  // REST-XML (S3, S3 Control). Non-2xx responses are Errors.
+  Result<HttpResponse> rest_xml(const std::string& service, const std::string& region, const RestRequest& request);
+
+  const ClientConfig& config() const { return config_; }
+  Result<Credentials> credentials() { return config_.credentials->credentials(); }
+
+ private:
+  Result<HttpResponse> send(const std::string& service, const std::string& region, const std::string& operation,
+                            const HttpRequest& request, const SigningParams& signing);
+  ClientConfig config_;
+};
+
+// API version of each query-protocol service.
+const char* query_api_version(const std::string& service);
+
+}  // namespace containctl::aws
