@@ -1,0 +1,41 @@
+#include "aws/assume_role.h"
+
+namespace containctl::aws {
+
+Result<Credentials> assume_role(AwsClient& source, const AssumeRoleParams& p) {
+  Params params{{"RoleArn", p.role_arn},
+                {"RoleSessionName", p.session_name},
+                {"DurationSeconds", std::to_string(p.duration_seconds)}};
+  if (!p.external_id.empty()) params.push_back({"ExternalId", p.external_id});
+  auto r = source.query("sts", p.region.empty() ? "us-east-1" : p.region, "AssumeRole", params);
+  if (!r.ok()) {
+    Error e = r.error();
+    e.message = "assuming " + p.role_arn + ": " + e.message;
+    return e;
+  }
+  Credentials c;
+  c.access_key_id = xml_text(r->root(), "AccessKeyId");
+  c.secret_access_key = xml_text(r->root(), "SecretAccessKey");
+  c.session_token = xml_text(r->root(), "SessionToken");
+  TimePoint exp;
+  if (parse_time(xml_text(r->root(), "Expiration"), exp)) c.expiration = exp;
+  c.source = "assume-role:" + p.role_arn;
+  if (c.empty())
+    return Error{ErrorKind::kParse, "UnparseableResponse", "AssumeRole " + p.role_arn + " returned no credentials"};
+  return c;
+}
+
+AssumeRoleProvider::AssumeRoleProvider(std::shared_ptr<AwsClient> source, AssumeRoleParams params)
+    : source_(std::move(source)), params_(std::move(params)) {}
+
+Result<Credentials> AssumeRoleProvider::credentials() {
+  std::lock_guard lock(mu_);
+  TimePoint now = source_->config().clock->now();
+  // Refresh five minutes early, as the SDKs do, so a long run never signs with a dead token.
+  if (cached_ && !cached_->expiring(now, std::chrono::minutes(5))) return *cached_;
+  CC_ASSIGN(Credentials c, assume_role(*source_, params_));
+  cached_ = c;
+  return c;
+}
+
+}  // namespace containctl::aws

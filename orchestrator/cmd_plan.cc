@@ -1,0 +1,7 @@
+#include "orchestrator/cli_common.h"
+
+namespace containctl::orch {
+
+void add_plan_commands(CLI::App& app, GlobalOptions& g, int& rc) {}
+
+}  // namespace containctl::orch

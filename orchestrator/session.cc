@@ -1,0 +1,94 @@
+#include "orchestrator/session.h"
+
+#include <cstdlib>
+
+#include "aws/assume_role.h"
+#include "aws/credential_chain.h"
+#include "aws/curl_transport.h"
+
+namespace containctl::orch {
+namespace {
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+}  // namespace
+
+std::string resolve_state_dir(const GlobalOptions& g) {
+  if (!g.state_dir.empty()) return g.state_dir;
+  if (auto v = env("CONTAINCTL_STATE_DIR"); !v.empty()) return v;
+  if (auto v = env("XDG_STATE_HOME"); !v.empty()) return v + "/containctl";
+  return env("HOME") + "/.local/state/containctl";
+}
+
+std::string resolve_settings_path(const GlobalOptions& g) {
+  if (!g.settings.empty()) return g.settings;
+  if (auto v = env("CONTAINCTL_SETTINGS"); !v.empty()) return v;
+  return resolve_state_dir(g) + "/settings.json";
+}
+
+Result<std::unique_ptr<Session>> Session::open(const GlobalOptions& g) {
+  auto s = std::make_unique<Session>();
+  std::string profile = !g.profile.empty() ? g.profile : env("AWS_PROFILE");
+  s->region_ = aws::resolve_region(g.region, profile);
+  CC_TRY(aws::partition_for_region(s->region_));
+  s->base_.transport = std::make_shared<aws::CurlTransport>();
+  s->base_.endpoints = aws::EndpointOverrides::from_environment(g.endpoint_url);
+  aws::ChainOptions chain{profile, s->region_, s->base_.transport, s->base_.clock, s->base_.endpoints};
+  CC_ASSIGN(s->base_.credentials, aws::default_credentials_provider(chain));
+  s->client_ = std::make_shared<aws::AwsClient>(s->base_);
+  return s;
+}
+
+void Session::set_observer(aws::CallObserver observer) {
+  base_.observer = std::move(observer);
+  auto account = base_.account_id;
+  client_ = std::make_shared<aws::AwsClient>(base_);
+  member_clients_.clear();
+}
+
+Result<actions::Identity> Session::caller() {
+  std::lock_guard lock(mu_);
+  if (caller_) return *caller_;
+  CC_ASSIGN(aws::XmlResponse r, client_->query("sts", region_, "GetCallerIdentity", {}));
+  actions::Identity id;
+  id.account = aws::xml_text(r.root(), "Account");
+  id.arn = aws::xml_text(r.root(), "Arn");
+  id.user_id = aws::xml_text(r.root(), "UserId");
+  CC_ASSIGN(aws::Credentials creds, base_.credentials->credentials());
+  id.access_key_id = creds.access_key_id;
+  if (id.account.empty() || id.arn.empty())
+    return Error{ErrorKind::kParse, "UnparseableResponse", "GetCallerIdentity returned no account or ARN"};
+  base_.account_id = id.account;
+  client_ = std::make_shared<aws::AwsClient>(base_);
+  caller_ = id;
+  return id;
+}
+
+Result<aws::AwsClient*> Session::client_for_account(const std::string& account, const std::string& partition,
+                                                    const std::string& role_name) {
+  CC_ASSIGN(actions::Identity me, caller());
+  std::lock_guard lock(mu_);
+  if (account.empty() || account == me.account) return client_.get();
+  if (auto it = member_clients_.find(account); it != member_clients_.end()) return it->second.get();
+  if (role_name.empty())
+    return Error::invalid("target is in account " + account + " but no member_role_name is configured");
+  aws::AssumeRoleParams p;
+  p.role_arn = "arn:" + partition + ":iam::" + account + ":role/" + role_name;
+  p.external_id = account;  // as AWS's containment role requires: ExternalId = the member account id
+  p.session_name = "containctl";
+  p.region = region_;
+  auto provider = std::make_shared<aws::AssumeRoleProvider>(client_, p);
+  CC_TRY(provider->credentials());  // fail now, naming the role, rather than on the first call
+  aws::ClientConfig cfg = base_;
+  cfg.credentials = provider;
+  cfg.account_id = account;
+  auto client = std::make_unique<aws::AwsClient>(cfg);
+  aws::AwsClient* raw = client.get();
+  member_clients_[account] = std::move(client);
+  return raw;
+}
+
+}  // namespace containctl::orch

@@ -1,0 +1,48 @@
+// Turns global options into working AWS clients: region, endpoint overrides, the credential
+// chain, the shared transport, and (per target account) AssumeRole into the member role.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "actions/action.h"
+#include "aws/client.h"
+#include "orchestrator/cli_common.h"
+
+namespace containctl::orch {
+
+// --state-dir, $CONTAINCTL_STATE_DIR, $XDG_STATE_HOME/containctl, ~/.local/state/containctl.
+std::string resolve_state_dir(const GlobalOptions& g);
+// --settings, $CONTAINCTL_SETTINGS, <state-dir>/settings.json.
+std::string resolve_settings_path(const GlobalOptions& g);
+
+class Session {
+ public:
+  static Result<std::unique_ptr<Session>> open(const GlobalOptions& g);
+
+  const std::string& region() const { return region_; }
+  // The client for the caller's own account.
+  aws::AwsClient& client() { return *client_; }
+  // sts:GetCallerIdentity, cached.
+  Result<actions::Identity> caller();
+  // A client acting in `account`: the caller's own client when it is the caller's account,
+  // otherwise AssumeRole into arn:PARTITION:iam::ACCOUNT:role/ROLE with ExternalId = ACCOUNT.
+  Result<aws::AwsClient*> client_for_account(const std::string& account, const std::string& partition,
+                                             const std::string& role_name);
+  // Observer for every call of every client this session makes (the audit log).
+  void set_observer(aws::CallObserver observer);
+  const aws::ClientConfig& base_config() const { return base_; }
+
+ private:
+  std::string region_;
+  aws::ClientConfig base_;
+  std::shared_ptr<aws::AwsClient> client_;
+  std::optional<actions::Identity> caller_;
+  std::map<std::string, std::unique_ptr<aws::AwsClient>> member_clients_;  // by account
+  std::mutex mu_;
+};
+
+}  // namespace containctl::orch
