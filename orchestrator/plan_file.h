@@ -1,0 +1,42 @@
+// The plan file: deterministic JSON (sorted keys) with a plan_hash over its canonical form, so an
+// approval binds to the exact plan and an edited plan is refused.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actions/action.h"
+
+namespace containctl::orch {
+
+using nlohmann::json;
+
+inline constexpr const char* kPlanFormat = "containctl-plan/1";
+
+json step_to_json(const actions::Step& step);
+Result<actions::Step> step_from_json(const json& j, const std::string& where);
+
+// Hex SHA-256 of the plan's compact dump with "plan_hash" removed (keys sorted, no whitespace).
+std::string compute_plan_hash(const json& plan);
+
+// Sets plan_hash and writes the plan (pretty, trailing newline). Refuses to write through a symlink.
+Status write_plan(const std::string& path, json& plan);
+
+// Parses and validates a plan file; a truncated file, a missing or mistyped field, or a hash that
+// does not match (the plan was edited) is an error naming the file and the field.
+Result<json> load_plan(const std::string& path);
+
+// One executable entry of a plan: a target and the family that contains it.
+struct PlanEntry {
+  actions::Target target;
+  std::string family;
+  std::string account;
+  std::string region;
+  std::string confidence;
+  std::vector<actions::Step> steps;
+};
+Result<std::vector<PlanEntry>> plan_entries(const json& plan);
+
+}  // namespace containctl::orch

@@ -1,0 +1,192 @@
+#include "orchestrator/settings.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "aws/sigv4.h"
+
+namespace containctl::orch {
+namespace {
+
+using nlohmann::json;
+
+const std::vector<std::string> kModes = {"none", "approval", "auto"};
+const std::vector<std::string> kScopes = {"confirmed", "suspected"};
+const std::vector<std::string> kFamilies = {"ec2-isolate", "iam-contain", "iam-rotate-keys", "s3-contain"};
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string suggest(const std::string& word, const std::vector<std::string>& known) {
+  std::string best;
+  size_t best_d = 3;
+  for (const auto& k : known) {
+    size_t d = edit_distance(word, k);
+    if (d < best_d) best_d = d, best = k;
+  }
+  return best.empty() ? "" : " (did you mean '" + best + "'?)";
+}
+
+struct Reader {
+  std::string file;
+  Error bad(const std::string& field, const std::string& why) const {
+    return Error::invalid(file + ": field '" + field + "': " + why, "InvalidSettings");
+  }
+  Status known_fields(const json& obj, const std::string& where, const std::vector<std::string>& known) const {
+    for (const auto& [k, v] : obj.items()) {
+      if (std::find(known.begin(), known.end(), k) == known.end())
+        return bad(where + k, "unknown field" + suggest(k, known));
+    }
+    return Ok{};
+  }
+  Result<std::string> str(const json& v, const std::string& field) const {
+    if (!v.is_string()) return bad(field, "must be a string");
+    return v.get<std::string>();
+  }
+  Result<std::string> one_of(const json& v, const std::string& field, const std::vector<std::string>& allowed) const {
+    CC_ASSIGN(std::string s, str(v, field));
+    if (std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      return bad(field, "'" + s + "' is not one of " + list + suggest(s, allowed));
+    }
+    return s;
+  }
+  Result<std::vector<std::string>> strings(const json& v, const std::string& field) const {
+    if (!v.is_array()) return bad(field, "must be an array of strings");
+    std::vector<std::string> out;
+    for (size_t i = 0; i < v.size(); ++i) {
+      CC_ASSIGN(std::string s, str(v[i], field + "[" + std::to_string(i) + "]"));
+      out.push_back(s);
+    }
+    return out;
+  }
+  Result<int> positive(const json& v, const std::string& field, int min) const {
+    if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > 100000)
+      return bad(field, "must be an integer >= " + std::to_string(min));
+    return v.get<int>();
+  }
+  Result<LevelSettings> level(const json& obj, const std::string& where, bool org) const {
+    if (!obj.is_object()) return bad(where, "must be an object");
+    std::vector<std::string> known = {"mode", "actions", "auto_scope", "approvals_required"};
+    if (org) known.push_back("id");
+    CC_TRY(known_fields(obj, where + ".", known));
+    LevelSettings l;
+    if (obj.contains("mode")) { CC_ASSIGN(l.mode, one_of(obj["mode"], where + ".mode", kModes)); }
+    if (obj.contains("auto_scope")) { CC_ASSIGN(l.auto_scope, one_of(obj["auto_scope"], where + ".auto_scope", kScopes)); }
+    if (obj.contains("approvals_required")) {
+      CC_ASSIGN(l.approvals_required, positive(obj["approvals_required"], where + ".approvals_required", 1));
+    }
+    if (obj.contains("actions")) {
+      CC_ASSIGN(std::vector<std::string> acts, strings(obj["actions"], where + ".actions"));
+      for (size_t i = 0; i < acts.size(); ++i)
+        CC_TRY(one_of(acts[i], where + ".actions[" + std::to_string(i) + "]", kFamilies));
+      l.actions = acts;
+    }
+    return l;
+  }
+};
+
+}  // namespace
+
+json EffectiveSettings::to_json() const {
+  return {{"mode", mode}, {"actions", actions}, {"auto_scope", auto_scope},
+          {"approvals_required", approvals_required}, {"source", source}};
+}
+
+bool glob_match(std::string_view p, std::string_view t) {
+  size_t pi = 0, ti = 0, star = std::string_view::npos, mark = 0;
+  while (ti < t.size()) {
+    if (pi < p.size() && (p[pi] == '?' || p[pi] == t[ti])) {
+      ++pi, ++ti;
+    } else if (pi < p.size() && p[pi] == '*') {
+      star = pi++, mark = ti;
+    } else if (star != std::string_view::npos) {
+      pi = star + 1, ti = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
+}
+
+Result<Settings> load_settings(const std::string& path) {
+  Settings s;
+  s.path = path;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return s;  // mode none
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error::io(path + ": cannot read settings file");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::string text = buf.str();
+  s.present = true;
+  s.sha256 = aws::sha256_hex(text);
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded()) return Error::invalid(path + ": not valid JSON (truncated or malformed)", "InvalidSettings");
+  if (!doc.is_object()) return Error::invalid(path + ": must be a JSON object", "InvalidSettings");
+  Reader r{path};
+  CC_TRY(r.known_fields(doc, "", {"organization", "accounts", "approvers", "protected", "s3_allow_access",
+                                  "member_role_name", "max_targets_per_run", "recontain_guard_hours"}));
+  if (doc.contains("organization")) {
+    CC_ASSIGN(s.organization, r.level(doc["organization"], "organization", true));
+    if (doc["organization"].contains("id")) { CC_ASSIGN(s.organization_id, r.str(doc["organization"]["id"], "organization.id")); }
+  }
+  if (doc.contains("accounts")) {
+    if (!doc["accounts"].is_object()) return r.bad("accounts", "must be an object keyed by account id");
+    static const std::regex kAccount("^[0-9]{12}$");
+    for (const auto& [acct, v] : doc["accounts"].items()) {
+      if (!std::regex_match(acct, kAccount)) return r.bad("accounts." + acct, "key is not a 12-digit account id");
+      CC_ASSIGN(s.accounts[acct], r.level(v, "accounts." + acct, false));
+    }
+  }
+  std::filesystem::path base = std::filesystem::path(path).parent_path();
+  if (doc.contains("approvers")) {
+    if (!doc["approvers"].is_object()) return r.bad("approvers", "must be an object: name -> public key path");
+    for (const auto& [name, v] : doc["approvers"].items()) {
+      CC_ASSIGN(std::string key, r.str(v, "approvers." + name));
+      std::filesystem::path p(key);
+      s.approvers[name] = (p.is_relative() ? base / p : p).string();
+    }
+  }
+  if (doc.contains("protected")) { CC_ASSIGN(s.protected_arns, r.strings(doc["protected"], "protected")); }
+  if (doc.contains("s3_allow_access")) { CC_ASSIGN(s.s3_allow_access, r.strings(doc["s3_allow_access"], "s3_allow_access")); }
+  if (doc.contains("member_role_name")) { CC_ASSIGN(s.member_role_name, r.str(doc["member_role_name"], "member_role_name")); }
+  if (doc.contains("max_targets_per_run")) {
+    CC_ASSIGN(s.max_targets_per_run, r.positive(doc["max_targets_per_run"], "max_targets_per_run", 1));
+  }
+  if (doc.contains("recontain_guard_hours")) {
+    CC_ASSIGN(s.recontain_guard_hours, r.positive(doc["recontain_guard_hours"], "recontain_guard_hours", 0));
+  }
+  return s;
+}
+
+EffectiveSettings effective_settings(const Settings& s, const std::string& account) {
+  EffectiveSettings e;
+  e.actions = kFamilies;
+  for (const char* f : {"mode", "actions", "auto_scope", "approvals_required"}) e.source[f] = "default";
+  auto apply = [&](const LevelSettings& l, const char* src) {
+    if (l.mode) e.mode = *l.mode, e.source["mode"] = src;
+    if (l.actions) e.actions = *l.actions, e.source["actions"] = src;
+    if (l.auto_scope) e.auto_scope = *l.auto_scope, e.source["auto_scope"] = src;
+    if (l.approvals_required) e.approvals_required = *l.approvals_required, e.source["approvals_required"] = src;
+  };
+  apply(s.organization, "organization");
+  if (auto it = s.accounts.find(account); it != s.accounts.end()) apply(it->second, "account");
+  return e;
+}
+
+}  // namespace containctl::orch

@@ -1,0 +1,57 @@
+// Containment settings: organization and account levels (the account overrides the organization
+// field by field), modes none/approval/auto, allowed families, auto scope, approvers, protected
+// ARNs. With no settings file the mode is `none`: containment is off until it is authorized.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "aws/result.h"
+
+namespace containctl::orch {
+
+struct LevelSettings {  // one level; unset fields inherit
+  std::optional<std::string> mode;        // none | approval | auto
+  std::optional<std::vector<std::string>> actions;
+  std::optional<std::string> auto_scope;  // confirmed | suspected
+  std::optional<int> approvals_required;
+};
+
+struct Settings {
+  std::string path;          // "" when no file exists
+  bool present = false;
+  std::string organization_id;
+  LevelSettings organization;
+  std::map<std::string, LevelSettings> accounts;
+  std::map<std::string, std::string> approvers;  // name -> public key path (resolved against the file)
+  std::vector<std::string> protected_arns;       // ARN globs: never contained
+  std::vector<std::string> s3_allow_access;
+  std::string member_role_name = "ContainctlContainment";
+  int max_targets_per_run = 50;
+  int recontain_guard_hours = 24;
+  std::string sha256;  // of the file's bytes ("" when absent)
+};
+
+struct EffectiveSettings {
+  std::string mode = "none";
+  std::vector<std::string> actions;  // allowed families
+  std::string auto_scope = "confirmed";
+  int approvals_required = 1;
+  std::map<std::string, std::string> source;  // field -> "account" | "organization" | "default"
+  nlohmann::json to_json() const;
+};
+
+// Missing file -> defaults (mode none). Malformed JSON, unknown fields (with a suggestion),
+// wrong types and bad values are errors naming the file and the field.
+Result<Settings> load_settings(const std::string& path);
+EffectiveSettings effective_settings(const Settings& s, const std::string& account);
+
+// Shell-style glob with '*' and '?' (ARN globs in `protected`).
+bool glob_match(std::string_view pattern, std::string_view text);
+
+}  // namespace containctl::orch
