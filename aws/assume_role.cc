@@ -1,5 +1,7 @@
 #include "aws/assume_role.h"
 
+#include "aws/credential_cache.h"
+
 namespace containctl::aws {
 
 Result<Credentials> assume_role(AwsClient& source, const AssumeRoleParams& p) {
@@ -20,7 +22,7 @@ Result<Credentials> assume_role(AwsClient& source, const AssumeRoleParams& p) {
   TimePoint exp;
   if (parse_time(xml_text(r->root(), "Expiration"), exp)) c.expiration = exp;
   c.source = "assume-role:" + p.role_arn;
-  if (c.empty())
+  if (c.empty() || c.session_token.empty())
     return Error{ErrorKind::kParse, "UnparseableResponse", "AssumeRole " + p.role_arn + " returned no credentials"};
   return c;
 }
@@ -30,12 +32,9 @@ AssumeRoleProvider::AssumeRoleProvider(std::shared_ptr<AwsClient> source, Assume
 
 Result<Credentials> AssumeRoleProvider::credentials() {
   std::lock_guard lock(mu_);
-  TimePoint now = source_->config().clock->now();
-  // Refresh five minutes early, as the SDKs do, so a long run never signs with a dead token.
-  if (cached_ && !cached_->expiring(now, std::chrono::minutes(5))) return *cached_;
-  CC_ASSIGN(Credentials c, assume_role(*source_, params_));
-  cached_ = c;
-  return c;
+  // Refreshed five minutes early, as the SDKs do, so a long run never signs with a dead token.
+  return refresh_cached(cached_, *source_->config().clock, [this] { return assume_role(*source_, params_); },
+                        "AssumeRole " + params_.role_arn);
 }
 
 }  // namespace containctl::aws

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "aws/result.h"
 
@@ -22,11 +23,31 @@ Result<Partition> partition_by_name(const std::string& name);
 struct EndpointOverrides {
   std::string all;                              // --endpoint-url or AWS_ENDPOINT_URL
   std::map<std::string, std::string> service;   // service id ("ec2", "s3") -> URL
+  // Where each URL came from ("--endpoint-url", "AWS_ENDPOINT_URL_EC2", "profile 'x' endpoint_url"),
+  // so a malformed one is reported by its name. Optional: URLs set in code have no origin.
+  std::string all_origin;
+  std::map<std::string, std::string> service_origin;
 
   // Reads AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>; `cli_url` (if set) wins over both.
+  // Also the profile (AWS_PROFILE, else default) as the two-argument form does.
   static EndpointOverrides from_environment(const std::string& cli_url);
+  // As the SDKs order them: --endpoint-url; AWS_ENDPOINT_URL_<SERVICE>; AWS_ENDPOINT_URL; the
+  // profile's `services` section (`ec2 =` / `  endpoint_url = ...`); the profile's endpoint_url.
+  // AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true (or ignore_configured_endpoint_urls = true in the
+  // profile) ignores all but --endpoint-url. `profile` empty: AWS_PROFILE, else default. A config
+  // file that cannot be read is left to the credential chain to report.
+  static EndpointOverrides from_environment(const std::string& cli_url, const std::string& profile);
   std::string for_service(const std::string& service) const;
+  std::string origin_for(const std::string& service) const;
 };
+
+// The services the tool calls, by the id used throughout (ec2, iam, sts, autoscaling, ...).
+const std::vector<std::string>& known_services();
+// AWS_ENDPOINT_URL_<SERVICE> for a service id: the SDK serviceId upper-cased with spaces as '_'
+// ("Elastic Load Balancing v2" -> AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2). Empty if unknown.
+std::string endpoint_env_var(const std::string& service);
+// The key of the service in a config file `[services x]` section ("elastic_load_balancing_v2").
+std::string endpoint_config_key(const std::string& service);
 
 struct Endpoint {
   std::string base_url;        // scheme://host[:port] (no trailing slash), or with a path prefix
@@ -37,6 +58,7 @@ struct Endpoint {
 
 // service: the SDK service id: ec2, iam, sts, autoscaling, elasticloadbalancing, cloudformation,
 // s3, s3control, organizations, secretsmanager, sso-admin, identitystore, support, dynamodb, ssm.
+// Unknown services, unknown regions and malformed override URLs are errors that name them.
 Result<Endpoint> resolve_endpoint(const std::string& service, const std::string& region,
                                   const EndpointOverrides& overrides);
 
