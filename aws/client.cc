@@ -29,6 +29,25 @@ AwsClient::AwsClient(ClientConfig config) : config_(std::move(config)) {
   }
 }
 
+namespace {
+
+bool ec2_call_unfiltered(const std::string& service, const std::string& action, const Params& params) {
+  if (service != "ec2" || !ec2_has_unfiltered_bucket(action)) return false;
+  for (const auto& [k, v] : params) {
+    if (k.starts_with("Filter.") || k == "MaxResults" || k == "NextToken") return false;
+  }
+  return true;
+}
+
+Error parse_error(const std::string& service, const std::string& operation, const HttpResponse& r,
+                  const std::string& what) {
+  return Error{ErrorKind::kParse, "UnparseableResponse",
+               service + " " + operation + " answered HTTP " + std::to_string(r.status) + " with " + what,
+               r.status, response_request_id(r)};
+}
+
+}  // namespace
+
 Result<XmlResponse> AwsClient::query(const std::string& service, const std::string& region, const std::string& action,
                                      const Params& params) {
   const char* version = query_api_version(service);
@@ -41,8 +60,20 @@ Result<XmlResponse> AwsClient::query(const std::string& service, const std::stri
   for (const auto& [k, v] : params) req.body += "&" + uri_encode(k, false) + "=" + uri_encode(v, false);
   req.headers.push_back({"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"});
   SigningParams sp{ep.signing_region, ep.signing_service, {}};
-  CC_ASSIGN(HttpResponse resp, send(service, region, action, req, sp));
-  return parse_xml(resp);
+  XmlResponse parsed;
+  auto check = [&](const HttpResponse& r) -> Status {
+    // Query services always answer <ActionResponse>: anything else (empty, HTML, a proxy's
+    // page) is not a success we can trust.
+    if (r.body.find_first_not_of(" \t\r\n") == std::string::npos) return parse_error(service, action, r, "an empty body");
+    auto p = parse_xml(r);
+    if (!p.ok()) return parse_error(service, action, r, "a body that is not valid XML");
+    std::string_view root = p->root().name();
+    if (!root.ends_with("Response")) return parse_error(service, action, r, "an XML body that is not a query response");
+    parsed = std::move(p).value();
+    return Ok{};
+  };
+  CC_TRY(send({service, region, action, ec2_call_unfiltered(service, action, params)}, req, sp, check));
+  return parsed;
 }
 
 Result<nlohmann::json> AwsClient::json(const std::string& service, const std::string& region,
@@ -56,12 +87,18 @@ Result<nlohmann::json> AwsClient::json(const std::string& service, const std::st
   req.headers.push_back({"Content-Type", json_1_0 ? "application/x-amz-json-1.0" : "application/x-amz-json-1.1"});
   req.headers.push_back({"X-Amz-Target", target_prefix + "." + operation});
   SigningParams sp{ep.signing_region, ep.signing_service, {}};
-  CC_ASSIGN(HttpResponse resp, send(service, region, operation, req, sp));
-  if (resp.body.empty()) return nlohmann::json::object();
-  auto j = nlohmann::json::parse(resp.body, nullptr, false);
-  if (j.is_discarded())
-    return Error{ErrorKind::kParse, "UnparseableResponse", service + " " + operation + " answered with a body that is not JSON"};
-  return j;
+  nlohmann::json parsed = nlohmann::json::object();
+  auto check = [&](const HttpResponse& r) -> Status {
+    // Some JSON operations answer 200 with no body at all; that is success with no fields.
+    if (r.body.find_first_not_of(" \t\r\n") == std::string::npos) return Ok{};
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (j.is_discarded()) return parse_error(service, operation, r, "a body that is not JSON");
+    if (!j.is_object()) return parse_error(service, operation, r, "JSON that is not an object");
+    parsed = std::move(j);
+    return Ok{};
+  };
+  CC_TRY(send({service, region, operation}, req, sp, check));
+  return parsed;
 }
 
 Result<HttpResponse> AwsClient::rest_xml(const std::string& service, const std::string& region,
@@ -100,61 +137,78 @@ Result<HttpResponse> AwsClient::rest_xml(const std::string& service, const std::
   sp.s3_mode = true;
   sp.content_sha256_header = true;
   sp.payload = r.unsigned_payload ? PayloadMode::kUnsigned : PayloadMode::kSigned;
-  return send(service, region, r.operation, req, sp);
+  return send({service, region, r.operation}, req, sp);
 }
 
-Result<HttpResponse> AwsClient::send(const std::string& service, const std::string& region,
-                                     const std::string& operation, const HttpRequest& request,
-                                     const SigningParams& signing) {
+void AwsClient::finish(CallRecord& rec, TimePoint start) {
+  rec.duration = std::chrono::duration_cast<std::chrono::milliseconds>(config_.clock->now() - start);
+  if (config_.observer) config_.observer(rec);
+}
+
+Result<HttpResponse> AwsClient::send(const CallSpec& call, const HttpRequest& request, const SigningParams& signing,
+                                     const ResponseCheck& check) {
+  const std::string& service = call.service;
+  const std::string& operation = call.operation;
+  const std::string& region = call.region;
   if (!config_.transport) return Error::internal("AwsClient has no transport");
   if (!config_.credentials) return Error{ErrorKind::kAuth, "MissingCredentials", "no credentials provider"};
   CallRecord rec{service, operation, region, config_.account_id};
   const TimePoint start = config_.clock->now();
-  Result<HttpResponse> last = Error::internal("no attempt made");
-  Error err;
+  auto fail = [&](Error err) -> Error {
+    rec.http_status = err.http_status;
+    rec.request_id = err.request_id;
+    rec.error_code = err.code;
+    spdlog::debug("aws {} {} {} failed after {} attempt(s): {}", service, operation, region, rec.attempts,
+                  err.describe());
+    finish(rec, start);
+    err.message = service + " " + operation + ": " + err.message;
+    return err;
+  };
   for (int attempt = 1;; ++attempt) {
     rec.attempts = attempt;
-    if (config_.limiter) config_.limiter->acquire(config_.account_id, region, service);
-    CC_ASSIGN(Credentials creds, config_.credentials->credentials());
+    if (config_.limiter) {
+      auto waited = config_.limiter->acquire(config_.account_id, region, service, operation, call.unfiltered);
+      if (waited.count() > 0) spdlog::trace("aws {} {} waited {}ms for a rate token", service, operation, waited.count());
+    }
+    // Fetched per attempt: a provider refreshes credentials that expire during retries.
+    auto creds = config_.credentials->credentials();
+    if (!creds.ok()) return fail(creds.error());
     HttpRequest req = request;
     SigningParams sp = signing;
-    sp.time = config_.clock->now();
-    CC_TRY(sign_request(req, creds, sp));
+    sp.time = config_.clock->now();  // signed per attempt, with the time of that attempt
+    if (auto signed_req = sign_request(req, *creds, sp); !signed_req.ok()) return fail(signed_req.error());
+    // Header names only: values include the signature and the session token.
+    if (spdlog::should_log(spdlog::level::trace)) {
+      std::string names;
+      for (const auto& h : req.headers) names += (names.empty() ? "" : ",") + h.name;
+      spdlog::trace("aws > {} {} {} attempt {} ({} body bytes; headers {})", service, operation, region, attempt,
+                    req.body.size(), names);
+    }
     Result<HttpResponse> resp = config_.transport->send(req);
+    Error err;
     if (resp.ok() && resp->status >= 200 && resp->status < 300) {
       rec.http_status = resp->status;
-      for (const char* h : {"x-amzn-requestid", "x-amz-request-id"})
-        if (auto v = resp->header(h); !v.empty() && rec.request_id.empty()) rec.request_id = std::string(v);
-      if (rec.request_id.empty()) {
-        // Query protocols carry it in the body.
-        auto p = resp->body.find("equestId>");
-        if (p != std::string::npos) {
-          auto e = resp->body.find('<', p + 9);
-          if (e != std::string::npos) rec.request_id = resp->body.substr(p + 9, e - p - 9);
-        }
+      rec.request_id = response_request_id(*resp);
+      spdlog::trace("aws < {} {} HTTP {} request id {}", service, operation, rec.http_status, rec.request_id);
+      if (config_.limiter) config_.limiter->on_success(config_.account_id, region, service, operation, call.unfiltered);
+      if (check) {
+        if (Status st = check(*resp); !st.ok()) return fail(st.error());
       }
-      rec.duration = std::chrono::duration_cast<std::chrono::milliseconds>(config_.clock->now() - start);
+      rec.error_code.clear();
+      finish(rec, start);
       spdlog::debug("aws {} {} {} HTTP {} {}ms attempts={}", service, operation, region, rec.http_status,
                     rec.duration.count(), attempt);
-      if (config_.observer) config_.observer(rec);
       return resp;
     }
     err = resp.ok() ? error_from_response(*resp) : resp.error();
+    spdlog::trace("aws < {} {} attempt {}: {} ({})", service, operation, attempt, err.describe(), to_string(err.kind));
     if (err.kind == ErrorKind::kThrottling && config_.limiter)
-      config_.limiter->on_throttled(config_.account_id, region, service);
-    if (!config_.retry.should_retry(err, attempt)) break;
-    auto delay = config_.retry.backoff(attempt, config_.jitter());
+      config_.limiter->on_throttled(config_.account_id, region, service, operation, call.unfiltered);
+    if (!config_.retry.should_retry(err, attempt)) return fail(std::move(err));
+    auto delay = config_.retry.backoff(attempt, config_.jitter(), err);
     spdlog::debug("aws {} {} retry {} after {}ms: {}", service, operation, attempt, delay.count(), err.code);
     config_.clock->sleep_for(delay);
   }
-  rec.http_status = err.http_status;
-  rec.request_id = err.request_id;
-  rec.error_code = err.code;
-  rec.duration = std::chrono::duration_cast<std::chrono::milliseconds>(config_.clock->now() - start);
-  spdlog::debug("aws {} {} {} failed: {}", service, operation, region, err.describe());
-  if (config_.observer) config_.observer(rec);
-  err.message = service + " " + operation + ": " + err.message;
-  return err;
 }
 
 }  // namespace containctl::aws

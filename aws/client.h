@@ -43,7 +43,7 @@ struct ClientConfig {
   std::shared_ptr<CredentialsProvider> credentials;
   EndpointOverrides endpoints;
   RetryPolicy retry;
-  std::shared_ptr<RateLimiter> limiter;  // optional
+  std::shared_ptr<RateLimiter> limiter;  // optional; every attempt takes a token, throttles adapt it
   CallObserver observer;                 // optional
   std::string account_id;                // the account these credentials act in (rate-limit key, s3control)
   std::function<double()> jitter;        // uniform [0,1); default: a per-client PRNG
@@ -78,8 +78,17 @@ class AwsClient {
   Result<Credentials> credentials() { return config_.credentials->credentials(); }
 
  private:
-  Result<HttpResponse> send(const std::string& service, const std::string& region, const std::string& operation,
-                            const HttpRequest& request, const SigningParams& signing);
+  // Validates a 2xx response (parses it); an error here fails the call without a retry.
+  using ResponseCheck = std::function<Status(const HttpResponse&)>;
+  struct CallSpec {
+    const std::string& service;
+    const std::string& region;
+    const std::string& operation;
+    bool unfiltered = false;  // EC2: no filter and no pagination (the smaller request bucket)
+  };
+  Result<HttpResponse> send(const CallSpec& call, const HttpRequest& request, const SigningParams& signing,
+                            const ResponseCheck& check = {});
+  void finish(CallRecord& rec, TimePoint start);
   ClientConfig config_;
 };
 
