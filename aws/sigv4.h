@@ -26,7 +26,12 @@ struct SigningParams {
   bool s3_mode = false;
   // Add (and sign) an x-amz-content-sha256 header. S3 always needs it.
   bool content_sha256_header = false;
+  // kSigned hashes the body, also for presigned URLs (aws-c-auth's query vectors); S3 presigned
+  // URLs use kUnsigned, as botocore's S3SigV4QueryAuth does.
   PayloadMode payload = PayloadMode::kSigned;
+  // A few services want the session token added after signing (the suites' post-sts-header-after).
+  // Every service this tool calls signs it, so the default is true.
+  bool sign_session_token = true;
 };
 
 struct SigningResult {
@@ -39,12 +44,18 @@ struct SigningResult {
 };
 
 // Adds x-amz-date, x-amz-security-token (if any), x-amz-content-sha256 (if asked), host (if
-// missing) and Authorization to `request`, and returns every intermediate string.
-// Errors: malformed URL, CR/LF in a header, missing credentials.
+// missing) and Authorization to `request`, and returns every intermediate string. Any
+// Authorization, x-amz-date or x-amz-security-token already on the request is replaced, so
+// signing the same request again (a retry) gives a fresh, consistent signature.
+// Non-S3 mode: the path is normalised (dot segments, repeated slashes) and percent-encoded, which
+// for a path that is already encoded on the wire is the "double encoding" SigV4 asks for.
+// Errors (never carrying secrets): malformed URL, CR/LF in a header, bad region/service,
+// missing credentials.
 Result<SigningResult> sign_request(HttpRequest& request, const Credentials& credentials,
                                    const SigningParams& params);
 
-// Query-string signing (presigned URL). `request.url` is not changed; the result's `url` is.
+// Query-string signing (presigned URL). `request.url` is not changed; the result's `url` is. The
+// request's headers (plus host) are signed and must be sent with the URL.
 Result<SigningResult> presign_url(const HttpRequest& request, const Credentials& credentials,
                                   const SigningParams& params, int expires_seconds);
 

@@ -4,27 +4,50 @@
 #include <cctype>
 
 namespace containctl::aws {
+namespace {
 
-Result<Url> parse_url(std::string_view text) {
-  auto bad = [&](const std::string& why) {
-    return Error::invalid("malformed URL '" + std::string(text) + "': " + why, "MalformedURL");
-  };
-  Url url;
+bool ieq(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+}  // namespace
+
+bool UrlView::https() const { return ieq(scheme, "https"); }
+
+std::string UrlView::host_header() const {
+  std::string out;
+  out.reserve(host.size() + 6);
+  for (char c : host) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (!default_port()) out.append(":").append(std::to_string(port));
+  return out;
+}
+
+Result<UrlView> split_url(std::string_view text) {
+  // The URL is not echoed in errors: a presigned URL carries a session token and a signature.
+  auto bad = [](std::string_view why) { return Error::invalid("malformed URL: " + std::string(why), "MalformedURL"); };
+  UrlView url;
   size_t sep = text.find("://");
   if (sep == std::string_view::npos) return bad("no scheme (expected https://host/...)");
-  url.scheme = std::string(text.substr(0, sep));
-  std::transform(url.scheme.begin(), url.scheme.end(), url.scheme.begin(), ::tolower);
-  if (url.scheme != "https" && url.scheme != "http") return bad("unsupported scheme '" + url.scheme + "'");
+  url.scheme = text.substr(0, sep);
+  if (!ieq(url.scheme, "https") && !ieq(url.scheme, "http"))
+    return bad("unsupported scheme '" + std::string(url.scheme.substr(0, 16)) + "' (expected http or https)");
   std::string_view rest = text.substr(sep + 3);
-  for (char c : rest) {
-    if (c == ' ' || c == '\r' || c == '\n' || c == '\t') return bad("contains whitespace");
-  }
   size_t path_start = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, path_start);
   std::string_view tail = path_start == std::string_view::npos ? std::string_view{} : rest.substr(path_start);
+  for (unsigned char c : authority) {
+    if (c <= 0x20 || c == 0x7f) return bad("whitespace or a control character in the host");
+  }
+  for (unsigned char c : tail) {
+    if (c < 0x20 || c == 0x7f) return bad("contains a control character (CR, LF, tab...)");
+  }
   if (authority.find('@') != std::string_view::npos) return bad("user info is not allowed");
   std::string_view host = authority;
   std::string_view port;
+  bool has_port = false;
   if (!authority.empty() && authority.front() == '[') {
     size_t close = authority.find(']');
     if (close == std::string_view::npos) return bad("unterminated IPv6 literal");
@@ -32,25 +55,40 @@ Result<Url> parse_url(std::string_view text) {
     if (close + 1 < authority.size()) {
       if (authority[close + 1] != ':') return bad("junk after IPv6 literal");
       port = authority.substr(close + 2);
+      has_port = true;
     }
   } else if (size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
     host = authority.substr(0, colon);
     port = authority.substr(colon + 1);
+    has_port = true;
   }
   if (host.empty()) return bad("empty host");
-  url.host = std::string(host);
-  std::transform(url.host.begin(), url.host.end(), url.host.begin(), ::tolower);
-  if (!port.empty() || (authority.size() && authority.back() == ':')) {
+  if (has_port) {
     if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit))
-      return bad("bad port '" + std::string(port) + "'");
-    url.port = std::stoi(std::string(port));
-    if (url.port < 1 || url.port > 65535) return bad("port out of range");
+      return bad("bad port '" + std::string(port.substr(0, 8)) + "'");
+    int p = 0;
+    for (char c : port) p = p * 10 + (c - '0');
+    if (p < 1 || p > 65535) return bad("port out of range");
+    url.port = p;
   }
+  url.host = host;
   if (size_t hash = tail.find('#'); hash != std::string_view::npos) tail = tail.substr(0, hash);
   size_t q = tail.find('?');
-  url.path = std::string(tail.substr(0, q));
-  if (q != std::string_view::npos) url.query = std::string(tail.substr(q + 1));
-  if (url.path.empty()) url.path = "/";
+  url.path = tail.substr(0, q);
+  if (q != std::string_view::npos) url.query = tail.substr(q + 1);
+  return url;
+}
+
+Result<Url> parse_url(std::string_view text) {
+  CC_ASSIGN(UrlView v, split_url(text));
+  Url url;
+  url.scheme = std::string(v.scheme);
+  std::transform(url.scheme.begin(), url.scheme.end(), url.scheme.begin(), ::tolower);
+  url.host = std::string(v.host);
+  std::transform(url.host.begin(), url.host.end(), url.host.begin(), ::tolower);
+  url.port = v.port;
+  url.path = v.path.empty() ? std::string("/") : std::string(v.path);
+  url.query = std::string(v.query);
   return url;
 }
 
