@@ -114,6 +114,7 @@ Status parse_config_text(const std::string& text, const std::string& path, Confi
       nested = false;
       std::string rest;
       if (kind == ConfigFileKind::kConfig) {
+        if (name == "profile") return syntax(path, lineno, "'[profile]' without a profile name");
         if (name == "default") {
           section = Section::kProfile;
           section_name = "default";
