@@ -1,10 +1,20 @@
 #include "aws/assume_role.h"
 
+#include <regex>
+
 #include "aws/credential_cache.h"
 
 namespace containctl::aws {
 
 Result<Credentials> assume_role(AwsClient& source, const AssumeRoleParams& p) {
+  // Checked here rather than left to STS, so a typo is named before any call is made.
+  static const std::regex kRoleArn("^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,512}$");
+  if (!std::regex_match(p.role_arn, kRoleArn))
+    return Error::invalid("'" + p.role_arn + "' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
+                          "InvalidRoleArn");
+  if (p.duration_seconds < 900 || p.duration_seconds > 43200)
+    return Error::invalid("AssumeRole " + p.role_arn + ": duration " + std::to_string(p.duration_seconds) +
+                              " s is outside 900-43200", "InvalidDuration");
   Params params{{"RoleArn", p.role_arn},
                 {"RoleSessionName", p.session_name},
                 {"DurationSeconds", std::to_string(p.duration_seconds)}};
