@@ -1,0 +1,279 @@
+// The optional steps, off by default: minimum connection-tracking timeouts, revoking the
+// instance-profile role's sessions for this instance only, and the subnet network-ACL hard cut.
+#include <mutex>
+
+#include "actions/ec2_isolate_util.h"
+
+namespace containctl::actions::ec2 {
+namespace {
+
+Status ok_or(const Result<aws::XmlResponse>& r) { return r.ok() ? Status(Ok{}) : Status(r.error()); }
+
+// ---- conntrack-timeouts (ec2.min_conntrack_timeouts) ----
+
+// EC2's defaults, restored when an interface had no explicit configuration. There is no call that
+// removes the configuration, and Nitro v6 instances default TCP to 350 s (docs/ec2-isolate.md).
+const json kDefaultTimeouts = {{"tcpEstablishedTimeout", 432000}, {"udpStreamTimeout", 180}, {"udpTimeout", 30}};
+
+Result<json> conntrack_capture(Context& ctx, const Step& step) {
+  aws::Params p;
+  int n = 0;
+  for (const auto& id : step.args["interfaces"]) p.emplace_back("NetworkInterfaceId." + std::to_string(++n), id);
+  CC_ASSIGN(auto r, call(ctx, "ec2", "DescribeNetworkInterfaces", p));
+  json out = json::object();
+  for (auto eni : items(r.root(), "networkInterfaceSet")) {
+    json ct = nullptr;
+    if (pugi::xml_node c = eni.child("connectionTrackingConfiguration")) {
+      ct = json::object();
+      for (const char* k : {"tcpEstablishedTimeout", "udpStreamTimeout", "udpTimeout"})
+        if (!text(c, k).empty()) ct[k] = std::stoi(text(c, k));
+    }
+    out[text(eni, "networkInterfaceId")] = ct;
+  }
+  return json{{"interfaces", out}};
+}
+
+Status set_timeouts(Context& ctx, const std::string& eni, const json& t) {
+  return ok_or(call(ctx, "ec2", "ModifyNetworkInterfaceAttribute",
+                    {{"NetworkInterfaceId", eni},
+                     {"ConnectionTrackingSpecification.TcpEstablishedTimeout", t["tcpEstablishedTimeout"].dump()},
+                     {"ConnectionTrackingSpecification.UdpStreamTimeout", t["udpStreamTimeout"].dump()},
+                     {"ConnectionTrackingSpecification.UdpTimeout", t["udpTimeout"].dump()}}));
+}
+
+Result<json> conntrack_apply(Context& ctx, const Step& step, const json&) {
+  std::vector<std::function<Status()>> calls;
+  for (const auto& id : step.args["interfaces"])
+    calls.push_back([&, id] { return set_timeouts(ctx, id, step.args["timeouts"]); });
+  CC_TRY(parallel(std::move(calls)));
+  return json::object();
+}
+
+Status conntrack_verify(Context& ctx, const Step& step) {
+  CC_ASSIGN(json now, conntrack_capture(ctx, step));
+  for (const auto& id : step.args["interfaces"])
+    if (now["interfaces"].value(id.get<std::string>(), json()) != step.args["timeouts"])
+      return not_holding("connection tracking of " + id.get<std::string>() + " is " +
+                         now["interfaces"].value(id.get<std::string>(), json()).dump());
+  return Ok{};
+}
+
+Status conntrack_rollback(Context& ctx, const Step& step, const json& before, const json&) {
+  std::vector<std::function<Status()>> calls;
+  for (const auto& [id, t] : before["interfaces"].items())
+    calls.push_back([&, id = id, t = t] { return set_timeouts(ctx, id, t.is_null() ? kDefaultTimeouts : t); });
+  return parallel(std::move(calls));
+}
+
+Status conntrack_verify_rollback(Context& ctx, const Step& step, const json& before) {
+  CC_ASSIGN(json now, conntrack_capture(ctx, step));
+  for (const auto& [id, t] : before["interfaces"].items()) {
+    const json is = now["interfaces"].value(id, json());
+    if (is != t && !(t.is_null() && is == kDefaultTimeouts))
+      return not_holding("connection tracking of " + id + " is " + is.dump() + ", originally " + t.dump());
+  }
+  return Ok{};
+}
+
+// ---- revoke-role-sessions (ec2.revoke_instance_role_sessions) ----
+
+std::string url_decode(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(s[i + 1]) && std::isxdigit(s[i + 2])) {
+      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// GetRolePolicy text for each role (null: no such inline policy).
+Result<json> role_capture(Context& ctx, const Step& step) {
+  json out = json::object();
+  std::mutex mu;
+  std::vector<std::function<Status()>> calls;
+  for (const auto& role : step.args["roles"])
+    calls.push_back([&, role]() -> Status {
+      auto r = ctx.client.query("iam", ctx.region, "GetRolePolicy",
+                                {{"RoleName", role}, {"PolicyName", step.args["policy_name"]}});
+      json doc = nullptr;
+      if (r.ok()) {
+        doc = url_decode(aws::xml_text(r->root(), "PolicyDocument"));
+      } else if (!has_code(r.error(), {"NoSuchEntity"})) {
+        return r.error();
+      }
+      std::lock_guard l(mu);
+      out[role.get<std::string>()] = doc;
+      return Ok{};
+    });
+  CC_TRY(parallel(std::move(calls)));
+  return json{{"policies", out}};
+}
+
+bool is_our_policy(const json& doc, const Step& step) {
+  if (!doc.is_string()) return false;
+  const std::string text = doc;
+  return text.find("ContainctlRevokeInstanceSessions") != std::string::npos &&
+         text.find(step.args["instance_arn"].get<std::string>()) != std::string::npos;
+}
+
+Result<json> role_apply(Context& ctx, const Step& step, const json& before) {
+  // Sessions issued before now, to this instance only: other instances sharing the role keep
+  // working, and the contained instance can still fetch fresh credentials (it is isolated).
+  const std::string issued_before = aws::format_iso8601(ctx.clock.now());
+  json policy = {{"Version", "2012-10-17"},
+                 {"Statement",
+                  {{{"Sid", "ContainctlRevokeInstanceSessions"},
+                    {"Effect", "Deny"},
+                    {"Action", "*"},
+                    {"Resource", "*"},
+                    {"Condition",
+                     {{"StringEquals", {{"ec2:SourceInstanceARN", step.args["instance_arn"]}}},
+                      {"DateLessThan", {{"aws:TokenIssueTime", issued_before}}}}}}}}};
+  std::vector<std::function<Status()>> calls;
+  for (const auto& role : step.args["roles"]) {
+    if (is_our_policy(before["policies"].value(role.get<std::string>(), json()), step)) continue;  // resumed
+    calls.push_back([&, role] {
+      return ok_or(ctx.client.query("iam", ctx.region, "PutRolePolicy",
+                                    {{"RoleName", role}, {"PolicyName", step.args["policy_name"]},
+                                     {"PolicyDocument", policy.dump()}}));
+    });
+  }
+  CC_TRY(parallel(std::move(calls)));
+  return json{{"token_issue_time", issued_before}};
+}
+
+Status role_verify(Context& ctx, const Step& step) {
+  CC_ASSIGN(json now, role_capture(ctx, step));
+  for (const auto& role : step.args["roles"])
+    if (!is_our_policy(now["policies"][role.get<std::string>()], step))
+      return not_holding("role " + role.get<std::string>() + " has no session-revocation policy for this instance");
+  return Ok{};
+}
+
+Status role_rollback(Context& ctx, const Step& step, const json& before, const json&) {
+  std::vector<std::function<Status()>> calls;
+  for (const auto& [role, doc] : before["policies"].items())
+    calls.push_back([&, role = role, doc = doc]() -> Status {
+      if (doc.is_string())
+        return ok_or(ctx.client.query("iam", ctx.region, "PutRolePolicy",
+                                      {{"RoleName", role}, {"PolicyName", step.args["policy_name"]},
+                                       {"PolicyDocument", doc.get<std::string>()}}));
+      auto r = ctx.client.query("iam", ctx.region, "DeleteRolePolicy",
+                                {{"RoleName", role}, {"PolicyName", step.args["policy_name"]}});
+      if (!r.ok() && !has_code(r.error(), {"NoSuchEntity"})) return r.error();
+      return Ok{};
+    });
+  return parallel(std::move(calls));
+}
+
+Status role_verify_rollback(Context& ctx, const Step& step, const json& before) {
+  CC_ASSIGN(json now, role_capture(ctx, step));
+  for (const auto& [role, doc] : before["policies"].items()) {
+    const json& is = now["policies"][role];
+    bool same = doc.is_null() ? is.is_null()
+                              : is.is_string() && json::parse(is.get<std::string>(), nullptr, false) ==
+                                                      json::parse(doc.get<std::string>(), nullptr, false);
+    if (!same) return not_holding("inline policy on role " + role + " is not as it was");
+  }
+  return Ok{};
+}
+
+// ---- nacl-hard-cut (ec2.nacl_hard_cut): subnet-wide ----
+
+// subnet -> {network_acl_id, association_id} now.
+Result<json> nacl_capture(Context& ctx, const Step& step) {
+  std::vector<std::string> subnets;
+  for (const auto& s : step.args["subnets"]) subnets.push_back(s);
+  aws::Params p;
+  add_filter(p, 1, "association.subnet-id", subnets);
+  CC_ASSIGN(auto r, call(ctx, "ec2", "DescribeNetworkAcls", p));
+  json out = json::object();
+  for (auto acl : items(r.root(), "networkAclSet"))
+    for (auto a : items(acl, "associationSet"))
+      for (const auto& s : subnets)
+        if (text(a, "subnetId") == s)
+          out[s] = {{"network_acl_id", text(acl, "networkAclId")}, {"association_id", text(a, "networkAclAssociationId")}};
+  return json{{"subnets", out}};
+}
+
+// The hard-cut ACL of this instance (found by tag), or "".
+Result<std::string> find_cut_acl(Context& ctx, const Step& step) {
+  aws::Params p;
+  add_filter(p, 1, std::string("tag:") + kTagPurpose, {"hard-cut"});
+  add_filter(p, 2, std::string("tag:") + kTagInstance, {step.args["instance_id"].get<std::string>()});
+  CC_ASSIGN(auto r, call(ctx, "ec2", "DescribeNetworkAcls", p));
+  for (auto acl : items(r.root(), "networkAclSet")) return text(acl, "networkAclId");
+  return std::string();
+}
+
+Result<json> nacl_apply(Context& ctx, const Step& step, const json& before) {
+  CC_ASSIGN(std::string acl, find_cut_acl(ctx, step));
+  if (acl.empty()) {
+    // A new custom network ACL has no entries: it denies all traffic both ways.
+    aws::Params p = {{"VpcId", step.args["vpc_id"]}};
+    add_tag_spec(p, "network-acl",
+                 {{kTagPurpose, "hard-cut"}, {kTagInstance, step.args["instance_id"]}, {kTagRunId, ctx.run_id}});
+    CC_ASSIGN(auto r, call(ctx, "ec2", "CreateNetworkAcl", p));
+    acl = text(r.root(), "networkAcl/networkAclId");
+  }
+  std::vector<std::function<Status()>> calls;
+  for (const auto& [subnet, cur] : before["subnets"].items()) {
+    if (cur["network_acl_id"] == acl) continue;
+    calls.push_back([&, cur = cur] {
+      return ok_or(call(ctx, "ec2", "ReplaceNetworkAclAssociation",
+                        {{"AssociationId", cur["association_id"]}, {"NetworkAclId", acl}}));
+    });
+  }
+  CC_TRY(parallel(std::move(calls)));
+  return json{{"network_acl_id", acl}};
+}
+
+Status nacl_verify(Context& ctx, const Step& step) {
+  CC_ASSIGN(std::string acl, find_cut_acl(ctx, step));
+  CC_ASSIGN(json now, nacl_capture(ctx, step));
+  for (const auto& s : step.args["subnets"])
+    if (acl.empty() || now["subnets"].value(s.get<std::string>(), json::object()).value("network_acl_id", "") != acl)
+      return not_holding("subnet " + s.get<std::string>() + " is not on the hard-cut network ACL");
+  return Ok{};
+}
+
+Status nacl_rollback(Context& ctx, const Step& step, const json& before, const json&) {
+  CC_ASSIGN(json now, nacl_capture(ctx, step));
+  std::vector<std::function<Status()>> calls;
+  for (const auto& [subnet, orig] : before["subnets"].items()) {
+    const json cur = now["subnets"].value(subnet, json());
+    if (cur.is_null() || cur["network_acl_id"] == orig["network_acl_id"]) continue;
+    calls.push_back([&, cur, orig = orig] {
+      return ok_or(call(ctx, "ec2", "ReplaceNetworkAclAssociation",
+                        {{"AssociationId", cur["association_id"]}, {"NetworkAclId", orig["network_acl_id"]}}));
+    });
+  }
+  CC_TRY(parallel(std::move(calls)));
+  CC_ASSIGN(std::string acl, find_cut_acl(ctx, step));
+  if (acl.empty()) return Ok{};
+  auto r = call(ctx, "ec2", "DeleteNetworkAcl", {{"NetworkAclId", acl}});
+  if (!r.ok() && !has_code(r.error(), {"InvalidNetworkAclID.NotFound"})) return r.error();
+  return Ok{};
+}
+
+Status nacl_verify_rollback(Context& ctx, const Step& step, const json& before) {
+  CC_ASSIGN(json now, nacl_capture(ctx, step));
+  for (const auto& [subnet, orig] : before["subnets"].items())
+    if (now["subnets"].value(subnet, json::object()).value("network_acl_id", "") != orig["network_acl_id"])
+      return not_holding("subnet " + subnet + " is not back on network ACL " + orig["network_acl_id"].get<std::string>());
+  return Ok{};
+}
+
+}  // namespace
+
+StepOps conntrack_ops() {
+  return {conntrack_capture, conntrack_apply, conntrack_verify, conntrack_rollback, conntrack_verify_rollback};
+}
+StepOps role_sessions_ops() { return {role_capture, role_apply, role_verify, role_rollback, role_verify_rollback}; }
+StepOps nacl_ops() { return {nacl_capture, nacl_apply, nacl_verify, nacl_rollback, nacl_verify_rollback}; }
+
+}  // namespace containctl::actions::ec2

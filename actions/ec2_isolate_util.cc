@@ -1,0 +1,97 @@
+#include "actions/ec2_isolate_util.h"
+
+#include <future>
+#include <utility>
+
+namespace containctl::actions::ec2 {
+
+std::string text(pugi::xml_node node, const char* path) {
+  if (!node) return {};
+  pugi::xml_node n = *path ? node.first_element_by_path(path) : node;
+  return n.text().as_string();
+}
+
+std::vector<pugi::xml_node> items(pugi::xml_node node, const char* path) {
+  std::vector<pugi::xml_node> out;
+  if (!node) return out;
+  pugi::xml_node list = *path ? node.first_element_by_path(path) : node;
+  for (pugi::xml_node child : list.children()) {
+    std::string_view n = child.name();
+    if (n == "item" || n == "member") out.push_back(child);
+  }
+  return out;
+}
+
+int& round_trip_depth() {
+  thread_local int depth = 0;
+  return depth;
+}
+
+Status parallel(std::vector<std::function<Status()>> tasks) {
+  if (tasks.empty()) return Ok{};
+  if (tasks.size() == 1) return tasks[0]();
+  const int start = round_trip_depth();
+  std::vector<std::future<std::pair<Status, int>>> futures;
+  futures.reserve(tasks.size());
+  for (auto& task : tasks) {
+    futures.push_back(std::async(std::launch::async, [&task, start] {
+      round_trip_depth() = start;
+      Status s = task();
+      return std::make_pair(std::move(s), round_trip_depth());
+    }));
+  }
+  Status first;
+  int end = start;
+  for (auto& f : futures) {
+    auto [s, depth] = f.get();
+    end = std::max(end, depth);
+    if (!s.ok() && first.ok()) first = s;
+  }
+  round_trip_depth() = end;
+  return first;
+}
+
+Result<aws::XmlResponse> call(Context& ctx, const std::string& service, const std::string& action,
+                              const aws::Params& params) {
+  return ctx.client.query(service, ctx.region, action, params);
+}
+
+bool has_code(const Error& e, std::initializer_list<const char*> codes) {
+  for (const char* c : codes)
+    if (e.code == c) return true;
+  return false;
+}
+
+void add_filter(aws::Params& params, int n, const std::string& name, const std::vector<std::string>& values) {
+  const std::string p = "Filter." + std::to_string(n);
+  params.emplace_back(p + ".Name", name);
+  for (size_t i = 0; i < values.size(); ++i) params.emplace_back(p + ".Value." + std::to_string(i + 1), values[i]);
+}
+
+void add_tag_spec(aws::Params& params, const std::string& resource_type,
+                  const std::vector<std::pair<std::string, std::string>>& tags) {
+  params.emplace_back("TagSpecification.1.ResourceType", resource_type);
+  for (size_t i = 0; i < tags.size(); ++i) {
+    const std::string p = "TagSpecification.1.Tag." + std::to_string(i + 1);
+    params.emplace_back(p + ".Key", tags[i].first);
+    params.emplace_back(p + ".Value", tags[i].second);
+  }
+}
+
+json params_json(const aws::Params& params) {
+  json out = json::object();
+  for (const auto& [k, v] : params) out[k] = v;
+  return out;
+}
+
+std::string instance_arn(const Context& ctx, const std::string& instance_id) {
+  if (!ctx.target.arn.empty() && ctx.target.name == instance_id) return ctx.target.arn;
+  std::string partition = ctx.target.partition.empty() ? "aws" : ctx.target.partition;
+  return "arn:" + partition + ":ec2:" + ctx.region + ":" + ctx.target.account + ":instance/" + instance_id;
+}
+
+Error not_holding(const std::string& what) {
+  return Error{ErrorKind::kClient, "VerificationFailed", what};
+}
+
+}  // namespace containctl::actions::ec2

@@ -1,0 +1,86 @@
+// Helpers shared by the ec2-isolate family's files: XML access, parallel calls, tag names, and
+// the per-step operations table. Not a public API of the actions library.
+#pragma once
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <pugixml.hpp>
+
+#include "actions/action.h"
+
+namespace containctl::actions::ec2 {
+
+// Tags the family writes. The prefix makes every artefact traceable to the tool.
+inline constexpr const char* kTagPurpose = "containctl:purpose";        // isolation | all-traffic | evidence | hard-cut
+inline constexpr const char* kTagRunId = "containctl:run-id";
+inline constexpr const char* kTagTarget = "containctl:target";          // the instance ARN
+inline constexpr const char* kTagInstance = "containctl:instance";      // the instance id (temporary group)
+inline constexpr const char* kTagContainment = "containctl:containment";  // on the instance: "isolated"
+inline constexpr const char* kContainedValue = "isolated";
+
+// Text of the element at `path` ("a/b/c") below `node`; "" when absent.
+std::string text(pugi::xml_node node, const char* path);
+// The <item>/<member> children of the element at `path` (or of `node` itself when path is "").
+std::vector<pugi::xml_node> items(pugi::xml_node node, const char* path);
+
+// Runs the tasks concurrently (the AwsClient is thread-safe) and waits for all of them; returns
+// the first error in task order. One task runs inline.
+Status parallel(std::vector<std::function<Status()>> tasks);
+
+// A logical clock of sequential AWS round trips on the calling thread. parallel() starts each task
+// at the caller's value and leaves the caller at the maximum its tasks reached, so an instrumented
+// transport that adds one per call measures the critical path exactly, independent of scheduling.
+int& round_trip_depth();
+
+// Query-protocol call in the target's region.
+Result<aws::XmlResponse> call(Context& ctx, const std::string& service, const std::string& action,
+                              const aws::Params& params);
+bool has_code(const Error& e, std::initializer_list<const char*> codes);
+
+// "Filter.N.Name"/"Filter.N.Value.M" pairs appended to params.
+void add_filter(aws::Params& params, int n, const std::string& name, const std::vector<std::string>& values);
+// "TagSpecification.1.*" for CreateX calls that tag on create.
+void add_tag_spec(aws::Params& params, const std::string& resource_type,
+                  const std::vector<std::pair<std::string, std::string>>& tags);
+// ApiCall params for the plan, from query params.
+json params_json(const aws::Params& params);
+
+std::string instance_arn(const Context& ctx, const std::string& instance_id);
+
+// What each step kind does. Step.args["kind"] selects the entry.
+struct StepOps {
+  std::function<Result<json>(Context&, const Step&)> capture;
+  std::function<Result<json>(Context&, const Step&, const json&)> apply;
+  std::function<Status(Context&, const Step&)> verify;
+  std::function<Status(Context&, const Step&, const json& before, const json& applied)> rollback;
+  std::function<Status(Context&, const Step&, const json& before)> verify_rollback;
+};
+
+// Discovery (ec2_isolate_discover.cc).
+Result<json> discover_instance(Context& ctx);
+
+// Step builders and operations, one per file.
+StepOps snapshot_ops();            // ec2_isolate_instance.cc
+StepOps attributes_ops();
+StepOps tags_ops();
+StepOps eips_ops();
+StepOps asg_standby_ops();         // ec2_isolate_asg.cc
+StepOps target_groups_ops();
+StepOps isolate_network_ops();     // ec2_isolate_network.cc
+StepOps conntrack_ops();           // ec2_isolate_options.cc
+StepOps role_sessions_ops();
+StepOps nacl_ops();
+
+// False (with the reason) for interfaces whose groups the account cannot change: requester-managed
+// ones and service-managed types (Lambda, NAT gateway, endpoints...). ec2_isolate_discover.cc.
+bool interface_modifiable(const json& eni, std::string* reason);
+
+// Verification failure naming what does not hold.
+Error not_holding(const std::string& what);
+
+}  // namespace containctl::actions::ec2
