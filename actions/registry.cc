@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "actions/ec2_isolate.h"
+
 // Each family's factory. Add one line here and one in make_all() when a family lands.
 
 namespace containctl::actions {
@@ -9,6 +11,7 @@ namespace {
 
 std::vector<std::unique_ptr<ActionFamily>> make_all() {
   std::vector<std::unique_ptr<ActionFamily>> out;
+  out.push_back(make_ec2_isolate());
   return out;
 }
 
