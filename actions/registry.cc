@@ -3,6 +3,9 @@
 #include <memory>
 
 #include "actions/ec2_isolate.h"
+#include "actions/iam_contain.h"
+#include "actions/iam_rotate_keys.h"
+#include "actions/s3_contain.h"
 
 // Each family's factory. Add one line here and one in make_all() when a family lands.
 
@@ -12,6 +15,9 @@ namespace {
 std::vector<std::unique_ptr<ActionFamily>> make_all() {
   std::vector<std::unique_ptr<ActionFamily>> out;
   out.push_back(make_ec2_isolate());
+  out.push_back(make_iam_contain());
+  out.push_back(make_iam_rotate_keys());
+  out.push_back(make_s3_contain());
   return out;
 }
 

@@ -1,0 +1,192 @@
+#include "actions/iam_common.h"
+
+#include "aws/sigv4.h"
+
+namespace containctl::actions::iam {
+
+const char* principal_word(Principal p) { return p == Principal::kUser ? "User" : "Role"; }
+const char* principal_name_param(Principal p) { return p == Principal::kUser ? "UserName" : "RoleName"; }
+
+Result<aws::XmlResponse> call(Context& ctx, const std::string& action, const aws::Params& params) {
+  return ctx.client.query("iam", ctx.region, action, params);
+}
+
+bool is_no_such_entity(const Error& e) { return e.code == "NoSuchEntity"; }
+
+Status list_all(Context& ctx, const std::string& action, const aws::Params& params, const char* list_name,
+                const std::function<void(pugi::xml_node)>& each) {
+  std::string marker;
+  // A bound on pages guards against a service that keeps answering IsTruncated with the same marker.
+  for (int page = 0; page < 10000; ++page) {
+    aws::Params p = params;
+    if (!marker.empty()) p.push_back({"Marker", marker});
+    CC_ASSIGN(aws::XmlResponse r, call(ctx, action, p));
+    for (pugi::xml_node n : aws::xml_list(r.root(), list_name)) each(n);
+    if (aws::xml_text(r.root(), "IsTruncated") != "true") return Ok{};
+    std::string next = aws::xml_text(r.root(), "Marker");
+    if (next.empty() || next == marker) return Ok{};
+    marker = next;
+  }
+  return Error::internal("iam " + action + ": too many pages");
+}
+
+Result<json> list_access_keys(Context& ctx, const std::string& user) {
+  json keys = json::array();
+  CC_TRY(list_all(ctx, "ListAccessKeys", {{"UserName", user}}, "AccessKeyMetadata", [&](pugi::xml_node n) {
+    keys.push_back({{"AccessKeyId", aws::xml_text(n, "AccessKeyId")},
+                    {"Status", aws::xml_text(n, "Status")},
+                    {"CreateDate", aws::xml_text(n, "CreateDate")}});
+  }));
+  return keys;
+}
+
+const json* find_key(const json& keys, const std::string& id) {
+  for (const auto& k : keys)
+    if (k.value("AccessKeyId", "") == id) return &k;
+  return nullptr;
+}
+
+Result<json> get_inline_policy(Context& ctx, Principal p, const std::string& name, const std::string& policy) {
+  auto r = call(ctx, std::string("Get") + principal_word(p) + "Policy",
+                {{principal_name_param(p), name}, {"PolicyName", policy}});
+  if (!r.ok()) {
+    if (is_no_such_entity(r.error())) return json{{"exists", false}, {"document", nullptr}};
+    return r.error();
+  }
+  // IAM returns the document URL-encoded.
+  return json{{"exists", true}, {"document", aws::uri_decode(aws::xml_text(r->root(), "PolicyDocument"))}};
+}
+
+Status put_inline_policy(Context& ctx, Principal p, const std::string& name, const std::string& policy,
+                         const std::string& document) {
+  CC_TRY(call(ctx, std::string("Put") + principal_word(p) + "Policy",
+              {{principal_name_param(p), name}, {"PolicyName", policy}, {"PolicyDocument", document}}));
+  return Ok{};
+}
+
+Status delete_inline_policy(Context& ctx, Principal p, const std::string& name, const std::string& policy) {
+  auto r = call(ctx, std::string("Delete") + principal_word(p) + "Policy",
+                {{principal_name_param(p), name}, {"PolicyName", policy}});
+  if (!r.ok() && !is_no_such_entity(r.error())) return r.error();
+  return Ok{};
+}
+
+bool same_policy(const json& current, const json& before) {
+  bool a = current.value("exists", false), b = before.value("exists", false);
+  if (a != b) return false;
+  if (!a) return true;
+  // Compare as JSON: IAM may re-serialise whitespace.
+  auto pa = json::parse(current["document"].get<std::string>(), nullptr, false);
+  auto pb = json::parse(before["document"].get<std::string>(), nullptr, false);
+  if (pa.is_discarded() || pb.is_discarded()) return current["document"] == before["document"];
+  return pa == pb;
+}
+
+Status restore_inline_policy(Context& ctx, Principal p, const std::string& name, const std::string& policy,
+                             const json& before) {
+  CC_ASSIGN(json current, get_inline_policy(ctx, p, name, policy));
+  if (same_policy(current, before)) return Ok{};
+  if (before.value("exists", false)) return put_inline_policy(ctx, p, name, policy, before["document"]);
+  return delete_inline_policy(ctx, p, name, policy);
+}
+
+Result<json> list_inline_policy_names(Context& ctx, Principal p, const std::string& name) {
+  json out = json::array();
+  CC_TRY(list_all(ctx, std::string("List") + principal_word(p) + "Policies", {{principal_name_param(p), name}},
+                  "PolicyNames", [&](pugi::xml_node n) { out.push_back(n.text().as_string()); }));
+  return out;
+}
+
+Result<json> list_attached_policies(Context& ctx, Principal p, const std::string& name) {
+  json out = json::array();
+  CC_TRY(list_all(ctx, std::string("ListAttached") + principal_word(p) + "Policies",
+                  {{principal_name_param(p), name}}, "AttachedPolicies", [&](pugi::xml_node n) {
+                    out.push_back({{"PolicyName", aws::xml_text(n, "PolicyName")},
+                                   {"PolicyArn", aws::xml_text(n, "PolicyArn")}});
+                  }));
+  return out;
+}
+
+Result<json> list_tags(Context& ctx, Principal p, const std::string& name) {
+  json out = json::object();
+  CC_TRY(list_all(ctx, std::string("List") + principal_word(p) + "Tags", {{principal_name_param(p), name}}, "Tags",
+                  [&](pugi::xml_node n) { out[aws::xml_text(n, "Key")] = aws::xml_text(n, "Value"); }));
+  return out;
+}
+
+Status tag(Context& ctx, Principal p, const std::string& name, const std::string& key, const std::string& value) {
+  CC_TRY(call(ctx, std::string("Tag") + principal_word(p),
+              {{principal_name_param(p), name}, {"Tags.member.1.Key", key}, {"Tags.member.1.Value", value}}));
+  return Ok{};
+}
+
+Status untag(Context& ctx, Principal p, const std::string& name, const std::string& key) {
+  CC_TRY(call(ctx, std::string("Untag") + principal_word(p),
+              {{principal_name_param(p), name}, {"TagKeys.member.1", key}}));
+  return Ok{};
+}
+
+Result<json> capture_tag(Context& ctx, Principal p, const std::string& name, const std::string& key) {
+  CC_ASSIGN(json tags, list_tags(ctx, p, name));
+  return json{{"value", tags.contains(key) ? tags[key] : json(nullptr)}};
+}
+
+Status restore_tag(Context& ctx, Principal p, const std::string& name, const std::string& key, const json& before) {
+  CC_ASSIGN(json now, capture_tag(ctx, p, name, key));
+  if (now["value"] == before["value"]) return Ok{};
+  if (before["value"].is_null()) return untag(ctx, p, name, key);
+  return tag(ctx, p, name, key, before["value"].get<std::string>());
+}
+
+json deny_all_statement() {
+  return {{"Sid", kSidDenyAll}, {"Effect", "Deny"}, {"Action", "*"}, {"Resource", "*"}};
+}
+
+json deny_older_sessions_statement(const std::string& cutoff) {
+  return {{"Sid", kSidDenyOlderSessions},
+          {"Effect", "Deny"},
+          {"Action", "*"},
+          {"Resource", "*"},
+          {"Condition", {{"DateLessThan", {{"aws:TokenIssueTime", cutoff}}}}}};
+}
+
+std::string policy_text(const json& statements) {
+  return json{{"Version", "2012-10-17"}, {"Statement", statements}}.dump();
+}
+
+namespace {
+json statements_of(const std::string& document) {
+  auto doc = json::parse(document, nullptr, false);
+  if (!doc.is_object() || !doc.contains("Statement")) return json::array();
+  const json& s = doc["Statement"];
+  return s.is_array() ? s : json::array({s});
+}
+}  // namespace
+
+std::string cutoff_of(const std::string& document) {
+  for (const auto& s : statements_of(document)) {
+    if (!s.is_object() || s.value("Sid", "") != kSidDenyOlderSessions) continue;
+    auto p = json::json_pointer("/Condition/DateLessThan/aws:TokenIssueTime");
+    if (s.contains(p) && s[p].is_string()) return s[p].get<std::string>();
+  }
+  return "";
+}
+
+bool has_sid(const std::string& document, const std::string& sid) {
+  for (const auto& s : statements_of(document))
+    if (s.is_object() && s.value("Sid", "") == sid) return true;
+  return false;
+}
+
+std::string now_iso(const Context& ctx) { return aws::format_iso8601(ctx.clock.now()); }
+
+ApiCall api_call(const std::string& operation, json params, bool mutating) {
+  return ApiCall{"iam", operation, std::move(params), mutating};
+}
+
+Error step_error(const Step& step, const std::string& message, ErrorKind kind) {
+  std::string who = step.args.value("user_name", step.args.value("role_name", std::string()));
+  return Error{kind, "StepFailed", "step '" + step.id + "' (" + who + "): " + message};
+}
+
+}  // namespace containctl::actions::iam

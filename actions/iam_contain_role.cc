@@ -1,0 +1,242 @@
+// iam-contain for IAM roles. Steps (independent of each other):
+//   revoke-sessions  inline ContainctlRevokeOlderSessions: deny sessions issued before the apply time
+//                    (the console's AWSRevokeOlderSessions pattern); must stay MaxSessionDuration
+//   deny-all         (iam.full_deny=true) inline ContainctlDenyAll: deny everything, new sessions too
+//   tag              containctl:contained-by-run = run id
+#include <spdlog/spdlog.h>
+
+#include "actions/iam_common.h"
+#include "actions/iam_contain.h"
+
+namespace containctl::actions::iam {
+
+namespace {
+
+constexpr Principal kRole = Principal::kRole;
+
+std::string role_of(const Step& step) { return step.args.value("role_name", ""); }
+
+std::string revoke_document(const std::string& cutoff) {
+  return policy_text(json::array({deny_older_sessions_statement(cutoff)}));
+}
+std::string full_deny_document() { return policy_text(json::array({deny_all_statement()})); }
+
+bool is_ours(const json& policy, const char* sid) {
+  return policy.value("exists", false) && has_sid(policy["document"], sid);
+}
+
+const char* policy_for(const Step& step) { return step.id == "revoke-sessions" ? kRoleRevokePolicy : kRoleDenyPolicy; }
+const char* sid_for(const Step& step) { return step.id == "revoke-sessions" ? kSidDenyOlderSessions : kSidDenyAll; }
+
+// "arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION" -> NAME when the caller is that role's session.
+bool caller_is_role(const Identity& caller, const std::string& account, const std::string& role) {
+  const std::string marker = ":assumed-role/";
+  auto at = caller.arn.find(marker);
+  if (at == std::string::npos || caller.account != account) return false;
+  std::string rest = caller.arn.substr(at + marker.size());
+  return rest.substr(0, rest.find('/')) == role;
+}
+
+}  // namespace
+
+Result<json> discover_role(Context& ctx) {
+  const std::string& name = ctx.target.name;
+  auto got = call(ctx, "GetRole", {{"RoleName", name}});
+  if (!got.ok()) {
+    if (is_no_such_entity(got.error()))
+      return Error{ErrorKind::kClient, "NoSuchEntity",
+                   "IAM role '" + name + "' does not exist in account " + ctx.target.account + " (" + ctx.target.arn +
+                       ")"};
+    return got.error();
+  }
+  pugi::xml_node r = got->root().find_node([](pugi::xml_node n) { return std::string_view(n.name()) == "Role"; });
+  json d = {{"kind", "role"},
+            {"role_name", aws::xml_text(r, "RoleName")},
+            {"arn", aws::xml_text(r, "Arn")},
+            {"role_id", aws::xml_text(r, "RoleId")},
+            {"path", aws::xml_text(r, "Path")},
+            {"create_date", aws::xml_text(r, "CreateDate")},
+            {"max_session_duration", r.child("MaxSessionDuration").text().as_int(3600)},
+            {"last_used", aws::xml_text(r, "LastUsedDate")}};
+  if (d["path"].get<std::string>().rfind("/aws-service-role/", 0) == 0)
+    return Error::refused("iam-contain refuses role " + name +
+                              ": it is a service-linked role (path /aws-service-role/); AWS does not allow revoking its "
+                              "sessions or changing its policies. Contain the principal that misuses the service instead.",
+                          "ServiceLinkedRole");
+  if (caller_is_role(ctx.caller, ctx.target.account, name))
+    return Error::refused("iam-contain refuses to contain role " + name + ": containctl is running as a session of it",
+                          "SelfContainment");
+  CC_ASSIGN(d["inline_policies"], list_inline_policy_names(ctx, kRole, name));
+  CC_ASSIGN(d["attached_policies"], list_attached_policies(ctx, kRole, name));
+  CC_ASSIGN(d["tags"], list_tags(ctx, kRole, name));
+  CC_ASSIGN(d["revoke_policy"], get_inline_policy(ctx, kRole, name, kRoleRevokePolicy));
+  CC_ASSIGN(d["deny_policy"], get_inline_policy(ctx, kRole, name, kRoleDenyPolicy));
+  return d;
+}
+
+Result<TargetPlan> plan_role(Context& ctx, const json& d) {
+  TargetPlan p;
+  p.target = ctx.target;
+  p.family = "iam-contain";
+  p.discovered = d;
+  const std::string role = d.value("role_name", "");
+  if (role.empty()) return Error::invalid("iam-contain: discovery of " + ctx.target.arn + " has no role_name");
+  const int max_session = d.value("max_session_duration", 3600);
+  const json base_args = {{"kind", "role"}, {"role_name", role}, {"account", ctx.target.account}};
+  const std::string key = ctx.options.get("iam.access_key_id");
+  if (key.rfind("ASIA", 0) == 0)
+    p.note = "The finding names temporary key " + key +
+             ": temporary credentials have no IAM user behind them, so the role whose session issued them (" + role +
+             ") is contained; revoking older sessions cuts that session.";
+
+  const bool revoke_in_place = is_ours(d["revoke_policy"], kSidDenyOlderSessions);
+  const bool refresh = ctx.options.flag("iam.refresh_revocation");
+  if (!revoke_in_place || refresh) {
+    Step s;
+    s.id = "revoke-sessions";
+    s.description = std::string("Attach inline policy ") + kRoleRevokePolicy + " to IAM role " + role +
+                    ": deny every session of the role issued before the apply time (aws:TokenIssueTime)";
+    s.calls.push_back(api_call("PutRolePolicy", {{"RoleName", role},
+                                                 {"PolicyName", kRoleRevokePolicy},
+                                                 {"PolicyDocument", json::parse(revoke_document(kApplyTimePlaceholder))}}));
+    s.before = {{"inline_policy", d["revoke_policy"]}};
+    s.after = {{"inline_policy", {{"exists", true}, {"name", kRoleRevokePolicy}}}};
+    s.min_hold_seconds = max_session;
+    s.warnings.push_back("Every current session of role " + role +
+                         " is cut, legitimate ones included (people, instances and services using it); sessions "
+                         "issued after the apply time keep working.");
+    s.warnings.push_back("The policy must stay at least the role's maximum session duration (" +
+                         std::to_string(max_session) +
+                         " s) after apply; rollback refuses to remove it earlier without --force.");
+    s.args = base_args;
+    s.args["max_session_duration"] = max_session;
+    p.steps.push_back(std::move(s));
+  }
+  const bool full_deny = ctx.options.flag("iam.full_deny");
+  if (full_deny && !is_ours(d["deny_policy"], kSidDenyAll)) {
+    Step s;
+    s.id = "deny-all";
+    s.description = std::string("Attach inline policy ") + kRoleDenyPolicy + " to IAM role " + role +
+                    ": deny every action to every session, new ones included";
+    s.calls.push_back(api_call("PutRolePolicy", {{"RoleName", role},
+                                                 {"PolicyName", kRoleDenyPolicy},
+                                                 {"PolicyDocument", json::parse(full_deny_document())}}));
+    s.before = {{"inline_policy", d["deny_policy"]}};
+    s.after = {{"inline_policy", {{"exists", true}, {"name", kRoleDenyPolicy}}}};
+    s.warnings.push_back("Everything that uses role " + role + " stops working until rollback.");
+    s.args = base_args;
+    p.steps.push_back(std::move(s));
+  }
+  if (p.steps.empty()) {
+    p.already_contained = true;
+    p.note += std::string(p.note.empty() ? "" : " ") + "IAM role " + role + " is already contained: " +
+              kRoleRevokePolicy + " denies sessions issued before " + cutoff_of(d["revoke_policy"]["document"]) +
+              (full_deny ? std::string(" and ") + kRoleDenyPolicy + " denies everything" : "") +
+              ". --option iam.refresh_revocation=true moves the cutoff to a new apply time.";
+    return p;
+  }
+  Step t;
+  t.id = "tag";
+  t.description = std::string("Tag IAM role ") + role + " with " + kRunTagKey + "=" + ctx.run_id;
+  t.calls.push_back(api_call("TagRole", {{"RoleName", role}, {"Tags", {{{"Key", kRunTagKey}, {"Value", ctx.run_id}}}}}));
+  t.before = {{"tag", d["tags"].contains(kRunTagKey) ? d["tags"][kRunTagKey] : json(nullptr)}};
+  t.after = {{"tag", ctx.run_id}};
+  t.args = base_args;
+  t.args["run_id"] = ctx.run_id;
+  p.steps.push_back(std::move(t));
+  p.warnings.push_back("Sessions of role " + role + " issued before containment are cut, legitimate ones included.");
+  return p;
+}
+
+Result<json> capture_role(Context& ctx, const Step& step) {
+  const std::string role = role_of(step);
+  if (step.id == "revoke-sessions" || step.id == "deny-all") {
+    CC_ASSIGN(json pol, get_inline_policy(ctx, kRole, role, policy_for(step)));
+    return json{{"inline_policy", pol}};
+  }
+  if (step.id == "tag") return capture_tag(ctx, kRole, role, kRunTagKey);
+  return Error::invalid("iam-contain: unknown role step '" + step.id + "'");
+}
+
+Result<json> apply_role(Context& ctx, const Step& step, const json& before) {
+  const std::string role = role_of(step);
+  if (step.id == "revoke-sessions") {
+    CC_ASSIGN(json current, get_inline_policy(ctx, kRole, role, kRoleRevokePolicy));
+    if (is_ours(current, kSidDenyOlderSessions) && !same_policy(current, before["inline_policy"]))
+      return json{{"policy", kRoleRevokePolicy}, {"sessions_issued_before", cutoff_of(current["document"])}};
+    const std::string cutoff = now_iso(ctx);  // apply time, not plan time
+    CC_TRY(put_inline_policy(ctx, kRole, role, kRoleRevokePolicy, revoke_document(cutoff)));
+    return json{{"policy", kRoleRevokePolicy}, {"sessions_issued_before", cutoff}};
+  }
+  if (step.id == "deny-all") {
+    CC_ASSIGN(json current, get_inline_policy(ctx, kRole, role, kRoleDenyPolicy));
+    if (!is_ours(current, kSidDenyAll)) CC_TRY(put_inline_policy(ctx, kRole, role, kRoleDenyPolicy, full_deny_document()));
+    return json{{"policy", kRoleDenyPolicy}};
+  }
+  if (step.id == "tag") {
+    CC_TRY(tag(ctx, kRole, role, kRunTagKey, step.args.value("run_id", ctx.run_id)));
+    return json{{"tag", kRunTagKey}};
+  }
+  return Error::invalid("iam-contain: unknown role step '" + step.id + "'");
+}
+
+Status verify_role(Context& ctx, const Step& step) {
+  const std::string role = role_of(step);
+  if (step.id == "revoke-sessions" || step.id == "deny-all") {
+    CC_ASSIGN(json current, get_inline_policy(ctx, kRole, role, policy_for(step)));
+    if (!is_ours(current, sid_for(step)))
+      return step_error(step, std::string("inline policy ") + policy_for(step) + " is missing or not containctl's");
+    return Ok{};
+  }
+  if (step.id == "tag") {
+    CC_ASSIGN(json t, capture_tag(ctx, kRole, role, kRunTagKey));
+    if (t["value"] != step.args.value("run_id", ctx.run_id)) return step_error(step, "run tag is missing");
+    return Ok{};
+  }
+  return Error::invalid("iam-contain: unknown role step '" + step.id + "'");
+}
+
+Status rollback_role(Context& ctx, const Step& step, const json& before, const json& applied,
+                     const RollbackOptions& options) {
+  const std::string role = role_of(step);
+  if (step.id == "revoke-sessions") {
+    CC_ASSIGN(json current, get_inline_policy(ctx, kRole, role, kRoleRevokePolicy));
+    if (same_policy(current, before["inline_policy"])) return Ok{};  // never applied, or already rolled back
+    // The hold is checked here too, so the family is safe even when driven without the executor.
+    std::string cutoff = applied.is_object() ? applied.value("sessions_issued_before", "") : "";
+    if (cutoff.empty() && current.value("exists", false)) cutoff = cutoff_of(current["document"]);
+    aws::TimePoint applied_at;
+    const int hold = std::max(step.min_hold_seconds, step.args.value("max_session_duration", 0));
+    if (!options.force && hold > 0 && !cutoff.empty() && aws::parse_time(cutoff, applied_at)) {
+      const aws::TimePoint until = applied_at + std::chrono::seconds(hold);
+      if (ctx.clock.now() < until)
+        return Error::refused("rollback of " + std::string(kRoleRevokePolicy) + " on role " + role +
+                                  " refused: sessions issued before " + cutoff + " may still be valid until " +
+                                  aws::format_iso8601(until) + " (maximum session duration " + std::to_string(hold) +
+                                  " s); rerun rollback with --force to remove it anyway",
+                              "HoldNotElapsed");
+    }
+    return restore_inline_policy(ctx, kRole, role, kRoleRevokePolicy, before["inline_policy"]);
+  }
+  if (step.id == "deny-all") return restore_inline_policy(ctx, kRole, role, kRoleDenyPolicy, before["inline_policy"]);
+  if (step.id == "tag") return restore_tag(ctx, kRole, role, kRunTagKey, before);
+  return Error::invalid("iam-contain: unknown role step '" + step.id + "'");
+}
+
+Status verify_rollback_role(Context& ctx, const Step& step, const json& before, const RollbackOptions& options) {
+  const std::string role = role_of(step);
+  if (step.id == "revoke-sessions" || step.id == "deny-all") {
+    CC_ASSIGN(json current, get_inline_policy(ctx, kRole, role, policy_for(step)));
+    if (!same_policy(current, before["inline_policy"]))
+      return step_error(step, std::string("inline policy ") + policy_for(step) + " differs from its state before containment");
+    return Ok{};
+  }
+  if (step.id == "tag") {
+    CC_ASSIGN(json t, capture_tag(ctx, kRole, role, kRunTagKey));
+    if (t["value"] != before["value"]) return step_error(step, "run tag not restored");
+    return Ok{};
+  }
+  return Error::invalid("iam-contain: unknown role step '" + step.id + "'");
+}
+
+}  // namespace containctl::actions::iam
