@@ -42,7 +42,12 @@ void append_hex(std::string& out, const unsigned char* p, size_t n) {
 
 Digest sha256(std::string_view data) {
   Digest d;
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), d.data());
+  // SHA256_Init/Update/Final, not the one-shot SHA256(): in OpenSSL 3 the latter fetches an
+  // EVP_MD (a lock and a refcount) on every call.
+  SHA256_CTX c;
+  SHA256_Init(&c);
+  SHA256_Update(&c, data.data(), data.size());
+  SHA256_Final(d.data(), &c);
   return d;
 }
 
@@ -148,6 +153,11 @@ bool is_unreserved(unsigned char c) {
          c == '.' || c == '~';
 }
 
+// string_view::find_first_of(set) calls memchr once per character; these loops do not.
+bool has_cr_or_lf(std::string_view s) {
+  return std::memchr(s.data(), '\n', s.size()) != nullptr || std::memchr(s.data(), '\r', s.size()) != nullptr;
+}
+
 char lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
 bool ieq(std::string_view a, std::string_view b) {
@@ -174,6 +184,10 @@ bool never_signed(std::string_view name) {
   static constexpr std::string_view kSkip[] = {
       "authorization", "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization",
       "te", "trailer", "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id"};
+  // Most names (host, x-amz-*, content-type) share no length with the list; skip them cheaply.
+  constexpr unsigned kLengths = (1u << 13) | (1u << 10) | (1u << 6) | (1u << 18) | (1u << 19) | (1u << 2) |
+                                (1u << 7) | (1u << 17) | (1u << 15);
+  if (name.size() > 19 || !(kLengths & (1u << name.size()))) return false;
   for (auto s : kSkip)
     if (ieq(name, s)) return true;
   return false;
@@ -184,6 +198,13 @@ void append_trimmed(std::string& out, std::string_view v) {
   size_t b = 0, e = v.size();
   while (b < e && (v[b] == ' ' || v[b] == '\t')) ++b;
   while (e > b && (v[e - 1] == ' ' || v[e - 1] == '\t')) --e;
+  bool plain = true;  // no tab and no double space: copy in one go
+  for (size_t i = b; i < e && plain; ++i)
+    plain = v[i] != '\t' && !(v[i] == ' ' && v[i + 1] == ' ');
+  if (plain) {
+    out.append(v.substr(b, e - b));
+    return;
+  }
   bool space = false;
   for (size_t i = b; i < e; ++i) {
     char c = v[i];
@@ -198,7 +219,9 @@ void append_trimmed(std::string& out, std::string_view v) {
 }
 
 void append_lower(std::string& out, std::string_view s) {
-  for (char c : s) out.push_back(lower_ascii(c));
+  size_t at = out.size();
+  out.append(s);
+  for (size_t i = at; i < out.size(); ++i) out[i] = lower_ascii(out[i]);
 }
 
 // Small-buffer vector for the per-request sort: requests carry a handful of headers and query
@@ -235,7 +258,7 @@ Status check_header(std::string_view name, std::string_view value) {
                             "InvalidHeader");
   }
   // Only the name is quoted: values can be tokens or other secrets.
-  if (value.find_first_of("\r\n") != std::string_view::npos)
+  if (has_cr_or_lf(value))
     return Error::invalid("header '" + std::string(name) + "' value contains CR or LF", "InvalidHeader");
   return Ok{};
 }
@@ -447,7 +470,7 @@ void format_amz_date_into(TimePoint t, char out[16]) {
 bool valid_scope_part(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (unsigned char c : s)
-    if (!(std::isalnum(c) || c == '-' || c == '_' || c == '.')) return false;
+    if (!(is_unreserved(c) && c != '~')) return false;
   return true;
 }
 
@@ -457,7 +480,7 @@ Status check(const Credentials& c, const SigningParams& p) {
     if (ch <= 0x20 || ch == 0x7f || ch == '/' || ch == ',' || ch == '=')
       return Error{ErrorKind::kAuth, "InvalidCredentials", "the access key id contains a character SigV4 cannot carry"};
   }
-  if (c.session_token.find_first_of("\r\n") != std::string::npos)
+  if (has_cr_or_lf(c.session_token))
     return Error{ErrorKind::kAuth, "InvalidCredentials", "the session token contains CR or LF"};
   if (!valid_scope_part(p.region))
     return Error::invalid("signing region '" + p.region.substr(0, 64) + "' is empty or not a region name",
@@ -468,8 +491,14 @@ Status check(const Credentials& c, const SigningParams& p) {
   return Ok{};
 }
 
+std::string_view find_header(const std::vector<Header>& headers, std::string_view name) {
+  for (const auto& h : headers)
+    if (ieq(h.name, name)) return h.value;
+  return {};
+}
+
 void append_payload_hash(std::string& out, const HttpRequest& r, const SigningParams& p) {
-  if (auto h = r.header("x-amz-content-sha256"); !h.empty()) {
+  if (auto h = find_header(r.headers, "x-amz-content-sha256"); !h.empty()) {
     out.append(h);
   } else if (p.payload == PayloadMode::kUnsigned) {
     out.append(kUnsignedPayload);
@@ -563,13 +592,16 @@ Result<SigningResult> sign_request(HttpRequest& request, const Credentials& cred
   format_amz_date_into(p.time, date_buf);
   const std::string_view amz_date(date_buf, sizeof date_buf);
 
-  // Validate before touching the request, so a rejected request is left as it came.
-  for (const auto& h : request.headers) CC_TRY(check_header(h.name, h.value));
-  std::erase_if(request.headers, [](const Header& h) {
+  // Validate before touching the request, so a rejected request is left as it came. The
+  // headers this function owns are replaced, not validated.
+  auto own = [](const Header& h) {
     return ieq(h.name, "authorization") || ieq(h.name, "x-amz-date") || ieq(h.name, "x-amz-security-token");
-  });
+  };
+  for (const auto& h : request.headers)
+    if (!own(h)) CC_TRY(check_header(h.name, h.value));
+  std::erase_if(request.headers, own);
   request.headers.reserve(request.headers.size() + 5);
-  if (request.header("host").empty()) request.headers.push_back({"host", url.host_header()});
+  if (find_header(request.headers, "host").empty()) request.headers.push_back({"host", url.host_header()});
   request.headers.push_back({"x-amz-date", std::string(amz_date)});
   const bool token = !creds.session_token.empty();
   if (token && p.sign_session_token) request.headers.push_back({"x-amz-security-token", creds.session_token});
@@ -587,7 +619,7 @@ Result<SigningResult> sign_request(HttpRequest& request, const Credentials& cred
   std::string body_hash;
   body_hash.reserve(64);
   append_payload_hash(body_hash, request, p);
-  if (p.content_sha256_header && request.header("x-amz-content-sha256").empty())
+  if (p.content_sha256_header && find_header(request.headers, "x-amz-content-sha256").empty())
     request.headers.push_back({"x-amz-content-sha256", body_hash});
   r.signed_headers.reserve(64);
   CC_TRY(canonical_headers(request.headers, creq, r.signed_headers, /*validated=*/true));
@@ -622,7 +654,7 @@ Result<SigningResult> presign_url(const HttpRequest& request, const Credentials&
     if (ieq(h.name, "authorization") || ieq(h.name, "x-amz-date") || ieq(h.name, "x-amz-security-token")) continue;
     headers.push_back(h);
   }
-  if (request.header("host").empty()) headers.push_back({"host", url.host_header()});
+  if (find_header(request.headers, "host").empty()) headers.push_back({"host", url.host_header()});
   SigningResult r;
   std::string canonical_hdrs;
   CC_TRY(canonical_headers(headers, canonical_hdrs, r.signed_headers, /*validated=*/false));

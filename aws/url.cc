@@ -35,7 +35,10 @@ Result<UrlView> split_url(std::string_view text) {
   if (!ieq(url.scheme, "https") && !ieq(url.scheme, "http"))
     return bad("unsupported scheme '" + std::string(url.scheme.substr(0, 16)) + "' (expected http or https)");
   std::string_view rest = text.substr(sep + 3);
-  size_t path_start = rest.find_first_of("/?#");
+  size_t path_start = 0;
+  while (path_start < rest.size() && rest[path_start] != '/' && rest[path_start] != '?' && rest[path_start] != '#')
+    ++path_start;
+  if (path_start == rest.size()) path_start = std::string_view::npos;
   std::string_view authority = rest.substr(0, path_start);
   std::string_view tail = path_start == std::string_view::npos ? std::string_view{} : rest.substr(path_start);
   for (unsigned char c : authority) {
