@@ -51,6 +51,13 @@ class Resolver {
     if (keys) return keys;
     if (std::string cmd = p->get("credential_process"); !cmd.empty())
       return make_credential_process_provider(cmd, name, opts_.clock, opts_.process);
+    for (const char* key : {"sso_session", "sso_start_url", "web_identity_token_file"}) {
+      if (p->has(key))
+        return config_error("profile '" + name + "' uses " + key +
+                                ", which containctl does not support; use credential_process = aws configure "
+                                "export-credentials --profile " + name + " --format process",
+                            "UnsupportedProfile");
+    }
     return ProviderPtr();
   }
 
@@ -144,7 +151,8 @@ class Resolver {
     } else if (has_cred_source) {
       CC_ASSIGN(source, credential_source(p));
     } else {
-      return config_error(what + " has role_arn but neither source_profile nor credential_source");
+      return config_error(what + " has role_arn but neither source_profile nor credential_source" +
+                          (p.has("web_identity_token_file") ? " (web_identity_token_file is not supported)" : ""));
     }
 
     AssumeRoleParams params;

@@ -131,7 +131,8 @@ TEST_F(Chain, RoleProfileConfigurationErrors) {
       "[profile mfa]\nrole_arn = arn:aws:iam::111111111111:role/X\nsource_profile = base\n"
       "mfa_serial = arn:aws:iam::111111111111:mfa/u\n"
       "[profile notarole]\nrole_arn = arn:aws:iam::111111111111:user/X\nsource_profile = base\n"
-      "[profile envsrc]\nrole_arn = arn:aws:iam::111111111111:role/X\ncredential_source = Environment\n");
+      "[profile envsrc]\nrole_arn = arn:aws:iam::111111111111:role/X\ncredential_source = Environment\n"
+      "[profile sso]\nsso_session = corp\nsso_account_id = 111111111111\n");
   struct Case {
     const char* profile;
     const char* expect;
@@ -146,6 +147,7 @@ TEST_F(Chain, RoleProfileConfigurationErrors) {
       {"mfa", "mfa_serial"},
       {"notarole", "not an IAM role ARN"},
       {"envsrc", "credential_source = Environment but AWS_ACCESS_KEY_ID"},
+      {"sso", "profile 'sso' uses sso_session, which containctl does not support"},
   };
   for (const auto& c : cases) {
     auto e = resolve_error(c.profile);
