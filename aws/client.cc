@@ -39,11 +39,10 @@ bool ec2_call_unfiltered(const std::string& service, const std::string& action, 
   return true;
 }
 
-Error parse_error(const std::string& service, const std::string& operation, const HttpResponse& r,
-                  const std::string& what) {
+// send() prefixes the message with "<service> <operation>: ".
+Error parse_error(const HttpResponse& r, const std::string& what) {
   return Error{ErrorKind::kParse, "UnparseableResponse",
-               service + " " + operation + " answered HTTP " + std::to_string(r.status) + " with " + what,
-               r.status, response_request_id(r)};
+               "HTTP " + std::to_string(r.status) + " response has " + what, r.status, response_request_id(r)};
 }
 
 }  // namespace
@@ -64,11 +63,11 @@ Result<XmlResponse> AwsClient::query(const std::string& service, const std::stri
   auto check = [&](const HttpResponse& r) -> Status {
     // Query services always answer <ActionResponse>: anything else (empty, HTML, a proxy's
     // page) is not a success we can trust.
-    if (r.body.find_first_not_of(" \t\r\n") == std::string::npos) return parse_error(service, action, r, "an empty body");
+    if (r.body.find_first_not_of(" \t\r\n") == std::string::npos) return parse_error(r, "an empty body");
     auto p = parse_xml(r);
-    if (!p.ok()) return parse_error(service, action, r, "a body that is not valid XML");
+    if (!p.ok()) return parse_error(r, "a body that is not valid XML");
     std::string_view root = p->root().name();
-    if (!root.ends_with("Response")) return parse_error(service, action, r, "an XML body that is not a query response");
+    if (!root.ends_with("Response")) return parse_error(r, "an XML body that is not a query response");
     parsed = std::move(p).value();
     return Ok{};
   };
@@ -92,8 +91,8 @@ Result<nlohmann::json> AwsClient::json(const std::string& service, const std::st
     // Some JSON operations answer 200 with no body at all; that is success with no fields.
     if (r.body.find_first_not_of(" \t\r\n") == std::string::npos) return Ok{};
     auto j = nlohmann::json::parse(r.body, nullptr, false);
-    if (j.is_discarded()) return parse_error(service, operation, r, "a body that is not JSON");
-    if (!j.is_object()) return parse_error(service, operation, r, "JSON that is not an object");
+    if (j.is_discarded()) return parse_error(r, "a body that is not JSON");
+    if (!j.is_object()) return parse_error(r, "JSON that is not an object");
     parsed = std::move(j);
     return Ok{};
   };

@@ -201,7 +201,7 @@ TEST(ClientParse, Http200WithUnparseableQueryBodyIsParseErrorNamingServiceAndOpe
     auto r = h.client->query("ec2", "us-east-1", "DescribeInstances", {});
     ASSERT_FALSE(r.ok()) << body;
     EXPECT_EQ(r.error().kind, ErrorKind::kParse) << body;
-    EXPECT_NE(r.error().message.find("ec2 DescribeInstances"), std::string::npos) << r.error().message;
+    EXPECT_EQ(r.error().message.rfind("ec2 DescribeInstances: HTTP 200 response has ", 0), 0u) << r.error().message;
     EXPECT_EQ(r.error().http_status, 200);
     EXPECT_EQ(h.transport->request_count(), 1u);  // a parse failure is not retried
     ASSERT_EQ(h.records.size(), 1u);
@@ -217,7 +217,8 @@ TEST(ClientParse, Http200WithUnparseableJsonBodyIsParseErrorNamingServiceAndOper
     auto r = h.client->json("secretsmanager", "us-east-1", "secretsmanager", "DescribeSecret", {{"SecretId", "x"}});
     ASSERT_FALSE(r.ok()) << body;
     EXPECT_EQ(r.error().kind, ErrorKind::kParse);
-    EXPECT_NE(r.error().message.find("secretsmanager DescribeSecret"), std::string::npos) << r.error().message;
+    EXPECT_EQ(r.error().message.rfind("secretsmanager DescribeSecret: HTTP 200 response has ", 0), 0u)
+        << r.error().message;
   }
   Harness empty(3);
   empty.transport->respond(200, "");
