@@ -164,6 +164,26 @@ TEST(CurlTransport, ThreadsShareTheConnectionCache) {
   EXPECT_EQ(server.accepted(), 1);
 }
 
+TEST(CurlTransport, ParallelCallsShareAFewConnections) {
+  LoopbackServer server;
+  CurlTransport t;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int th = 0; th < 4; ++th) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        auto r = t.send({"GET", server.url("/p"), {}, ""});
+        if (r.ok() && r->status == 200) ++ok;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok, 40);
+  // At most one connection per concurrent caller, never one per call.
+  EXPECT_LE(server.accepted(), 4);
+  EXPECT_EQ(t.connections_opened(), server.accepted());
+}
+
 TEST(CurlTransport, SendsHeadersAsGivenWithoutInventingContentType) {
   LoopbackServer server;
   CurlTransport t;
@@ -218,6 +238,10 @@ TEST(CurlTransport, OnlyHttpAndHttpsAreAllowed) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kNetwork);
   EXPECT_EQ(r.error().code, "UnsupportedProtocol");
+  auto bad = t.send({"GET", "http://[not-a-host/x", {}, ""});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().kind, ErrorKind::kNetwork);
+  EXPECT_EQ(bad.error().code, "MalformedUrl");
 }
 
 // A python3 https server on 127.0.0.1 with a fresh self-signed certificate for IP 127.0.0.1.
