@@ -42,6 +42,7 @@ Status list_all(Context& ctx, const std::string& action, const aws::Params& para
 Result<json> list_access_keys(Context& ctx, const std::string& user);
 // The entry of `keys` with this exact id, or nullptr.
 const json* find_key(const json& keys, const std::string& id);
+const json* find_key(json&& keys, const std::string& id) = delete;  // would dangle
 
 // {"exists": bool, "document": "<decoded policy text>"} for an inline policy.
 Result<json> get_inline_policy(Context& ctx, Principal p, const std::string& name, const std::string& policy);

@@ -403,10 +403,11 @@ Status rollback_user(Context& ctx, const Step& step, const json& before, const j
       return Ok{};
     }
     CC_ASSIGN(json keys, list_access_keys(ctx, user));
+    const json before_keys = before.value("access_keys", json::array());
     std::string gone;
     for (const auto& id_j : step.args["key_ids"]) {
       const std::string id = id_j;
-      const json* was = find_key(before.value("access_keys", json::array()), id);
+      const json* was = find_key(before_keys, id);
       if (!was || (*was)["Status"] != "Active") continue;
       const json* now = find_key(keys, id);
       if (!now) {
@@ -437,8 +438,9 @@ Status verify_rollback_user(Context& ctx, const Step& step, const json& before, 
   const std::string user = user_of(step);
   if (step.id == "deactivate-keys") {
     CC_ASSIGN(json keys, list_access_keys(ctx, user));
+    const json before_keys = before.value("access_keys", json::array());
     for (const auto& id : step.args["key_ids"]) {
-      const json* was = find_key(before.value("access_keys", json::array()), id);
+      const json* was = find_key(before_keys, id);
       const json* now = find_key(keys, id);
       if (!was || !now) continue;
       // Without --reactivate-keys the documented outcome is Inactive.

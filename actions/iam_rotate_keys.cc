@@ -341,11 +341,12 @@ class IamRotateKeys final : public ActionFamily {
       return Ok{};
     }
     CC_ASSIGN(json keys, list_access_keys(ctx, user));
+    const json before_keys = before.value("access_keys", json::array());
     if (step.id == "deactivate-old-key") {
       std::string gone;
       for (const auto& id_j : step.args["key_ids"]) {
         const std::string id = id_j;
-        const json* was = find_key(before.value("access_keys", json::array()), id);
+        const json* was = find_key(before_keys, id);
         if (!was || (*was)["Status"] != "Active") continue;
         const json* now = find_key(keys, id);
         if (!now) {
@@ -395,8 +396,9 @@ class IamRotateKeys final : public ActionFamily {
       return Ok{};
     }
     if (step.id == "deactivate-old-key") {
+      const json before_keys = before.value("access_keys", json::array());
       for (const auto& id : step.args["key_ids"]) {
-        const json* was = find_key(before.value("access_keys", json::array()), id);
+        const json* was = find_key(before_keys, id);
         const json* now = find_key(keys, id);
         if (was && (!now || (*now)["Status"] != (*was)["Status"]))
           return step_error(step, "old key " + id.get<std::string>() + " is not " + (*was)["Status"].get<std::string>());
