@@ -187,7 +187,10 @@ Result<HttpResponse> AwsClient::send(const CallSpec& call, const HttpRequest& re
     Error err;
     if (resp.ok() && resp->status >= 200 && resp->status < 300) {
       rec.http_status = resp->status;
-      rec.request_id = response_request_id(*resp);
+      // REST-XML success bodies are the caller's data (an S3 object may hold anything): only
+      // the headers name the request there.
+      rec.request_id = signing.s3_mode ? std::string(resp->header("x-amz-request-id")) : response_request_id(*resp);
+      if (rec.request_id.empty()) rec.request_id = std::string(resp->header("x-amzn-requestid"));
       spdlog::trace("aws < {} {} HTTP {} request id {}", service, operation, rec.http_status, rec.request_id);
       if (config_.limiter) config_.limiter->on_success(config_.account_id, region, service, operation, call.unfiltered);
       if (check) {

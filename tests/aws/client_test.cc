@@ -246,6 +246,17 @@ TEST(ClientRecords, JsonAndRestXmlCaptureRequestIds) {
   EXPECT_EQ(h.records[1].service, "s3");
 }
 
+TEST(ClientRecords, S3ObjectBodiesAreNeverReadForARequestId) {
+  Harness h(1);
+  h.transport->respond(200, "<Doc><RequestId>from-the-object</RequestId></Doc>", {{"x-amz-request-id", "s3-hdr"}});
+  h.transport->respond(200, "<Doc><RequestId>from-the-object</RequestId></Doc>");
+  ASSERT_TRUE(h.client->rest_xml("s3", "us-east-1", {"GetObject", "GET", "b", "doc.xml"}).ok());
+  ASSERT_TRUE(h.client->rest_xml("s3", "us-east-1", {"GetObject", "GET", "b", "doc.xml"}).ok());
+  ASSERT_EQ(h.records.size(), 2u);
+  EXPECT_EQ(h.records[0].request_id, "s3-hdr");
+  EXPECT_EQ(h.records[1].request_id, "");
+}
+
 TEST(ClientRateLimit, EveryAttemptTakesATokenAndThrottlingSlowsTheBucket) {
   Harness h(3);
   auto limiter = std::make_shared<RateLimiter>(h.clock);
