@@ -128,9 +128,12 @@ Status parse_config_text(const std::string& text, const std::string& path, Confi
           into.services[rest];
         } else {
           // sso-session and unknown sections; a bare [x] is not a profile in the config file.
-          if (name != "profile" && name.find(' ') == std::string::npos)
+          if (name.find(' ') == std::string::npos && !name.starts_with("sso-session")) {
             spdlog::debug("{} line {}: section [{}] is not a profile (the config file writes [profile {}])", path,
                           lineno, name, name);
+            into.misplaced[name] = path + " line " + std::to_string(lineno) + " has [" + name +
+                                   "], which the config file reads as a profile only when written [profile " + name + "]";
+          }
           section = Section::kIgnored;
           section_name = name;
         }
@@ -138,6 +141,8 @@ Status parse_config_text(const std::string& text, const std::string& path, Confi
         if (split_prefixed(name, "profile", rest)) {
           // The credentials file names profiles without the prefix; the SDKs skip this form.
           spdlog::debug("{} line {}: [{}] ignored (the credentials file writes [{}])", path, lineno, name, rest);
+          into.misplaced[rest] = path + " line " + std::to_string(lineno) + " has [" + name +
+                                 "], but the credentials file names profiles without the 'profile' prefix";
           section = Section::kIgnored;
           section_name = name;
         } else {

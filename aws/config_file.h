@@ -33,6 +33,10 @@ struct SharedConfig {
   std::map<std::string, Profile> profiles;
   // `[services name]` sections of the config file: name -> service key -> {endpoint_url: ...}.
   std::map<std::string, std::map<std::string, std::map<std::string, std::string>>> services;
+  // Sections that look like a profile written the other file's way ("[dev]" in the config file,
+  // "[profile dev]" in the credentials file): profile name -> "FILE line N: [section]". Both are
+  // skipped as the SDKs skip them; kept to explain a "profile not found".
+  std::map<std::string, std::string> misplaced;
 
   const Profile* profile(const std::string& name) const;
 };

@@ -38,6 +38,7 @@ class Resolver {
 
   Error profile_not_found(const std::string& name) const {
     std::string msg = "profile '" + name + "' not found in " + files();
+    if (auto it = cfg_.misplaced.find(name); it != cfg_.misplaced.end()) msg += " (" + it->second + ")";
     return config_error(msg, "ProfileNotFound");
   }
 

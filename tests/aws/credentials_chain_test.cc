@@ -87,6 +87,8 @@ TEST_F(Chain, NamedProfileThatDoesNotExistIsAnError) {
   EXPECT_EQ(e.code, "ProfileNotFound");
   EXPECT_NE(e.message.find("profile 'prod' not found"), std::string::npos) << e.message;
   EXPECT_NE(e.message.find(box.config_path()), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("line 1 has [prod]"), std::string::npos) << e.message;  // the hint
+  EXPECT_NE(e.message.find("[profile prod]"), std::string::npos) << e.message;
   box.env.set("AWS_PROFILE", "ghost");
   EXPECT_NE(resolve_error().message.find("profile 'ghost' not found"), std::string::npos);
 }
