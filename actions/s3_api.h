@@ -62,6 +62,8 @@ bool acl_is_private(const json& acl);
 // Same owner and the same grants, in any order.
 bool same_acl(const json& a, const json& b);
 std::string acl_xml(const json& acl);
+// The same grants as x-amz-grant-* headers (one header per permission).
+std::vector<aws::Header> acl_grant_headers(const json& acl);
 
 // {"present": bool, "tags": [{"Key", "Value"}]} in the order S3 returned them.
 Result<json> get_tags(aws::AwsClient& client, const Where& w);
