@@ -163,6 +163,7 @@ Result<HttpResponse> AwsClient::send(const CallSpec& call, const HttpRequest& re
     err.message = service + " " + operation + ": " + err.message;
     return err;
   };
+  int last_retry_cost = 0;
   for (int attempt = 1;; ++attempt) {
     rec.attempts = attempt;
     if (config_.limiter) {
@@ -197,6 +198,7 @@ Result<HttpResponse> AwsClient::send(const CallSpec& call, const HttpRequest& re
         if (Status st = check(*resp); !st.ok()) return fail(st.error());
       }
       rec.error_code.clear();
+      if (config_.retry_quota) config_.retry_quota->on_success(last_retry_cost);
       finish(rec, start);
       spdlog::debug("aws {} {} {} HTTP {} {}ms attempts={}", service, operation, region, rec.http_status,
                     rec.duration.count(), attempt);
@@ -207,6 +209,13 @@ Result<HttpResponse> AwsClient::send(const CallSpec& call, const HttpRequest& re
     if (err.kind == ErrorKind::kThrottling && config_.limiter)
       config_.limiter->on_throttled(config_.account_id, region, service, operation, call.unfiltered);
     if (!config_.retry.should_retry(err, attempt)) return fail(std::move(err));
+    if (config_.retry_quota) {
+      last_retry_cost = config_.retry_quota->acquire(err);
+      if (last_retry_cost == 0) {
+        spdlog::debug("aws {} {}: retry quota exhausted, not retrying {}", service, operation, err.code);
+        return fail(std::move(err));
+      }
+    }
     auto delay = config_.retry.backoff(attempt, config_.jitter(), err);
     spdlog::debug("aws {} {} retry {} after {}ms: {}", service, operation, attempt, delay.count(), err.code);
     config_.clock->sleep_for(delay);

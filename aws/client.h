@@ -43,6 +43,7 @@ struct ClientConfig {
   std::shared_ptr<CredentialsProvider> credentials;
   EndpointOverrides endpoints;
   RetryPolicy retry;
+  std::shared_ptr<RetryQuota> retry_quota;  // optional; share one per client set to bound retries in an outage
   std::shared_ptr<RateLimiter> limiter;  // optional; every attempt takes a token, throttles adapt it
   CallObserver observer;                 // optional
   std::string account_id;                // the account these credentials act in (rate-limit key, s3control)

@@ -74,6 +74,24 @@ std::chrono::milliseconds RetryPolicy::backoff(int attempt, double unit, const E
   return std::chrono::milliseconds(static_cast<long long>(std::clamp(unit, 0.0, 1.0) * cap));
 }
 
+int RetryQuota::acquire(const Error& e) {
+  const int cost = e.kind == ErrorKind::kTimeout ? kTimeoutCost : kRetryCost;
+  std::lock_guard lock(mu_);
+  if (available_ < cost) return 0;
+  available_ -= cost;
+  return cost;
+}
+
+void RetryQuota::on_success(int last_retry_cost) {
+  std::lock_guard lock(mu_);
+  available_ = std::min(capacity_, available_ + (last_retry_cost > 0 ? last_retry_cost : kSuccessRefund));
+}
+
+int RetryQuota::available() const {
+  std::lock_guard lock(mu_);
+  return available_;
+}
+
 const char* to_string(Ec2ActionCategory c) {
   switch (c) {
     case Ec2ActionCategory::kNonMutating: return "non-mutating";

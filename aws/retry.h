@@ -33,6 +33,27 @@ struct RetryPolicy {
   std::chrono::milliseconds backoff_cap(int attempt, const Error& e) const;
 };
 
+// The SDKs' standard-mode retry quota: one bucket per client (500 tokens) that every retry draws
+// from (5, or 10 after a timeout) and every success refills (by the last retry's cost, or 1), so
+// a regional outage stops the retries of all calls instead of multiplying the load on it.
+class RetryQuota {
+ public:
+  static constexpr int kRetryCost = 5;
+  static constexpr int kTimeoutCost = 10;
+  static constexpr int kSuccessRefund = 1;
+  explicit RetryQuota(int capacity = 500) : capacity_(capacity), available_(capacity) {}
+  // Takes the cost of retrying after `e`; 0 when the quota cannot pay for it (do not retry).
+  int acquire(const Error& e);
+  // A call succeeded; `last_retry_cost` is what its last retry took (0: it needed none).
+  void on_success(int last_retry_cost);
+  int available() const;
+
+ private:
+  int capacity_;
+  mutable std::mutex mu_;
+  int available_;
+};
+
 struct BucketConfig {
   double rate_per_second = 0;  // refill rate; 0 = unlimited
   double burst = 0;            // bucket size

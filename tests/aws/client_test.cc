@@ -257,6 +257,29 @@ TEST(ClientRecords, S3ObjectBodiesAreNeverReadForARequestId) {
   EXPECT_EQ(h.records[1].request_id, "");
 }
 
+TEST(ClientRetries, RetryQuotaStopsRetriesWhenExhaustedAndRefillsOnSuccess) {
+  Harness h(3);
+  auto quota = std::make_shared<RetryQuota>(12);
+  h.cfg_.retry_quota = quota;
+  h.set_limiter(nullptr);
+  h.next_draw = 0.0;
+  // First call: two retries cost 5 + 5 and it still fails.
+  for (int i = 0; i < 3; ++i) h.transport->respond(503, "");
+  ASSERT_FALSE(h.client->query("sts", "us-east-1", "GetCallerIdentity", {}).ok());
+  EXPECT_EQ(h.transport->request_count(), 3u);
+  EXPECT_EQ(quota->available(), 2);
+  // Second call: the quota cannot pay for a retry, so one attempt only.
+  h.transport->respond(503, "").respond(200, kOk);
+  ASSERT_FALSE(h.client->query("sts", "us-east-1", "GetCallerIdentity", {}).ok());
+  EXPECT_EQ(h.transport->request_count(), 4u);
+  EXPECT_EQ(h.records.back().attempts, 1);
+  // A first-try success refunds one token; a timeout would cost 10.
+  ASSERT_TRUE(h.client->query("sts", "us-east-1", "GetCallerIdentity", {}).ok());
+  EXPECT_EQ(quota->available(), 3);
+  EXPECT_EQ(quota->acquire(Error{ErrorKind::kTimeout, "Timeout", "t"}), 0);
+  EXPECT_EQ(quota->acquire(Error{ErrorKind::kTransient, "InternalError", "t"}), 0);
+}
+
 TEST(ClientRateLimit, EveryAttemptTakesATokenAndThrottlingSlowsTheBucket) {
   Harness h(3);
   auto limiter = std::make_shared<RateLimiter>(h.clock);
