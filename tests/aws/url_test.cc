@@ -1,0 +1,57 @@
+#include <gtest/gtest.h>
+
+#include "aws/url.h"
+
+namespace containctl::aws {
+
+TEST(Url, SplitsIntoViewsWithoutChangingTheText) {
+  auto u = split_url("HTTPS://Bucket.S3.amazonaws.com:8443/a%20b/c?x=1&y#frag");
+  ASSERT_TRUE(u.ok()) << u.error().describe();
+  EXPECT_TRUE(u->https());
+  EXPECT_EQ(u->host, "Bucket.S3.amazonaws.com");
+  EXPECT_EQ(u->port, 8443);
+  EXPECT_EQ(u->path, "/a%20b/c");
+  EXPECT_EQ(u->query, "x=1&y");
+  EXPECT_EQ(u->host_header(), "bucket.s3.amazonaws.com:8443");
+}
+
+TEST(Url, DefaultPortsAreLeftOutOfTheHostHeader) {
+  EXPECT_EQ(parse_url("https://iam.amazonaws.com:443/")->host_header(), "iam.amazonaws.com");
+  EXPECT_EQ(parse_url("http://127.0.0.1:80")->host_header(), "127.0.0.1");
+  EXPECT_EQ(parse_url("http://127.0.0.1:5000")->host_header(), "127.0.0.1:5000");
+  EXPECT_EQ(parse_url("http://[::1]:5000/x")->host_header(), "[::1]:5000");
+  auto u = parse_url("https://iam.amazonaws.com?Action=ListUsers");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->path, "/");
+  EXPECT_EQ(u->query, "Action=ListUsers");
+  EXPECT_EQ(u->origin(), "https://iam.amazonaws.com");
+}
+
+TEST(Url, MalformedUrlsNameTheProblemWithoutEchoingTheUrl) {
+  struct Bad {
+    const char* url;
+    const char* why;
+  };
+  for (const Bad& b : {Bad{"iam.amazonaws.com/", "no scheme"}, Bad{"ftp://h/", "unsupported scheme"},
+                       Bad{"https:///x", "empty host"}, Bad{"https://h:/", "bad port"}, Bad{"https://h:0/", "out of range"},
+                       Bad{"https://h:99999/", "bad port"}, Bad{"https://h:8a/", "bad port"},
+                       Bad{"https://u:p@h/", "user info"}, Bad{"https://[::1/", "IPv6"},
+                       Bad{"https://h x/", "host"}, Bad{"https://h/a\r\nX-Injected: 1", "control character"},
+                       Bad{"https://h/?X-Amz-Security-Token=SECRETTOKEN\n", "control character"}}) {
+    auto u = parse_url(b.url);
+    ASSERT_FALSE(u.ok()) << b.url;
+    EXPECT_EQ(u.error().code, "MalformedURL");
+    EXPECT_NE(u.error().message.find(b.why), std::string::npos) << u.error().message;
+    EXPECT_EQ(u.error().message.find("SECRETTOKEN"), std::string::npos);
+  }
+}
+
+// SigV4 is defined over the path as given, and the suites write raw paths ("/example space/").
+TEST(Url, AcceptsALiteralSpaceInThePathOnly) {
+  auto u = split_url("https://example.amazonaws.com/example space/?a=b c");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->path, "/example space/");
+  EXPECT_EQ(u->query, "a=b c");
+}
+
+}  // namespace containctl::aws
