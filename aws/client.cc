@@ -185,7 +185,6 @@ Result<HttpResponse> AwsClient::send(const CallSpec& call, const HttpRequest& re
                     req.body.size(), names);
     }
     Result<HttpResponse> resp = config_.transport->send(req);
-    Error err;
     if (resp.ok() && resp->status >= 200 && resp->status < 300) {
       rec.http_status = resp->status;
       // REST-XML success bodies are the caller's data (an S3 object may hold anything): only
@@ -204,7 +203,7 @@ Result<HttpResponse> AwsClient::send(const CallSpec& call, const HttpRequest& re
                     rec.duration.count(), attempt);
       return resp;
     }
-    err = resp.ok() ? error_from_response(*resp) : resp.error();
+    Error err = resp.ok() ? error_from_response(*resp) : resp.error();
     spdlog::trace("aws < {} {} attempt {}: {} ({})", service, operation, attempt, err.describe(), to_string(err.kind));
     if (err.kind == ErrorKind::kThrottling && config_.limiter)
       config_.limiter->on_throttled(config_.account_id, region, service, operation, call.unfiltered);
