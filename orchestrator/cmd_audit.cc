@@ -1,7 +1,93 @@
+// audit verify, audit show.
+#include <memory>
+#include <sstream>
+
+#include "orchestrator/audit_log.h"
 #include "orchestrator/cli_common.h"
+#include "orchestrator/session.h"
 
 namespace containctl::orch {
+namespace {
 
-void add_audit_commands(CLI::App& app, GlobalOptions& g, int& rc) {}
+using nlohmann::json;
+
+struct AuditArgs {
+  std::string log;
+  std::string run_id;
+};
+
+std::string log_path(const GlobalOptions& g, const AuditArgs& a) {
+  return a.log.empty() ? resolve_state_dir(g) + "/audit.jsonl" : a.log;
+}
+
+int run_verify(const GlobalOptions& g, const AuditArgs& a) {
+  std::string path = log_path(g, a);
+  auto r = verify_audit_log(path);
+  if (!r.ok()) return report_error(g, r.error());
+  json doc = {{"log", path}, {"ok", r->ok}, {"records", r->records}};
+  if (!r->ok) {
+    doc["problem"] = r->problem;
+    if (r->bad_line) doc["line"] = r->bad_line;
+    if (r->bad_seq) doc["seq"] = r->bad_seq;
+    if (g.json()) std::cout << doc.dump(2) << std::endl;
+    std::cerr << "containctl: audit log " << path << " was altered: " << r->problem << std::endl;
+    return kExitAudit;
+  }
+  doc["last_hash"] = r->last_hash;
+  doc["anchored"] = r->anchored;
+  std::ostringstream text;
+  if (r->records == 0) {
+    text << "audit log " << path << ": empty, nothing to verify\n";
+  } else {
+    text << "audit log " << path << ": " << r->records << (r->records == 1 ? " record" : " records")
+         << ", hash chain intact, last record matches " << audit_head_path(path) << "\n"
+         << "  last hash " << r->last_hash << " (keep a copy elsewhere to detect a rewrite of the whole log)\n";
+  }
+  print_result(g, doc, text.str());
+  return kExitOk;
+}
+
+// One readable line per record: "#SEQ TIME EVENT [run RUN] key=value ...".
+std::string render(const json& rec) {
+  std::ostringstream out;
+  out << "#" << rec.value("seq", json(0)).dump() << " " << rec.value("time", "") << " " << rec.value("event", "");
+  if (rec.contains("run_id") && rec["run_id"].is_string()) out << " run=" << rec["run_id"].get<std::string>();
+  for (const auto& [k, v] : rec.items()) {
+    if (k == "seq" || k == "time" || k == "event" || k == "run_id" || k == "prev_hash" || k == "hash") continue;
+    std::string value = v.is_string() ? v.get<std::string>() : v.dump();
+    if (v.is_string() && (value.empty() || value.find_first_of(" \t\"=") != std::string::npos)) value = v.dump();
+    if (value.size() > 160) value = value.substr(0, 157) + "...";
+    out << " " << k << "=" << value;
+  }
+  return out.str();
+}
+
+int run_show(const GlobalOptions& g, const AuditArgs& a) {
+  std::string path = log_path(g, a);
+  auto recs = read_audit_log(path, a.run_id);
+  if (!recs.ok()) return report_error(g, recs.error());
+  if (!a.run_id.empty() && recs->empty())
+    return report_error(g, Error::invalid("no audit records for run " + a.run_id + " in " + path, "NotFound"));
+  std::ostringstream text;
+  if (recs->empty()) text << "audit log " << path << " is empty\n";
+  for (const auto& r : *recs) text << render(r) << "\n";
+  print_result(g, {{"log", path}, {"records", *recs}}, text.str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_audit_commands(CLI::App& app, GlobalOptions& g, int& rc) {
+  auto args = std::make_shared<AuditArgs>();
+  CLI::App* audit = app.add_subcommand("audit", "the tamper-evident audit log");
+  audit->require_subcommand(1);
+  CLI::App* verify = audit->add_subcommand("verify", "check the hash chain; exit 5 naming the first altered record");
+  verify->add_option("--log", args->log, "audit log (default: <state-dir>/audit.jsonl)");
+  verify->callback([&g, &rc, args] { rc = run_verify(g, *args); });
+  CLI::App* show = audit->add_subcommand("show", "print the audit trail, or one run's");
+  show->add_option("run_id", args->run_id, "run id");
+  show->add_option("--log", args->log, "audit log (default: <state-dir>/audit.jsonl)");
+  show->callback([&g, &rc, args] { rc = run_show(g, *args); });
+}
 
 }  // namespace containctl::orch
