@@ -34,7 +34,7 @@ TEST(Url, MalformedUrlsNameTheProblemWithoutEchoingTheUrl) {
   };
   for (const Bad& b : {Bad{"iam.amazonaws.com/", "no scheme"}, Bad{"ftp://h/", "unsupported scheme"},
                        Bad{"https:///x", "empty host"}, Bad{"https://h:/", "bad port"}, Bad{"https://h:0/", "out of range"},
-                       Bad{"https://h:99999/", "bad port"}, Bad{"https://h:8a/", "bad port"},
+                       Bad{"https://h:99999/", "out of range"}, Bad{"https://h:8a/", "bad port"},
                        Bad{"https://u:p@h/", "user info"}, Bad{"https://[::1/", "IPv6"},
                        Bad{"https://h x/", "host"}, Bad{"https://h/a\r\nX-Injected: 1", "control character"},
                        Bad{"https://h/?X-Amz-Security-Token=SECRETTOKEN\n", "control character"}}) {
