@@ -25,8 +25,11 @@ Result<json> asg_capture(Context& ctx, const Step& step) {
   return Error::invalid("Auto Scaling group " + name + " no longer exists");
 }
 
-Result<json> asg_apply(Context& ctx, const Step& step, const json& before) {
-  const std::string state = before["lifecycle_state"];
+Result<json> asg_apply(Context& ctx, const Step& step, const json&) {
+  // Read again rather than trust the journaled before-state: on resume the instance may already be
+  // in Standby, and a second EnterStandby would decrement the group again.
+  CC_ASSIGN(json now, asg_capture(ctx, step));
+  const std::string state = now["lifecycle_state"];
   if (state == "Standby" || state == "EnteringStandby") return json{{"lowered_min", false}};  // already holds
   if (state != "InService")
     return Error::invalid("instance " + step.args["instance_id"].get<std::string>() + " is " +
@@ -34,7 +37,7 @@ Result<json> asg_apply(Context& ctx, const Step& step, const json& before) {
                           step.args["asg_name"].get<std::string>() + "; it cannot enter Standby");
   const std::string name = step.args["asg_name"];
   // EnterStandby with decrement needs desired-1 >= MinSize; lower MinSize first when it does not.
-  const int min = before["min"], desired = before["desired"];
+  const int min = now["min"], desired = now["desired"];
   bool lowered = false;
   if (desired - 1 < min) {
     CC_TRY(ok_or(call(ctx, "autoscaling", "UpdateAutoScalingGroup",

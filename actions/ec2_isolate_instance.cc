@@ -31,7 +31,10 @@ Result<json> snapshot_capture(Context& ctx, const Step& step) {
 }
 
 Result<json> snapshot_apply(Context& ctx, const Step& step, const json& before) {
-  if (!before["snapshots"].empty()) return json{{"snapshots", before["snapshots"]}};  // resumed: already started
+  if (!before["snapshots"].empty()) return json{{"snapshots", before["snapshots"]}};
+  // Resumed after a crash: the first attempt may have started them already.
+  CC_ASSIGN(json started, find_snapshots(ctx, step));
+  if (!started.empty()) return json{{"snapshots", started}};
   aws::Params p = {{"InstanceSpecification.InstanceId", step.args["instance_id"]},
                    {"InstanceSpecification.ExcludeBootVolume", "false"},
                    {"Description", "containctl evidence " + ctx.run_id + " " + step.args["instance_id"].get<std::string>()},

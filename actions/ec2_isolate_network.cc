@@ -179,6 +179,15 @@ Result<json> apply(Context& ctx, const Step& step, const json& before) {
         return Ok{};
       });
   }
+  // On resume the journaled groups are the originals while the interfaces may already be isolated:
+  // read them again (in the same round as the creates) so an isolated interface is never reopened.
+  std::map<std::string, std::vector<std::string>> current;
+  creates.push_back([&]() -> Status {
+    CC_ASSIGN(auto groups, interface_groups(ctx, step));
+    std::lock_guard l(mu);
+    current = std::move(groups);
+    return Ok{};
+  });
   CC_TRY(parallel(std::move(creates)));
 
   for (const std::string& vpc : vpcs_of(step)) {
@@ -208,7 +217,9 @@ Result<json> apply(Context& ctx, const Step& step, const json& before) {
   std::vector<json> to_move;
   for (const auto& e : before["interfaces"]) {
     const std::vector<std::string> target = {iso[e["vpc_id"]]};
-    if (e["groups"].get<std::vector<std::string>>() != target) to_move.push_back(e);  // idempotent re-apply
+    auto it = current.find(e["id"]);
+    if (it == current.end()) return Error::invalid("network interface " + e["id"].get<std::string>() + " no longer exists");
+    if (it->second != target) to_move.push_back(e);
   }
   std::vector<std::function<Status()>> moves;
   for (const auto& e : to_move)

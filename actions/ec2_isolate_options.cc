@@ -210,8 +210,19 @@ Result<std::string> find_cut_acl(Context& ctx, const Step& step) {
   return std::string();
 }
 
-Result<json> nacl_apply(Context& ctx, const Step& step, const json& before) {
-  CC_ASSIGN(std::string acl, find_cut_acl(ctx, step));
+Result<json> nacl_apply(Context& ctx, const Step& step, const json&) {
+  // Current associations, not the journaled ones: a resumed apply finds them already replaced
+  // (an association id changes with every replacement).
+  std::string acl;
+  json now;
+  CC_TRY(parallel({[&]() -> Status {
+                     CC_ASSIGN(acl, find_cut_acl(ctx, step));
+                     return Ok{};
+                   },
+                   [&]() -> Status {
+                     CC_ASSIGN(now, nacl_capture(ctx, step));
+                     return Ok{};
+                   }}));
   if (acl.empty()) {
     // A new custom network ACL has no entries: it denies all traffic both ways.
     aws::Params p = {{"VpcId", step.args["vpc_id"]}};
@@ -221,7 +232,7 @@ Result<json> nacl_apply(Context& ctx, const Step& step, const json& before) {
     acl = text(r.root(), "networkAcl/networkAclId");
   }
   std::vector<std::function<Status()>> calls;
-  for (const auto& [subnet, cur] : before["subnets"].items()) {
+  for (const auto& [subnet, cur] : now["subnets"].items()) {
     if (cur["network_acl_id"] == acl) continue;
     calls.push_back([&, cur = cur] {
       return ok_or(call(ctx, "ec2", "ReplaceNetworkAclAssociation",
