@@ -13,8 +13,9 @@ Result<Credentials> assume_role(AwsClient& source, const AssumeRoleParams& p) {
     return Error::invalid("'" + p.role_arn + "' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
                           "InvalidRoleArn");
   if (p.duration_seconds < 900 || p.duration_seconds > 43200)
-    return Error::invalid("AssumeRole " + p.role_arn + ": duration " + std::to_string(p.duration_seconds) +
-                              " s is outside 900-43200", "InvalidDuration");
+    return Error::invalid(
+        "AssumeRole " + p.role_arn + ": duration " + std::to_string(p.duration_seconds) + " s is outside 900-43200",
+        "InvalidDuration");
   Params params{{"RoleArn", p.role_arn},
                 {"RoleSessionName", p.session_name},
                 {"DurationSeconds", std::to_string(p.duration_seconds)}};
@@ -43,8 +44,9 @@ AssumeRoleProvider::AssumeRoleProvider(std::shared_ptr<AwsClient> source, Assume
 Result<Credentials> AssumeRoleProvider::credentials() {
   std::lock_guard lock(mu_);
   // Refreshed five minutes early, as the SDKs do, so a long run never signs with a dead token.
-  return refresh_cached(cached_, *source_->config().clock, [this] { return assume_role(*source_, params_); },
-                        "AssumeRole " + params_.role_arn);
+  return refresh_cached(
+      cached_, *source_->config().clock, [this] { return assume_role(*source_, params_); },
+      "AssumeRole " + params_.role_arn);
 }
 
 }  // namespace containctl::aws

@@ -68,8 +68,8 @@ Status parse_config_text(const std::string& text, const std::string& path, Confi
   enum class Section { kNone, kProfile, kServices, kIgnored };
   Section section = Section::kNone;
   std::string section_name;
-  std::string key;          // the last property of the current section, for continuation lines
-  bool nested = false;      // the last property had an empty value: indented lines are sub-properties
+  std::string key;      // the last property of the current section, for continuation lines
+  bool nested = false;  // the last property had an empty value: indented lines are sub-properties
 
   auto values = [&]() -> std::map<std::string, std::string>* {
     if (section == Section::kProfile) return &into.profiles[section_name].values;
@@ -132,7 +132,8 @@ Status parse_config_text(const std::string& text, const std::string& path, Confi
             spdlog::debug("{} line {}: section [{}] is not a profile (the config file writes [profile {}])", path,
                           lineno, name, name);
             into.misplaced[name] = path + " line " + std::to_string(lineno) + " has [" + name +
-                                   "], which the config file reads as a profile only when written [profile " + name + "]";
+                                   "], which the config file reads as a profile only when written [profile " + name +
+                                   "]";
           }
           section = Section::kIgnored;
           section_name = name;

@@ -4,8 +4,9 @@
 
 namespace containctl::aws {
 
-Result<Credentials> refresh_cached(std::optional<Credentials>& cached, const Clock& clock, const CredentialsFetch& fetch,
-                                   const std::string& description, const RefreshPolicy& policy) {
+Result<Credentials> refresh_cached(std::optional<Credentials>& cached, const Clock& clock,
+                                   const CredentialsFetch& fetch, const std::string& description,
+                                   const RefreshPolicy& policy) {
   const TimePoint now = clock.now();
   if (cached && !cached->expiring(now, policy.refresh_margin)) return *cached;
   Result<Credentials> fresh = fetch();

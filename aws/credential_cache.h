@@ -24,8 +24,9 @@ struct RefreshPolicy {
 
 // The cache step shared by every refreshing provider. `description` names the source in messages.
 // Not thread-safe by itself: callers hold their own lock.
-Result<Credentials> refresh_cached(std::optional<Credentials>& cached, const Clock& clock, const CredentialsFetch& fetch,
-                                   const std::string& description, const RefreshPolicy& policy = {});
+Result<Credentials> refresh_cached(std::optional<Credentials>& cached, const Clock& clock,
+                                   const CredentialsFetch& fetch, const std::string& description,
+                                   const RefreshPolicy& policy = {});
 
 class RefreshingCredentialsProvider final : public CredentialsProvider {
  public:

@@ -56,7 +56,8 @@ class Resolver {
       if (p->has(key))
         return config_error("profile '" + name + "' uses " + key +
                                 ", which containctl does not support; use credential_process = aws configure "
-                                "export-credentials --profile " + name + " --format process",
+                                "export-credentials --profile " +
+                                name + " --format process",
                             "UnsupportedProfile");
     }
     return ProviderPtr();
@@ -79,8 +80,9 @@ class Resolver {
     std::string sk = p.get("aws_secret_access_key");
     if (ak.empty() && sk.empty()) return ProviderPtr();
     if (ak.empty() || sk.empty())
-      return config_error("profile '" + p.name + "' has " + (ak.empty() ? "aws_secret_access_key" : "aws_access_key_id") +
-                          " but no " + (ak.empty() ? "aws_access_key_id" : "aws_secret_access_key"),
+      return config_error("profile '" + p.name + "' has " +
+                              (ak.empty() ? "aws_secret_access_key" : "aws_access_key_id") + " but no " +
+                              (ak.empty() ? "aws_access_key_id" : "aws_secret_access_key"),
                           "PartialCredentials");
     Credentials c;
     c.access_key_id = ak;
@@ -99,8 +101,9 @@ class Resolver {
       c.session_token = env("AWS_SESSION_TOKEN");
       c.source = "environment";
       if (c.empty())
-        return config_error("profile '" + p.name +
-                            "' has credential_source = Environment but AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set");
+        return config_error(
+            "profile '" + p.name +
+            "' has credential_source = Environment but AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set");
       return ProviderPtr(std::make_shared<StaticCredentialsProvider>(c));
     }
     if (src == "Ec2InstanceMetadata")
@@ -130,8 +133,9 @@ class Resolver {
     if (has_source && has_cred_source)
       return config_error(what + " has both source_profile and credential_source; use one");
     if (p.has("mfa_serial"))
-      return config_error(what + " has mfa_serial: containctl never prompts for an MFA code; use a profile whose "
-                                 "source can assume the role without MFA, or credential_process");
+      return config_error(what +
+                          " has mfa_serial: containctl never prompts for an MFA code; use a profile whose "
+                          "source can assume the role without MFA, or credential_process");
     ProviderPtr source;
     if (has_source) {
       std::string src = p.get("source_profile");
@@ -215,8 +219,8 @@ Result<std::shared_ptr<CredentialsProvider>> default_credentials_provider(const 
     }
     if (!c.access_key_id.empty() || !c.secret_access_key.empty())
       return Error::invalid(std::string(c.access_key_id.empty() ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID") +
-                                " is set but " + (c.access_key_id.empty() ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY") +
-                                " is not",
+                                " is set but " +
+                                (c.access_key_id.empty() ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY") + " is not",
                             "PartialCredentials");
     tried.push_back("environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY not set)");
   }

@@ -173,8 +173,9 @@ Result<Credentials> run_credential_process(const std::string& command, const std
   if (j.is_discarded() || !j.is_object()) return process_error(profile, "output is not a JSON object");
   if (!j.contains("Version")) return process_error(profile, "output has no Version (expected 1)");
   if (!j["Version"].is_number_integer() || j["Version"].get<long long>() != 1)
-    return process_error(profile, "unsupported Version " + (j["Version"].is_number() ? j["Version"].dump() : "(not a number)") +
-                                      " (expected 1)");
+    return process_error(
+        profile,
+        "unsupported Version " + (j["Version"].is_number() ? j["Version"].dump() : "(not a number)") + " (expected 1)");
   auto str = [&](const char* field, bool required, std::string& out) -> Status {
     auto it = j.find(field);
     if (it == j.end() || it->is_null()) {

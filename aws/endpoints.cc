@@ -54,8 +54,9 @@ const ServiceInfo* find_service(const std::string& id) {
 std::string transform(const char* service_id, bool upper) {
   std::string out;
   for (const char* c = service_id; *c; ++c)
-    out.push_back(*c == ' ' ? '_' : static_cast<char>(upper ? std::toupper(static_cast<unsigned char>(*c))
-                                                           : std::tolower(static_cast<unsigned char>(*c))));
+    out.push_back(*c == ' ' ? '_'
+                            : static_cast<char>(upper ? std::toupper(static_cast<unsigned char>(*c))
+                                                      : std::tolower(static_cast<unsigned char>(*c))));
   return out;
 }
 
@@ -199,7 +200,7 @@ Result<Endpoint> resolve_endpoint(const std::string& service, const std::string&
   }
   const std::string& sfx = part.dns_suffix;
   if (service == "iam") {
-    ep.base_url = part.name == "aws" ? "https://iam.amazonaws.com"
+    ep.base_url = part.name == "aws"      ? "https://iam.amazonaws.com"
                   : part.name == "aws-cn" ? "https://iam.cn-north-1.amazonaws.com.cn"
                                           : "https://iam.us-gov.amazonaws.com";
   } else if (service == "s3control") {

@@ -11,8 +11,8 @@
 namespace containctl::aws {
 
 struct Partition {
-  std::string name;        // "aws", "aws-cn", "aws-us-gov"
-  std::string dns_suffix;  // "amazonaws.com", "amazonaws.com.cn"
+  std::string name;           // "aws", "aws-cn", "aws-us-gov"
+  std::string dns_suffix;     // "amazonaws.com", "amazonaws.com.cn"
   std::string global_region;  // where global services (IAM) are signed: us-east-1, cn-north-1, us-gov-west-1
 };
 
@@ -21,8 +21,8 @@ Result<Partition> partition_for_region(const std::string& region);
 Result<Partition> partition_by_name(const std::string& name);
 
 struct EndpointOverrides {
-  std::string all;                              // --endpoint-url or AWS_ENDPOINT_URL
-  std::map<std::string, std::string> service;   // service id ("ec2", "s3") -> URL
+  std::string all;                             // --endpoint-url or AWS_ENDPOINT_URL
+  std::map<std::string, std::string> service;  // service id ("ec2", "s3") -> URL
   // Where each URL came from ("--endpoint-url", "AWS_ENDPOINT_URL_EC2", "profile 'x' endpoint_url"),
   // so a malformed one is reported by its name. Optional: URLs set in code have no origin.
   std::string all_origin;
@@ -50,10 +50,10 @@ std::string endpoint_env_var(const std::string& service);
 std::string endpoint_config_key(const std::string& service);
 
 struct Endpoint {
-  std::string base_url;        // scheme://host[:port] (no trailing slash), or with a path prefix
+  std::string base_url;  // scheme://host[:port] (no trailing slash), or with a path prefix
   std::string signing_region;
   std::string signing_service;
-  bool custom = false;         // from an override
+  bool custom = false;  // from an override
 };
 
 // service: the SDK service id: ec2, iam, sts, autoscaling, elasticloadbalancing, cloudformation,

@@ -82,7 +82,8 @@ std::string describe_url(const std::string& url) {
 }  // namespace
 
 std::shared_ptr<HttpTransport> make_metadata_transport() {
-  return std::make_shared<CurlTransport>(TransportOptions{std::chrono::milliseconds(1000), std::chrono::milliseconds(2000)});
+  return std::make_shared<CurlTransport>(
+      TransportOptions{std::chrono::milliseconds(1000), std::chrono::milliseconds(2000)});
 }
 
 Result<ContainerEndpoint> container_endpoint_from_environment() {
@@ -115,8 +116,10 @@ Result<Credentials> fetch_container_credentials(const ContainerEndpoint& ep, Htt
   std::string token = ep.token;
   if (!ep.token_file.empty()) {
     std::ifstream f(ep.token_file);
-    if (!f) return metadata_error(where, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE " + ep.token_file + ": " +
-                                             std::strerror(errno), ErrorKind::kIo);
+    if (!f)
+      return metadata_error(
+          where, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE " + ep.token_file + ": " + std::strerror(errno),
+          ErrorKind::kIo);
     std::ostringstream ss;
     ss << f.rdbuf();
     token = ss.str();
@@ -138,8 +141,8 @@ Result<Credentials> fetch_container_credentials(const ContainerEndpoint& ep, Htt
   return parse_credentials_document(resp->body, where, "container");
 }
 
-std::shared_ptr<CredentialsProvider> make_container_provider(ContainerEndpoint ep, std::shared_ptr<HttpTransport> transport,
-                                                             Clock* clock) {
+std::shared_ptr<CredentialsProvider> make_container_provider(ContainerEndpoint ep,
+                                                             std::shared_ptr<HttpTransport> transport, Clock* clock) {
   std::string description = "container credentials at " + describe_url(ep.url);
   return std::make_shared<RefreshingCredentialsProvider>(
       description, [ep, transport] { return fetch_container_credentials(ep, *transport); }, clock);

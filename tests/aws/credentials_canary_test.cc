@@ -16,9 +16,9 @@ namespace {
 using namespace std::chrono_literals;
 
 const std::vector<std::string> kCanaries = {
-    "CANARYsecretENV0wJalrXUtnFEMI", "CANARYtokenENV0FwoGZXIvYXdz",    "CANARYsecretFILE0K7MDENGbPxR",
-    "CANARYsecretPROC0fiCYzEXAMPLE", "CANARYtokenPROC0IQoJb3JpZ2lu",  "CANARYsecretMETA0bPxRfiCYz",
-    "CANARYtokenMETA0AQoDYXdzEJr",   "CANARYcontainerAUTH0Bearer",    "CANARYsecretSTS0wJalrXUt",
+    "CANARYsecretENV0wJalrXUtnFEMI", "CANARYtokenENV0FwoGZXIvYXdz",  "CANARYsecretFILE0K7MDENGbPxR",
+    "CANARYsecretPROC0fiCYzEXAMPLE", "CANARYtokenPROC0IQoJb3JpZ2lu", "CANARYsecretMETA0bPxRfiCYz",
+    "CANARYtokenMETA0AQoDYXdzEJr",   "CANARYcontainerAUTH0Bearer",   "CANARYsecretSTS0wJalrXUt",
     "CANARYtokenSTS0FQoGZXIvYXdz",
 };
 const std::string& canary(int i) { return kCanaries[static_cast<size_t>(i)]; }
@@ -92,7 +92,8 @@ TEST(CredentialsCanary, NoSecretInAnyErrorOrLogLine) {
   // credential_process: good, non-zero after printing, garbage, expired, wrong version, refresh failure.
   auto cat = [](const std::string& s) { return "cat <<'EOF'\n" + s + "\nEOF\n"; };
   std::string good = box.script("good.sh", cat(proc_json("2030-01-01T13:00:00Z")));
-  std::string fails = box.script("fails.sh", cat(proc_json("2030-01-01T13:00:00Z")) + "echo " + canary(3) + " >&2\nexit 4\n");
+  std::string fails =
+      box.script("fails.sh", cat(proc_json("2030-01-01T13:00:00Z")) + "echo " + canary(3) + " >&2\nexit 4\n");
   std::string garbage = box.script("garbage.sh", "echo 'oops " + canary(3) + " " + canary(4) + "'\n");
   std::string expired = box.script("expired.sh", cat(proc_json("2029-12-31T00:00:00Z")));
   std::string version = box.script("version.sh", cat(proc_json("2030-01-01T13:00:00Z", 7)));
@@ -101,7 +102,8 @@ TEST(CredentialsCanary, NoSecretInAnyErrorOrLogLine) {
              expired + "\n[profile version]\ncredential_process = " + version + "\n");
   for (const char* p : {"good", "fails", "garbage", "expired", "version"}) chain(p);
   std::string flag = box.dir() + "/flag";
-  std::string flaky = box.script("flaky.sh", "[ -e '" + flag + "' ] && exit 1\n" + cat(proc_json("2030-01-01T13:00:00Z")));
+  std::string flaky =
+      box.script("flaky.sh", "[ -e '" + flag + "' ] && exit 1\n" + cat(proc_json("2030-01-01T13:00:00Z")));
   auto flaky_provider = make_credential_process_provider(flaky, "flaky", &clock);
   record(flaky_provider->credentials());
   testing::write_file(flag, "");
@@ -125,10 +127,10 @@ TEST(CredentialsCanary, NoSecretInAnyErrorOrLogLine) {
   box.env.set("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9");
   for (std::string doc : {meta_json(), meta_json(false), "<garbage>" + canary(5) + canary(6)}) {
     chain("", std::make_shared<testing::ScriptedTransport>([doc](const HttpRequest& r) {
-      if (r.method == "PUT") return testing::http(200, "imds-token");
-      if (r.url.ends_with("/security-credentials/")) return testing::http(200, "role");
-      return testing::http(200, doc);
-    }));
+            if (r.method == "PUT") return testing::http(200, "imds-token");
+            if (r.url.ends_with("/security-credentials/")) return testing::http(200, "role");
+            return testing::http(200, doc);
+          }));
   }
   box.env.set("AWS_EC2_METADATA_DISABLED", "true");
 
@@ -136,8 +138,9 @@ TEST(CredentialsCanary, NoSecretInAnyErrorOrLogLine) {
   box.credentials("[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = " + canary(2) + "\n");
   box.config("[profile role]\nrole_arn = arn:aws:iam::222222222222:role/R\nsource_profile = base\n");
   for (auto answer : {testing::http(200, assume_role_xml()),
-                      testing::http(403, "<ErrorResponse><Error><Code>AccessDenied</Code><Message>denied</Message>"
-                                         "</Error></ErrorResponse>"),
+                      testing::http(403,
+                                    "<ErrorResponse><Error><Code>AccessDenied</Code><Message>denied</Message>"
+                                    "</Error></ErrorResponse>"),
                       testing::http(200, "<AssumeRoleResponse>" + canary(8))}) {
     chain("role", std::make_shared<testing::ScriptedTransport>([answer](const HttpRequest&) { return answer; }));
   }

@@ -66,10 +66,12 @@ TEST_F(Chain, CliProfileBeatsEnvironmentKeysButAwsProfileDoesNot) {
 }
 
 TEST_F(Chain, StaticProfileFromEitherFile) {
-  box.config("[profile cfgonly]\naws_access_key_id = AKIACFG\naws_secret_access_key = cfgsecret\n"
-             "[profile both]\naws_access_key_id = AKIAOLD\naws_secret_access_key = old\n");
-  box.credentials("# creds\n[default]\naws_access_key_id=AKIADEF\naws_secret_access_key=defsecret\n"
-                  "aws_session_token = deftoken\n[both]\naws_access_key_id = AKIANEW\naws_secret_access_key = new\n");
+  box.config(
+      "[profile cfgonly]\naws_access_key_id = AKIACFG\naws_secret_access_key = cfgsecret\n"
+      "[profile both]\naws_access_key_id = AKIAOLD\naws_secret_access_key = old\n");
+  box.credentials(
+      "# creds\n[default]\naws_access_key_id=AKIADEF\naws_secret_access_key=defsecret\n"
+      "aws_session_token = deftoken\n[both]\naws_access_key_id = AKIANEW\naws_secret_access_key = new\n");
   auto d = resolve();
   ASSERT_TRUE(d.ok()) << d.error().describe();
   EXPECT_EQ(d->access_key_id, "AKIADEF");
@@ -169,7 +171,8 @@ TEST_F(Chain, SelfSourcedRoleProfileIsNotACycle) {
     // The AssumeRole call is signed with the profile's own keys.
     std::string auth(r.header("Authorization"));
     seen_key = auth.substr(auth.find("Credential=") + 11, 8);
-    return testing::http(403, "<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error></ErrorResponse>");
+    return testing::http(
+        403, "<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error></ErrorResponse>");
   });
   auto p = default_credentials_provider(o);
   ASSERT_TRUE(p.ok()) << p.error().describe();  // AssumeRole is lazy

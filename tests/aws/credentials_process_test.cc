@@ -21,9 +21,9 @@ constexpr const char* kSecret = "procSECRETwJalrXUtnFEMIK7MDENGbPxRfiCY";
 constexpr const char* kToken = "procTOKENFwoGZXIvYXdzEJr";
 
 std::string json_answer(const std::string& expiration, int version = 1) {
-  return "{\"Version\": " + std::to_string(version) +
-         ", \"AccessKeyId\": \"ASIAPROCESS\", \"SecretAccessKey\": \"" + kSecret + "\", \"SessionToken\": \"" +
-         kToken + "\"" + (expiration.empty() ? "" : ", \"Expiration\": \"" + expiration + "\"") + "}";
+  return "{\"Version\": " + std::to_string(version) + ", \"AccessKeyId\": \"ASIAPROCESS\", \"SecretAccessKey\": \"" +
+         kSecret + "\", \"SessionToken\": \"" + kToken + "\"" +
+         (expiration.empty() ? "" : ", \"Expiration\": \"" + expiration + "\"") + "}";
 }
 
 std::string printing(const std::string& json) { return "cat <<'EOF'\n" + json + "\nEOF\n"; }
@@ -64,8 +64,8 @@ TEST_F(CredentialProcess, ValidAnswer) {
 
 TEST_F(CredentialProcess, ArgumentsReachTheProcessLiterallyWithoutAShell) {
   std::string out = box.dir() + "/args.txt";
-  std::string script = box.script("args.sh", "for a in \"$@\"; do printf '%s\\n' \"$a\" >> '" + out + "'; done\n" +
-                                                 printing(json_answer("")));
+  std::string script = box.script(
+      "args.sh", "for a in \"$@\"; do printf '%s\\n' \"$a\" >> '" + out + "'; done\n" + printing(json_answer("")));
   box.env.set("CANARY_VAR", "expanded");
   auto c = run_credential_process(script + " 'two words' '$CANARY_VAR' ';' 'x|y' `id`", "dev", clock);
   ASSERT_TRUE(c.ok()) << c.error().describe();
@@ -142,7 +142,8 @@ TEST_F(CredentialProcess, MissingCommandAndTimeout) {
 TEST_F(CredentialProcess, ProviderCachesUntilShortlyBeforeExpiry) {
   // The script counts its runs and answers with an expiry one hour after the clock's start.
   std::string counter = box.dir() + "/runs";
-  std::string script = box.script("count.sh", "echo x >> '" + counter + "'\n" + printing(json_answer("2030-01-01T13:00:00Z")));
+  std::string script =
+      box.script("count.sh", "echo x >> '" + counter + "'\n" + printing(json_answer("2030-01-01T13:00:00Z")));
   auto runs = [&] {
     std::ifstream f(counter);
     std::string line;
@@ -164,8 +165,8 @@ TEST_F(CredentialProcess, ProviderCachesUntilShortlyBeforeExpiry) {
 
 TEST_F(CredentialProcess, FailedRefreshKeepsValidCredentialsThenFails) {
   std::string flag = box.dir() + "/broken";
-  std::string script = box.script("flaky.sh", "if [ -e '" + flag + "' ]; then exit 1; fi\n" +
-                                                  printing(json_answer("2030-01-01T13:00:00Z")));
+  std::string script = box.script(
+      "flaky.sh", "if [ -e '" + flag + "' ]; then exit 1; fi\n" + printing(json_answer("2030-01-01T13:00:00Z")));
   auto provider = make_credential_process_provider(script, "flaky", &clock);
   ASSERT_TRUE(provider->credentials().ok());
   testing::write_file(flag, "");

@@ -29,8 +29,10 @@ class ScopedEnv {
  public:
   ~ScopedEnv() {
     for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
-      if (it->second) ::setenv(it->first.c_str(), it->second->c_str(), 1);
-      else ::unsetenv(it->first.c_str());
+      if (it->second)
+        ::setenv(it->first.c_str(), it->second->c_str(), 1);
+      else
+        ::unsetenv(it->first.c_str());
     }
   }
   void set(const std::string& name, const std::string& value) {
@@ -64,19 +66,39 @@ class AwsSandbox {
   AwsSandbox() {
     char tmpl[] = "/tmp/containctl-creds-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
-    for (const char* v : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-                          "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
-                          "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                          "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-                          "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
-                          "AWS_EC2_METADATA_V1_DISABLED", "AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-                          "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL_STS",
-                          "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_AUTO_SCALING",
-                          "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", "AWS_ENDPOINT_URL_S3_CONTROL",
-                          "AWS_ENDPOINT_URL_CLOUDFORMATION", "AWS_ENDPOINT_URL_ORGANIZATIONS",
-                          "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL_SSO_ADMIN",
-                          "AWS_ENDPOINT_URL_IDENTITYSTORE", "AWS_ENDPOINT_URL_SUPPORT", "AWS_ENDPOINT_URL_DYNAMODB",
-                          "AWS_ENDPOINT_URL_SSM", "MOTO_ACCOUNT_ID"})
+    for (const char* v : {"AWS_ACCESS_KEY_ID",
+                          "AWS_SECRET_ACCESS_KEY",
+                          "AWS_SESSION_TOKEN",
+                          "AWS_SECURITY_TOKEN",
+                          "AWS_PROFILE",
+                          "AWS_DEFAULT_PROFILE",
+                          "AWS_REGION",
+                          "AWS_DEFAULT_REGION",
+                          "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                          "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                          "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                          "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                          "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                          "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+                          "AWS_EC2_METADATA_V1_DISABLED",
+                          "AWS_ENDPOINT_URL",
+                          "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+                          "AWS_ENDPOINT_URL_EC2",
+                          "AWS_ENDPOINT_URL_IAM",
+                          "AWS_ENDPOINT_URL_STS",
+                          "AWS_ENDPOINT_URL_S3",
+                          "AWS_ENDPOINT_URL_AUTO_SCALING",
+                          "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
+                          "AWS_ENDPOINT_URL_S3_CONTROL",
+                          "AWS_ENDPOINT_URL_CLOUDFORMATION",
+                          "AWS_ENDPOINT_URL_ORGANIZATIONS",
+                          "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+                          "AWS_ENDPOINT_URL_SSO_ADMIN",
+                          "AWS_ENDPOINT_URL_IDENTITYSTORE",
+                          "AWS_ENDPOINT_URL_SUPPORT",
+                          "AWS_ENDPOINT_URL_DYNAMODB",
+                          "AWS_ENDPOINT_URL_SSM",
+                          "MOTO_ACCOUNT_ID"})
       env.unset(v);
     env.set("HOME", dir_);
     env.set("AWS_CONFIG_FILE", config_path());

@@ -49,7 +49,8 @@ TEST(Endpoints, RegionalServices) {
   EXPECT_EQ(sts.signing_region, "ap-northeast-1");
   EXPECT_EQ(resolve("sts", "cn-north-1").base_url, "https://sts.cn-north-1.amazonaws.com.cn");
   EXPECT_EQ(resolve("ec2", "us-gov-west-1").base_url, "https://ec2.us-gov-west-1.amazonaws.com");
-  EXPECT_EQ(resolve("elasticloadbalancing", "eu-west-3").base_url, "https://elasticloadbalancing.eu-west-3.amazonaws.com");
+  EXPECT_EQ(resolve("elasticloadbalancing", "eu-west-3").base_url,
+            "https://elasticloadbalancing.eu-west-3.amazonaws.com");
   auto sso = resolve("sso-admin", "eu-west-1");
   EXPECT_EQ(sso.base_url, "https://sso.eu-west-1.amazonaws.com");
   EXPECT_EQ(sso.signing_service, "sso");
@@ -126,8 +127,9 @@ TEST_F(Overrides, PrecedenceAsTheSdksDefineIt) {
 }
 
 TEST_F(Overrides, ProfileEndpointAndIgnoreSettingFollowTheProfile) {
-  box.config("[profile dev]\nendpoint_url = http://127.0.0.1:7100\n"
-             "[profile quiet]\nendpoint_url = http://127.0.0.1:7200\nignore_configured_endpoint_urls = true\n");
+  box.config(
+      "[profile dev]\nendpoint_url = http://127.0.0.1:7100\n"
+      "[profile quiet]\nendpoint_url = http://127.0.0.1:7200\nignore_configured_endpoint_urls = true\n");
   EXPECT_EQ(resolve("sts", "us-east-1", EndpointOverrides::from_environment("", "dev")).base_url,
             "http://127.0.0.1:7100");
   EXPECT_FALSE(resolve("sts", "us-east-1", EndpointOverrides::from_environment("", "quiet")).custom);
@@ -159,7 +161,8 @@ TEST_F(Overrides, MalformedUrlsNameTheirSource) {
 }
 
 TEST(S3Addressing, VirtualHostSafety) {
-  for (const char* ok : {"evidence-bucket", "abc", "a1-b2-c3", "0bucket9"}) EXPECT_TRUE(bucket_is_virtual_host_safe(ok)) << ok;
+  for (const char* ok : {"evidence-bucket", "abc", "a1-b2-c3", "0bucket9"})
+    EXPECT_TRUE(bucket_is_virtual_host_safe(ok)) << ok;
   for (const char* no : {"my.bucket", "MyBucket", "under_score", "ab", "-lead", "trail-", "192.168.1.1",
                          "a-very-long-bucket-name-that-goes-on-and-on-and-on-beyond-sixty-three-chars"})
     EXPECT_FALSE(bucket_is_virtual_host_safe(no)) << no;

@@ -76,14 +76,15 @@ TEST_F(ContainerCredentials, TokenFileWinsAndIsReadOnEveryRefresh) {
 }
 
 TEST_F(ContainerCredentials, FullUriMustBeLoopbackOrHttps) {
-  for (const char* ok : {"http://127.0.0.1/c", "http://127.1.2.3:8080/c", "http://localhost/c", "http://[::1]:80/c",
-                         "http://169.254.170.2/c", "http://169.254.170.23/v1/credentials", "https://creds.example.com/c"}) {
+  for (const char* ok :
+       {"http://127.0.0.1/c", "http://127.1.2.3:8080/c", "http://localhost/c", "http://[::1]:80/c",
+        "http://169.254.170.2/c", "http://169.254.170.23/v1/credentials", "https://creds.example.com/c"}) {
     box.env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", ok);
     auto ep = container_endpoint_from_environment();
     EXPECT_TRUE(ep.ok()) << ok << ": " << ep.error().describe();
   }
-  for (const char* bad : {"http://10.0.0.5/creds", "http://169.254.169.254/latest", "http://evil.example.com/c",
-                          "http://128.0.0.1/c"}) {
+  for (const char* bad :
+       {"http://10.0.0.5/creds", "http://169.254.169.254/latest", "http://evil.example.com/c", "http://128.0.0.1/c"}) {
     box.env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", bad);
     auto ep = container_endpoint_from_environment();
     ASSERT_FALSE(ep.ok()) << bad;
@@ -98,7 +99,8 @@ TEST_F(ContainerCredentials, FullUriMustBeLoopbackOrHttps) {
 
 TEST_F(ContainerCredentials, ErrorsNameTheEndpointAndProblem) {
   ContainerEndpoint ep{"http://127.0.0.1:9/creds", "", ""};
-  testing::ScriptedTransport denied([](const HttpRequest&) { return testing::http(403, "{\"code\":\"AccessDenied\"}"); });
+  testing::ScriptedTransport denied(
+      [](const HttpRequest&) { return testing::http(403, "{\"code\":\"AccessDenied\"}"); });
   auto a = fetch_container_credentials(ep, denied);
   ASSERT_FALSE(a.ok());
   EXPECT_NE(a.error().message.find("http://127.0.0.1:9/creds"), std::string::npos) << a.error().message;
@@ -126,7 +128,8 @@ TEST_F(ContainerCredentials, ErrorsNameTheEndpointAndProblem) {
 
 TEST_F(ContainerCredentials, ChainUsesTheContainerAfterProfiles) {
   box.env.set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/xyz");
-  auto t = std::make_shared<testing::ScriptedTransport>([](const HttpRequest&) { return testing::http(200, creds_doc()); });
+  auto t =
+      std::make_shared<testing::ScriptedTransport>([](const HttpRequest&) { return testing::http(200, creds_doc()); });
   ChainOptions o;
   o.clock = &clock;
   o.metadata_transport = t;
