@@ -3,6 +3,7 @@
 // maps to an entry, and every entry is used by some path.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <mutex>
 #include <set>
 
