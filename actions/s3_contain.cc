@@ -94,8 +94,16 @@ Result<json> apply_block_public(aws::AwsClient& c, const Where& w) {
   return json{{"changed", true}};
 }
 
-Result<json> apply_tag(aws::AwsClient& c, const Where& w, const Step& step) {
-  const std::string key = step.args.value("tag_key", ""), value = step.args.value("tag_value", "");
+// The run id is only known when the plan is applied (planning passes none), so the apply-time
+// context wins over the plan's placeholder.
+Result<std::string> run_tag_value(const Context& ctx, const Step& step) {
+  std::string v = !ctx.run_id.empty() ? ctx.run_id : step.args.value("tag_value", "");
+  if (v.empty()) return Error::invalid("s3-contain step '" + step.id + "': no run id to tag the bucket with");
+  return v;
+}
+
+Result<json> apply_tag(aws::AwsClient& c, const Where& w, const Step& step, const std::string& value) {
+  const std::string key = step.args.value("tag_key", "");
   CC_ASSIGN(json cur, get_tags(c, w));
   if (has_tag(cur, key, value)) return json{{"changed", false}};
   json merged = json::array();
@@ -103,7 +111,7 @@ Result<json> apply_tag(aws::AwsClient& c, const Where& w, const Step& step) {
     if (t.value("Key", "") != key) merged.push_back(t);
   merged.push_back({{"Key", key}, {"Value", value}});
   CC_TRY(put_tags(c, w, merged));
-  return json{{"changed", true}};
+  return json{{"changed", true}, {"tag_value", value}};
 }
 
 Result<json> apply_object_acl(aws::AwsClient& c, const Where& w) {
@@ -199,7 +207,10 @@ Result<json> S3ContainFamily::apply(Context& ctx, const Step& step, const json& 
   if (step.id == kStepDenyPolicy || step.id == kStepObjectDeny) return apply_policy(ctx.client, w, step);
   if (step.id == kStepDisableAcls) return apply_disable_acls(ctx.client, w);
   if (step.id == kStepBlockPublic) return apply_block_public(ctx.client, w);
-  if (step.id == kStepTag) return apply_tag(ctx.client, w, step);
+  if (step.id == kStepTag) {
+    CC_ASSIGN(std::string value, run_tag_value(ctx, step));
+    return apply_tag(ctx.client, w, step, value);
+  }
   if (step.id == kStepObjectAcl) return apply_object_acl(ctx.client, w);
   return unknown_step(step);
 }
@@ -228,8 +239,9 @@ Status S3ContainFamily::verify(Context& ctx, const Step& step) {
     return Ok{};
   }
   if (step.id == kStepTag) {
+    CC_ASSIGN(std::string value, run_tag_value(ctx, step));
     CC_ASSIGN(json tags, get_tags(c, w));
-    if (!has_tag(tags, step.args.value("tag_key", ""), step.args.value("tag_value", "")))
+    if (!has_tag(tags, step.args.value("tag_key", ""), value))
       return verification_failed("bucket " + w.bucket + " does not carry tag " + step.args.value("tag_key", ""));
     return Ok{};
   }

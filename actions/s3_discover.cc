@@ -69,7 +69,9 @@ std::vector<std::string> common_warnings(const json& d) {
   return w;
 }
 
-Step tag_step(const json& d, const std::string& run_id, const std::string& bucket) {
+Step tag_step(const json& d, const std::string& ctx_run_id, const std::string& bucket) {
+  // Planning runs without a run id; apply tags with the real one.
+  const std::string run_id = ctx_run_id.empty() ? "<run id>" : ctx_run_id;
   Step s;
   s.id = kStepTag;
   s.description = "Tag bucket " + bucket + " with " + kRunTagKey + "=" + run_id +
@@ -83,7 +85,7 @@ Step tag_step(const json& d, const std::string& run_id, const std::string& bucke
   s.after = {{"tags", after}};
   s.args = base_args(d);
   s.args["tag_key"] = kRunTagKey;
-  s.args["tag_value"] = run_id;
+  if (!ctx_run_id.empty()) s.args["tag_value"] = ctx_run_id;
   return s;
 }
 
@@ -264,12 +266,20 @@ Result<json> S3ContainFamily::discover(Context& ctx) {
 }
 
 Result<TargetPlan> S3ContainFamily::plan(Context& ctx, const json& d) {
+  // plan() reads fields with operator[], so a discovery of the wrong shape is refused up front.
+  const bool object = d.is_object() && d.value("type", "") == "object";
+  for (const char* f : {"bucket", "partition", "region", "policy", "public_access_block", "ownership", "bucket_acl",
+                        "tags", "replication", "account_public_access_block"}) {
+    if (!d.is_object() || !d.contains(f)) return Error::invalid(std::string("s3-contain discovery has no '") + f + "'");
+  }
+  if (object && (!d.contains("key") || !d.contains("object_acl")))
+    return Error::invalid("s3-contain discovery of an object has no 'key' or 'object_acl'");
   TargetPlan tp;
   tp.target = ctx.target;
   tp.target.region = d.value("region", "");
   tp.family = name();
   tp.discovered = d;
-  Result<TargetPlan> out = d.value("type", "") == "object" ? plan_object(ctx, d, std::move(tp))
+  Result<TargetPlan> out = object ? plan_object(ctx, d, std::move(tp))
                                                             : plan_bucket(ctx, d, std::move(tp));
   if (!out.ok() || out->already_contained) return out;
   for (auto& w : common_warnings(d)) out->warnings.push_back(std::move(w));

@@ -188,6 +188,27 @@ TEST_F(S3Bucket, RollbackAfterDeathMidApplyRestoresFromCapture) {
   expect_same_state(read_state(c, "evidence-crash", "us-east-1"), original);
 }
 
+TEST_F(S3Bucket, PlanWithoutRunIdTagsWithTheApplyTimeRunId) {
+  aws::AwsClient& c = *client_;
+  create_bucket(c, "evidence-runid");
+  Env env(c, "arn:aws:s3:::evidence-runid");
+  env.ctx->run_id = "";  // `plan` has no run yet
+  auto d = family_.discover(*env.ctx);
+  ASSERT_TRUE(d.ok());
+  auto plan = family_.plan(*env.ctx, *d);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->steps.back().id, "tag-bucket");
+  EXPECT_NE(plan->steps.back().description.find("<run id>"), std::string::npos);
+  env.ctx->run_id = "run-20261123-apply";  // `apply`, another process, knows it
+  auto done = apply_plan(family_, *env.ctx, *plan);
+  ASSERT_EQ(done.size(), plan->steps.size());
+  auto tags = s3::get_tags(c, {"evidence-runid", "us-east-1", ""});
+  ASSERT_TRUE(tags.ok());
+  EXPECT_TRUE(s3::same_tags(*tags, json{{"tags", {{{"Key", s3::kRunTagKey}, {"Value", "run-20261123-apply"}}}}}));
+  rollback_plan(family_, *env.ctx, done);
+  EXPECT_FALSE((*s3::get_tags(c, {"evidence-runid", "us-east-1", ""}))["present"].get<bool>());
+}
+
 TEST_F(S3Bucket, UnknownBucketIsAnErrorNamingIt) {
   Env env(*client_, "arn:aws:s3:::no-such-evidence-bucket");
   auto d = family_.discover(*env.ctx);
