@@ -1,6 +1,7 @@
 #include "stacksets/deploy.h"
 
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -38,6 +39,15 @@ void add_operation_preferences(aws::Params& p) {
   p.emplace_back("OperationPreferences.FailureTolerancePercentage", "10");
 }
 
+// Our own OperationId (AWS generates one when it is missing): a retried request with the same id
+// is not run twice.
+std::string new_operation_id(aws::Clock& clock) {
+  std::random_device rd;
+  std::ostringstream id;
+  id << "containctl-" << aws::format_amz_date(clock.now()) << "-" << std::hex << rd() << rd();
+  return id.str();
+}
+
 class Deployer {
  public:
   Deployer(aws::AwsClient& client, aws::Clock& clock, const DeployRequest& req) : c_(client), clock_(clock), req_(req) {}
@@ -46,7 +56,6 @@ class Deployer {
     const Resolved& sel = req_.selection;
     report_.stack_set_name = sel.stack_set_name;
     if (sel.model != Model::kStack) CC_TRY(deploy_stack_set());
-    if (sel.model != Model::kStack) report_.stack_set_name = sel.stack_set_name;
     if (sel.model == Model::kServiceManaged || sel.model == Model::kStack) {
       CC_ASSIGN(StackResult s, deploy_stack(sel.model == Model::kStack ? sel.stack_set_name : sel.management_stack_name));
       report_.stack = s;
@@ -92,6 +101,7 @@ class Deployer {
       report_.stack_set_id = aws::xml_text(existing->root(), "StackSetId");
       report_.stack_set_action = "updated";
       add_operation_preferences(p);
+      p.emplace_back("OperationId", new_operation_id(clock_));
       CC_ASSIGN(aws::XmlResponse r, ctx(call("UpdateStackSet", p), "UpdateStackSet " + name));
       CC_TRY(track_operation(aws::xml_text(r.root(), "OperationId"), "UPDATE_STACK_SET", /*last=*/false));
     } else {
@@ -128,6 +138,7 @@ class Deployer {
     }
     add_list(ci, "Regions", {sel.region});
     add_operation_preferences(ci);
+    ci.emplace_back("OperationId", new_operation_id(clock_));
     CC_ASSIGN(aws::XmlResponse r, ctx(call("CreateStackInstances", ci),
                                           "CreateStackInstances for " + targets + " in " + sel.region));
     CC_TRY(track_operation(aws::xml_text(r.root(), "OperationId"), "CREATE_STACK_INSTANCES", /*last=*/true));

@@ -20,7 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
+struct RunResult {
   int exit_code = -1;
   std::string out;
   std::string err;
@@ -43,14 +43,14 @@ std::string slurp(const fs::path& p) {
 
 // Runs the binary with a clean AWS environment (no real profile, no real endpoint: anything it
 // tried to reach would be 127.0.0.1:9 unless the test points it at moto).
-Run containctl(const std::string& args, const std::string& extra_env = "") {
+RunResult containctl(const std::string& args, const std::string& extra_env = "") {
   fs::path out = scratch() / "stdout", err = scratch() / "stderr";
   std::string cmd = "env -i PATH=\"$PATH\" HOME='" + scratch().string() +
                     "' AWS_REGION=us-east-1 AWS_ENDPOINT_URL=http://127.0.0.1:9 AWS_ACCESS_KEY_ID=testing "
                     "AWS_SECRET_ACCESS_KEY=testing " + extra_env + " '" CONTAINCTL_BINARY "' " + args + " >'" +
                     out.string() + "' 2>'" + err.string() + "'";
   int status = std::system(cmd.c_str());
-  Run r;
+  RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.out = slurp(out);
   r.err = slurp(err);
@@ -62,13 +62,13 @@ const std::string kTrust = " --trusted-principal arn:aws:iam::999999999999:role/
 TEST(StacksetCli, BinaryExists) { ASSERT_TRUE(fs::exists(CONTAINCTL_BINARY)) << "build the containctl target first"; }
 
 TEST(StacksetCli, GenerateIsDeterministicAndUsesTheRegistry) {
-  Run a = containctl("stackset generate" + kTrust);
+  RunResult a = containctl("stackset generate" + kTrust);
   ASSERT_EQ(a.exit_code, 0) << a.err;
   EXPECT_NE(a.out.find("RoleName: ContainctlContainment"), std::string::npos) << a.out;
   for (auto* f : actions::all_families()) EXPECT_NE(a.out.find(f->name()), std::string::npos) << f->name();
-  Run b = containctl("stackset generate" + kTrust);
+  RunResult b = containctl("stackset generate" + kTrust);
   EXPECT_EQ(a.out, b.out);
-  Run j = containctl("stackset generate --format json --member-role-name IrRole" + kTrust);
+  RunResult j = containctl("stackset generate --format json --member-role-name IrRole" + kTrust);
   ASSERT_EQ(j.exit_code, 0) << j.err;
   auto doc = nlohmann::json::parse(j.out);
   EXPECT_EQ(doc["Resources"]["ContainmentRole"]["Properties"]["RoleName"], "IrRole");
@@ -76,7 +76,7 @@ TEST(StacksetCli, GenerateIsDeterministicAndUsesTheRegistry) {
 
 TEST(StacksetCli, GenerateToDirectoryPassesCfnLint) {
   fs::path dir = scratch() / "sm";
-  Run r = containctl("stackset generate --model service-managed --org-root r-ab12 --regions eu-west-1 -o '" +
+  RunResult r = containctl("stackset generate --model service-managed --org-root r-ab12 --regions eu-west-1 -o '" +
                      dir.string() + "'" + kTrust);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(fs::exists(dir / "containctl-stackset.yaml"));
@@ -98,7 +98,7 @@ TEST(StacksetCli, GenerateToDirectoryPassesCfnLint) {
 }
 
 TEST(StacksetCli, PolicyPrintsEachFamilysActions) {
-  Run r = containctl("--output json stackset policy");
+  RunResult r = containctl("--output json stackset policy");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto doc = nlohmann::json::parse(r.out);
   ASSERT_EQ(doc.size(), actions::all_families().size());
@@ -109,13 +109,13 @@ TEST(StacksetCli, PolicyPrintsEachFamilysActions) {
     auto got = doc[f->name()]["Statement"][0]["Action"].get<std::vector<std::string>>();
     EXPECT_EQ(std::set<std::string>(got.begin(), got.end()), want) << f->name();
   }
-  Run text = containctl("stackset policy");
+  RunResult text = containctl("stackset policy");
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find("\"Version\": \"2012-10-17\""), std::string::npos);
 }
 
 TEST(StacksetCli, BadInputExitsOneAndUsageExitsTwo) {
-  Run r = containctl("stackset generate --regions us-east-1,eu-west-1" + kTrust);
+  RunResult r = containctl("stackset generate --regions us-east-1,eu-west-1" + kTrust);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("IAM is global"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
@@ -144,7 +144,7 @@ TEST(StacksetCli, BadInputExitsOneAndUsageExitsTwo) {
 
 TEST(StacksetCli, DeployStackModelAgainstMoto) {
   containctl::testing::MotoServer moto;
-  Run r = containctl("--output json --endpoint-url " + moto.url() + " stackset deploy --variant aws-sir --wait");
+  RunResult r = containctl("--output json --endpoint-url " + moto.url() + " stackset deploy --variant aws-sir --wait");
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   auto doc = nlohmann::json::parse(r.out);
   EXPECT_EQ(doc["stack"]["name"], "SecurityIRContainmentRoles");
