@@ -17,7 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct Run {
+struct CliRun {
   int code = -1;
   std::string out, err;
 };
@@ -39,11 +39,11 @@ class ApprovalCliTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  Run run(const std::string& args) {
+  CliRun run(const std::string& args) {
     std::string cmd = "cd '" + dir_ + "' && env -u CONTAINCTL_SETTINGS CONTAINCTL_STATE_DIR='" + dir_ +
                       "/state' '" CONTAINCTL_BINARY "' " + args + " >'" + dir_ + "/out' 2>'" + dir_ + "/err'";
     int status = std::system(cmd.c_str());
-    Run r;
+    CliRun r;
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     r.out = slurp(dir_ + "/out");
     r.err = slurp(dir_ + "/err");
@@ -73,7 +73,7 @@ class ApprovalCliTest : public ::testing::Test {
 };
 
 TEST_F(ApprovalCliTest, KeysGenerateMakesA0600KeyAndRefusesToOverwrite) {
-  Run r = run("keys generate --name alice --out keys");
+  CliRun r = run("keys generate --name alice --out keys");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("keys/alice.pub.pem"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"alice\":\"" + dir_ + "/keys/alice.pub.pem\""), std::string::npos) << r.out;
@@ -101,7 +101,7 @@ TEST_F(ApprovalCliTest, KeysGenerateMakesA0600KeyAndRefusesToOverwrite) {
 TEST_F(ApprovalCliTest, ApproveSignsTheExactPlan) {
   ASSERT_EQ(run("keys generate --name alice --out keys").code, 0);
   std::string plan = write_plan(sample_plan());
-  Run r = run("approve plan.json --approver alice --key keys/alice.key.pem --ttl 30m -o approval.json");
+  CliRun r = run("approve plan.json --approver alice --key keys/alice.key.pem --ttl 30m -o approval.json");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("2 targets, 4 steps"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("arn:aws:ec2:us-east-1:111122223333:instance/i-0abcd1234ef567890  (3 steps)"),
@@ -129,7 +129,7 @@ TEST_F(ApprovalCliTest, ApproveRefusesAPlanEditedAfterPlanning) {
   json edited = json::parse(slurp(plan));
   edited["targets"][1]["target"] = "arn:aws:iam::111122223333:user/someone-else";
   std::ofstream(plan, std::ios::trunc) << edited.dump(2);
-  Run r = run("approve plan.json --approver alice --key keys/alice.key.pem -o approval.json");
+  CliRun r = run("approve plan.json --approver alice --key keys/alice.key.pem -o approval.json");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("plan.json"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("edited after planning"), std::string::npos) << r.err;
@@ -140,7 +140,7 @@ TEST_F(ApprovalCliTest, ApproveRejectsBadInputAndNamesIt) {
   ASSERT_EQ(run("keys generate --name alice --out keys").code, 0);
   std::string text = slurp(write_plan(sample_plan()));
   std::ofstream(dir_ + "/cut.json") << text.substr(0, text.size() / 2);
-  Run r = run("approve cut.json --approver alice --key keys/alice.key.pem -o a.json");
+  CliRun r = run("approve cut.json --approver alice --key keys/alice.key.pem -o a.json");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("cut.json"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("not valid JSON"), std::string::npos) << r.err;
@@ -168,7 +168,7 @@ TEST_F(ApprovalCliTest, ApproveRejectsBadInputAndNamesIt) {
 TEST_F(ApprovalCliTest, ApproveWarnsTheRequesterTheirApprovalWillNotCount) {
   ASSERT_EQ(run("keys generate --name dave --out keys").code, 0);
   write_plan(sample_plan());
-  Run r = run("--output json approve plan.json --approver dave --key keys/dave.key.pem -o approval.json");
+  CliRun r = run("--output json approve plan.json --approver dave --key keys/dave.key.pem -o approval.json");
   ASSERT_EQ(r.code, 0) << r.err;
   json doc = json::parse(r.out);
   EXPECT_EQ(doc["self_approval"], true);

@@ -15,7 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct Run {
+struct CliRun {
   int code = -1;
   std::string out, err;
 };
@@ -51,11 +51,11 @@ class AuditCliTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  Run run(const std::string& args) {
+  CliRun run(const std::string& args) {
     std::string cmd = "cd '" + dir_ + "' && '" CONTAINCTL_BINARY "' --state-dir '" + dir_ + "/state' " + args + " >'" +
                       dir_ + "/out' 2>'" + dir_ + "/err'";
     int status = std::system(cmd.c_str());
-    Run r;
+    CliRun r;
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     r.out = slurp(dir_ + "/out");
     r.err = slurp(dir_ + "/err");
@@ -75,7 +75,7 @@ class AuditCliTest : public ::testing::Test {
 };
 
 TEST_F(AuditCliTest, VerifyIntactLog) {
-  Run r = run("audit verify");
+  CliRun r = run("audit verify");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("4 records, hash chain intact"), std::string::npos) << r.out;
   r = run("--output json audit verify");
@@ -90,7 +90,7 @@ TEST_F(AuditCliTest, VerifyExits5NamingTheChangedRecord) {
   auto ls = lines();
   ls[1].replace(ls[1].find("ModifyInstanceAttribute"), 6, "Delete");
   rewrite(ls);
-  Run r = run("audit verify");
+  CliRun r = run("audit verify");
   EXPECT_EQ(r.code, 5);
   EXPECT_NE(r.err.find("record seq 2 (line 2) was changed"), std::string::npos) << r.err;
   r = run("--output json audit verify --log '" + log_ + "'");
@@ -104,7 +104,7 @@ TEST_F(AuditCliTest, VerifyExits5NamingTheChangedRecord) {
 TEST_F(AuditCliTest, VerifyExits5OnRemovedOrReorderedRecords) {
   auto ls = lines();
   rewrite({ls[0], ls[1], ls[2]});
-  Run r = run("audit verify");
+  CliRun r = run("audit verify");
   EXPECT_EQ(r.code, 5);
   EXPECT_NE(r.err.find("record seq 4 was removed from the end"), std::string::npos) << r.err;
   rewrite({ls[0], ls[2], ls[1], ls[3]});
@@ -114,13 +114,13 @@ TEST_F(AuditCliTest, VerifyExits5OnRemovedOrReorderedRecords) {
 }
 
 TEST_F(AuditCliTest, VerifyMissingLogIsAnError) {
-  Run r = run("audit verify --log '" + dir_ + "/nope.jsonl'");
+  CliRun r = run("audit verify --log '" + dir_ + "/nope.jsonl'");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("nope.jsonl"), std::string::npos) << r.err;
 }
 
 TEST_F(AuditCliTest, ShowPrintsTheTrail) {
-  Run r = run("audit show");
+  CliRun r = run("audit show");
   ASSERT_EQ(r.code, 0) << r.err;
   std::istringstream in(r.out);
   std::vector<std::string> out;
