@@ -32,8 +32,7 @@ int run_keys_generate(const GlobalOptions& g, const KeysArgs& a) {
   std::string pub_abs = std::filesystem::absolute(paths->public_key, ec).lexically_normal().string();
   if (ec) pub_abs = paths->public_key;
   json entry = {{a.name, pub_abs}};
-  std::string entry_text = entry.dump();
-  entry_text = entry_text.substr(1, entry_text.size() - 2);  // "alice":"/path"
+  std::string entry_text = json(a.name).dump() + ": " + json(pub_abs).dump();  // "alice": "/path"
   std::ostringstream text;
   text << "Generated an Ed25519 key pair for approver '" << a.name << "'\n"
        << "  private key: " << paths->private_key << " (mode 0600; only " << a.name << " should have it)\n"

@@ -76,7 +76,7 @@ TEST_F(ApprovalCliTest, KeysGenerateMakesA0600KeyAndRefusesToOverwrite) {
   CliRun r = run("keys generate --name alice --out keys");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("keys/alice.pub.pem"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("\"alice\":\"" + dir_ + "/keys/alice.pub.pem\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"alice\": \"" + dir_ + "/keys/alice.pub.pem\""), std::string::npos) << r.out;
   struct stat st {};
   ASSERT_EQ(::stat((dir_ + "/keys/alice.key.pem").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600);
