@@ -1,7 +1,149 @@
+// apply, rollback and status.
+#include <iostream>
+#include <sstream>
+
+#include "orchestrator/apply_run.h"
 #include "orchestrator/cli_common.h"
+#include "orchestrator/executor.h"
+#include "orchestrator/journal.h"
+#include "orchestrator/plan_file.h"
 
 namespace containctl::orch {
+namespace {
 
-void add_apply_commands(CLI::App& app, GlobalOptions& g, int& rc) {}
+using nlohmann::json;
+
+int run_apply(GlobalOptions& g, const std::string& plan_path, const std::vector<std::string>& approvals,
+              const std::string& resume) {
+  auto plan = load_plan(plan_path);
+  if (!plan.ok()) return report_error(g, plan.error());
+  auto rt = Runtime::open(g, true);
+  if (!rt.ok()) return report_error(g, rt.error());
+  return apply_plan(**rt, *plan, ApplyRequest{approvals, resume, false});
+}
+
+int run_rollback(GlobalOptions& g, const std::string& run_id, bool dry_run, bool reactivate_keys, bool force) {
+  auto rt_r = Runtime::open(g, !dry_run);
+  if (!rt_r.ok()) return report_error(g, rt_r.error());
+  Runtime& rt = **rt_r;
+  auto journal_r = Journal::open(rt.state_dir(), rt.clock());
+  if (!journal_r.ok()) return report_error(g, journal_r.error());
+  Journal& journal = **journal_r;
+  auto run = journal.run(run_id);
+  if (!run.ok()) return report_error(g, run.error());
+  auto entries_r = plan_entries(run->plan);
+  if (!entries_r.ok()) return report_error(g, entries_r.error());
+  const std::vector<PlanEntry> entries = std::move(entries_r).value();
+  auto order = rollback_order(journal, run_id, entries);
+  if (!order.ok()) return report_error(g, order.error());
+
+  if (dry_run) {
+    json items = json::array();
+    std::ostringstream text;
+    text << "Rollback of " << run_id << " would reverse " << order->size() << " step(s), newest first:\n";
+    for (const auto& it : *order) {
+      items.push_back({{"target", it.entry->target.arn}, {"step", it.step->id}, {"state", it.record.state},
+                       {"restore", it.record.before}, {"reversible", it.step->reversible}});
+      text << "  " << it.entry->target.arn << "  " << it.step->id << " (" << it.record.state << ")"
+           << (it.step->reversible ? "" : "  [IRREVERSIBLE: cannot be restored exactly]") << "\n"
+           << "      restore: " << it.record.before.dump() << "\n";
+    }
+    if (!reactivate_keys) text << "Access keys deactivated by containment stay inactive (use --reactivate-keys).\n";
+    print_result(g, {{"run_id", run_id}, {"dry_run", true}, {"steps", items}}, text.str());
+    return kExitOk;
+  }
+  auto lock = StateLock::acquire(rt.state_dir());
+  if (!lock.ok()) return report_error(g, lock.error());
+  auto caller = rt.session().caller();
+  if (!caller.ok()) return report_error(g, caller.error());
+  rt.set_run_id(run_id);
+  rt.audit("rollback_started", {{"steps", order->size()}, {"reactivate_keys", reactivate_keys}, {"force", force}});
+  if (!g.json()) std::cout << "Rolling back " << run_id << ": " << order->size() << " step(s)" << std::endl;
+  ExecutionEnv env;
+  fill_execution_env(rt, run->plan, *caller, env);
+  RollbackRequest req;
+  req.options.reactivate_keys = reactivate_keys;
+  req.options.force = force;
+  auto out = rollback_run(journal, run_id, entries, env, req);
+  if (!out.ok()) {
+    rt.audit("rollback_refused", {{"reason", out.error().message}});
+    return report_error(g, out.error());
+  }
+  rt.audit("rollback_finished", {{"status", out->status}, {"steps_done", out->steps_done},
+                                 {"steps_failed", out->steps_failed}});
+  std::string text = "Run " + run_id + " " + out->status + ": " + std::to_string(out->steps_done) + " step(s) restored, " +
+                     std::to_string(out->steps_failed) + " failed";
+  for (const auto& e : out->errors) text += "\n  " + e;
+  if (!reactivate_keys) text += "\nAccess keys deactivated by containment stay inactive (rollback --reactivate-keys turns them back on).";
+  print_result(g, {{"run_id", run_id}, {"status", out->status}, {"steps_restored", out->steps_done},
+                   {"steps_failed", out->steps_failed}, {"errors", out->errors}},
+               text);
+  return out->status == "rolled_back" ? kExitOk : kExitPartial;
+}
+
+int run_status(GlobalOptions& g, const std::string& run_id) {
+  auto rt = Runtime::open(g, false);
+  if (!rt.ok()) return report_error(g, rt.error());
+  auto journal = Journal::open((*rt)->state_dir(), (*rt)->clock());
+  if (!journal.ok()) return report_error(g, journal.error());
+  if (run_id.empty()) {
+    auto runs = (*journal)->runs();
+    if (!runs.ok()) return report_error(g, runs.error());
+    json list = json::array();
+    std::ostringstream text;
+    for (const auto& r : *runs) {
+      list.push_back({{"run_id", r.run_id}, {"status", r.status}, {"started_at", r.started_at},
+                      {"finished_at", r.finished_at}, {"plan_hash", r.plan_hash}, {"mode", r.mode}});
+      text << r.run_id << "  " << r.status << "  started " << r.started_at
+           << (r.finished_at.empty() ? "" : "  finished " + r.finished_at) << "\n";
+    }
+    if (runs->empty()) text << "No runs in " << (*rt)->state_dir() << "\n";
+    print_result(g, {{"runs", list}}, text.str());
+    return kExitOk;
+  }
+  auto run = (*journal)->run(run_id);
+  if (!run.ok()) return report_error(g, run.error());
+  auto steps = (*journal)->steps(run_id);
+  if (!steps.ok()) return report_error(g, steps.error());
+  json list = json::array();
+  std::ostringstream text;
+  text << run->run_id << "  " << run->status << "  started " << run->started_at << "\n";
+  for (const auto& s : *steps) {
+    json j = {{"target", s.target}, {"family", s.family}, {"step", s.step_id}, {"state", s.state},
+              {"updated_at", s.updated_at}};
+    if (!s.error.empty()) j["error"] = s.error;
+    if (!s.applied_at.empty()) j["applied_at"] = s.applied_at;
+    list.push_back(j);
+    text << "  " << s.target << "  " << s.step_id << "  " << s.state << (s.error.empty() ? "" : "  " + s.error) << "\n";
+  }
+  print_result(g, {{"run_id", run->run_id}, {"status", run->status}, {"started_at", run->started_at},
+                   {"finished_at", run->finished_at}, {"plan_hash", run->plan_hash}, {"steps", list}},
+               text.str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_apply_commands(CLI::App& app, GlobalOptions& g, int& rc) {
+  static std::string plan_path, resume, rollback_id, status_id;
+  static std::vector<std::string> approvals;
+  static bool dry_run = false, reactivate = false, force = false;
+  CLI::App* apply = app.add_subcommand("apply", "execute a plan (re-checks the settings and approvals)");
+  apply->add_option("plan", plan_path, "plan file")->required();
+  apply->add_option("--approval", approvals, "approval file (repeatable)");
+  apply->add_option("--resume", resume, "continue a run that was cut off");
+  apply->callback([&] { rc = run_apply(g, plan_path, approvals, resume); });
+
+  CLI::App* rollback = app.add_subcommand("rollback", "restore every step of a run from its recorded before-states");
+  rollback->add_option("run_id", rollback_id, "run id (see status)")->required();
+  rollback->add_flag("--dry-run", dry_run, "show what rollback would do");
+  rollback->add_flag("--reactivate-keys", reactivate, "turn access keys deactivated by containment back on");
+  rollback->add_flag("--force", force, "undo steps whose plan said they must stay in place longer");
+  rollback->callback([&] { rc = run_rollback(g, rollback_id, dry_run, reactivate, force); });
+
+  CLI::App* status = app.add_subcommand("status", "show runs, or one run with its steps");
+  status->add_option("run_id", status_id, "run id");
+  status->callback([&] { rc = run_status(g, status_id); });
+}
 
 }  // namespace containctl::orch

@@ -1,7 +1,131 @@
+// plan and respond.
+#include <iostream>
+
+#include "orchestrator/apply_run.h"
 #include "orchestrator/cli_common.h"
+#include "orchestrator/journal.h"
+#include "orchestrator/plan_file.h"
+#include "orchestrator/planner.h"
 
 namespace containctl::orch {
+namespace {
 
-void add_plan_commands(CLI::App& app, GlobalOptions& g, int& rc) {}
+struct PlanArgs {
+  std::vector<std::string> targets;
+  std::string finding;
+  std::string actions;
+  std::string confidence;
+  std::string requester;
+  std::vector<std::string> options;
+  std::string out;
+};
+
+Result<PlanRequest> to_request(const PlanArgs& a) {
+  PlanRequest r;
+  r.target_arns = a.targets;
+  r.finding_path = a.finding;
+  r.confidence = a.confidence;
+  r.requester = a.requester;
+  if (!a.actions.empty()) {
+    std::string item;
+    for (size_t i = 0; i <= a.actions.size(); ++i) {
+      if (i == a.actions.size() || a.actions[i] == ',') {
+        if (!item.empty()) r.actions.push_back(item);
+        item.clear();
+      } else if (a.actions[i] != ' ') {
+        item.push_back(a.actions[i]);
+      }
+    }
+  }
+  for (const auto& o : a.options) {
+    size_t eq = o.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return Error{ErrorKind::kUsage, "BadOption", "--option '" + o + "': expected KEY=VALUE"};
+    r.options[o.substr(0, eq)] = o.substr(eq + 1);
+  }
+  return r;
+}
+
+void add_selection(CLI::App* cmd, PlanArgs& a) {
+  cmd->add_option("--actions", a.actions, "comma-separated action families");
+  cmd->add_option("--confidence", a.confidence, "confirmed or suspected")->check(CLI::IsMember({"confirmed", "suspected"}));
+  cmd->add_option("--requester", a.requester, "who asks for this containment (default: the caller's ARN)");
+  cmd->add_option("--option", a.options, "KEY=VALUE family option (repeatable), e.g. ec2.min_conntrack_timeouts=true");
+}
+
+int run_plan(GlobalOptions& g, const PlanArgs& a) {
+  auto req = to_request(a);
+  if (!req.ok()) return report_error(g, req.error());
+  auto rt = Runtime::open(g, true);
+  if (!rt.ok()) return report_error(g, rt.error());
+  auto plan = build_plan(**rt, *req);
+  if (!plan.ok()) return report_error(g, plan.error());
+  if (auto st = write_plan(a.out, *plan); !st.ok()) return report_error(g, st.error());
+  (*rt)->audit("plan_created", {{"plan_hash", (*plan)["plan_hash"]}, {"file", a.out},
+                                {"requester", (*plan)["requester"]}, {"targets", (*plan)["targets"].size()},
+                                {"decision", (*plan)["decision"]}});
+  print_result(g, *plan, render_plan_text(*plan) + "\nPlan written to " + a.out);
+  return kExitOk;
+}
+
+int run_respond(GlobalOptions& g, const PlanArgs& a) {
+  auto req = to_request(a);
+  if (!req.ok()) return report_error(g, req.error());
+  auto rt_r = Runtime::open(g, true);
+  if (!rt_r.ok()) return report_error(g, rt_r.error());
+  Runtime& rt = **rt_r;
+  auto plan = build_plan(rt, *req);
+  if (!plan.ok()) return report_error(g, plan.error());
+  std::string dir = rt.state_dir() + "/plans";
+  if (auto st = ensure_state_dir(dir); !st.ok()) return report_error(g, st.error());
+  std::string path = dir + "/plan-" + aws::format_amz_date(rt.clock().now()) + "-" +
+                     (*plan)["plan_hash"].get<std::string>().substr(0, 12) + ".json";
+  if (auto st = write_plan(path, *plan); !st.ok()) return report_error(g, st.error());
+  rt.audit("plan_created", {{"plan_hash", (*plan)["plan_hash"]}, {"file", path}, {"requester", (*plan)["requester"]},
+                            {"targets", (*plan)["targets"].size()}, {"decision", (*plan)["decision"]},
+                            {"automated", true}});
+  PlanDecision d = overall_decision(*plan);
+  if (d.decision == "auto" || d.decision == "nothing") {
+    if (!g.json()) std::cout << render_plan_text(*plan) << "Plan " << path << ": automatic containment allowed\n";
+    return apply_plan(rt, *plan, ApplyRequest{{}, "", true});
+  }
+  std::string why = d.decision == "refused" ? "containment refused by the settings; plan written to " + path
+                                            : "approval needed (" + std::to_string(d.approvals_required) +
+                                                  "); plan written to " + path +
+                                                  "\n  next: containctl approve " + path + " ... && containctl apply " +
+                                                  path + " --approval ...";
+  if (!g.json()) std::cout << render_plan_text(*plan);
+  rt.audit("respond_deferred", {{"plan_hash", (*plan)["plan_hash"]}, {"file", path}, {"decision", d.decision}});
+  if (g.json())
+    std::cout << nlohmann::json{{"status", d.decision == "refused" ? "refused" : "approval_needed"},
+                                {"plan", path}, {"plan_hash", (*plan)["plan_hash"]}}.dump(2)
+              << std::endl;
+  std::cerr << "containctl: " << why << std::endl;
+  return kExitRefused;
+}
+
+}  // namespace
+
+void add_plan_commands(CLI::App& app, GlobalOptions& g, int& rc) {
+  static PlanArgs plan_args, respond_args;
+  CLI::App* plan = app.add_subcommand("plan", "dry-run: discover targets read-only and write a plan file");
+  auto* t = plan->add_option("--target", plan_args.targets, "target ARN (repeatable)");
+  auto* f = plan->add_option("--finding", plan_args.finding, "GuardDuty, EventBridge or Security Hub ASFF finding file");
+  t->excludes(f);
+  add_selection(plan, plan_args);
+  plan->add_option("-o,--out", plan_args.out, "plan file to write")->required();
+  plan->callback([&] {
+    if (plan_args.targets.empty() && plan_args.finding.empty()) {
+      rc = report_error(g, Error{ErrorKind::kUsage, "NoTargets", "plan needs --target ARN or --finding FILE"});
+      return;
+    }
+    rc = run_plan(g, plan_args);
+  });
+
+  CLI::App* respond = app.add_subcommand("respond", "automated runs: plan and, where the settings allow, apply at once");
+  respond->add_option("--finding", respond_args.finding, "finding file, or - for stdin")->required();
+  add_selection(respond, respond_args);
+  respond->callback([&] { rc = run_respond(g, respond_args); });
+}
 
 }  // namespace containctl::orch

@@ -35,7 +35,7 @@ Result<std::unique_ptr<Session>> Session::open(const GlobalOptions& g) {
   s->region_ = aws::resolve_region(g.region, profile);
   CC_TRY(aws::partition_for_region(s->region_));
   s->base_.transport = std::make_shared<aws::CurlTransport>();
-  s->base_.endpoints = aws::EndpointOverrides::from_environment(g.endpoint_url);
+  s->base_.endpoints = aws::EndpointOverrides::from_environment(g.endpoint_url, profile);
   aws::ChainOptions chain{profile, s->region_, s->base_.transport, s->base_.clock, s->base_.endpoints};
   CC_ASSIGN(s->base_.credentials, aws::default_credentials_provider(chain));
   s->client_ = std::make_shared<aws::AwsClient>(s->base_);

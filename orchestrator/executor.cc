@@ -1,0 +1,362 @@
+#include "orchestrator/executor.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <condition_variable>
+#include <cstdlib>
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "actions/registry.h"
+
+namespace containctl::orch {
+namespace {
+
+using nlohmann::json;
+
+// Fault injection for the crash tests: CONTAINCTL_FAULT=before_apply:N|after_apply:N kills the
+// process with SIGKILL at the N-th mutating step of the process (1-based).
+void fault_point(const char* where) {
+#ifdef CONTAINCTL_FAULT_INJECTION
+  static std::atomic<int> counter_before{0}, counter_after{0};
+  const char* spec = std::getenv("CONTAINCTL_FAULT");
+  if (!spec) return;
+  std::string s(spec);
+  size_t colon = s.find(':');
+  if (colon == std::string::npos || s.substr(0, colon) != where) return;
+  int n = std::atoi(s.c_str() + colon + 1);
+  auto& counter = std::string(where) == "before_apply" ? counter_before : counter_after;
+  if (++counter == n) ::raise(SIGKILL);
+#else
+  (void)where;
+#endif
+}
+
+bool is_done(const std::string& state) {
+  return state == step_state::kVerified;
+}
+
+struct Runner {
+  Journal& journal;
+  const std::string& run_id;
+  ExecutionEnv& env;
+  std::mutex mu;
+  RunOutcome outcome;
+
+  actions::ActionFamily* family(const std::string& name) {
+    return env.family_for ? env.family_for(name) : actions::find_family(name);
+  }
+  void note(const std::string& line) {
+    if (env.progress) env.progress(line);
+  }
+  void audit(const std::string& event, json fields) {
+    if (env.audit) {
+      fields["run_id"] = run_id;
+      env.audit(event, fields);
+    }
+  }
+  void failed(const PlanEntry& e, const actions::Step& s, const std::string& why) {
+    std::lock_guard lock(mu);
+    outcome.steps_failed++;
+    outcome.errors.push_back(e.target.arn + " " + s.id + ": " + why);
+  }
+
+  // One step: capture -> journal -> applying -> apply -> applied -> verify -> verified.
+  bool run_step(int idx, const PlanEntry& e, const actions::Step& s, const StepRecord& rec, actions::ActionFamily& fam,
+                actions::Context& ctx) {
+    json before = rec.before;
+    if (rec.state != step_state::kApplied) {
+      if (before.is_null()) {
+        auto cap = fam.capture(ctx, s);
+        if (!cap.ok()) {
+          journal.set_state(run_id, idx, s.id, step_state::kFailed, "capture: " + cap.error().describe());
+          failed(e, s, "capture: " + cap.error().describe());
+          audit("step_failed", {{"target", e.target.arn}, {"step", s.id}, {"phase", "capture"},
+                                {"error", cap.error().describe()}});
+          return false;
+        }
+        before = *cap;
+        if (auto st = journal.record_before(run_id, idx, s.id, before); !st.ok()) {
+          failed(e, s, st.error().describe());
+          return false;  // never mutate without a durable before-state
+        }
+        audit("step_captured", {{"target", e.target.arn}, {"step", s.id}});
+      }
+      if (auto st = journal.set_state(run_id, idx, s.id, step_state::kApplying); !st.ok()) {
+        failed(e, s, st.error().describe());
+        return false;
+      }
+      fault_point("before_apply");
+      note("  " + e.target.arn + "  " + s.id + ": applying");
+      auto applied = fam.apply(ctx, s, before);
+      if (!applied.ok()) {
+        journal.set_state(run_id, idx, s.id, step_state::kFailed, applied.error().describe());
+        failed(e, s, applied.error().describe());
+        audit("step_failed", {{"target", e.target.arn}, {"step", s.id}, {"phase", "apply"},
+                              {"error", applied.error().describe()}});
+        note("  " + e.target.arn + "  " + s.id + ": FAILED: " + applied.error().describe());
+        return false;
+      }
+      fault_point("after_apply");
+      if (auto st = journal.record_applied(run_id, idx, s.id, *applied); !st.ok()) {
+        failed(e, s, st.error().describe());
+        return false;
+      }
+      audit("step_applied", {{"target", e.target.arn}, {"step", s.id}});
+    }
+    Status v = fam.verify(ctx, s);
+    if (!v.ok()) {
+      journal.set_state(run_id, idx, s.id, step_state::kFailed, "verify: " + v.error().describe());
+      failed(e, s, "verify: " + v.error().describe());
+      audit("step_failed", {{"target", e.target.arn}, {"step", s.id}, {"phase", "verify"},
+                            {"error", v.error().describe()}});
+      note("  " + e.target.arn + "  " + s.id + ": verify FAILED: " + v.error().describe());
+      return false;
+    }
+    journal.set_state(run_id, idx, s.id, step_state::kVerified);
+    audit("step_verified", {{"target", e.target.arn}, {"step", s.id}});
+    note("  " + e.target.arn + "  " + s.id + ": done");
+    std::lock_guard lock(mu);
+    outcome.steps_done++;
+    return true;
+  }
+
+  // The steps of one entry, in waves of steps whose dependencies are done.
+  bool run_entry(int idx, const PlanEntry& e, std::map<std::string, StepRecord>& records) {
+    actions::ActionFamily* fam = family(e.family);
+    if (!fam) {
+      for (const auto& s : e.steps) failed(e, s, "unknown action family " + e.family);
+      return false;
+    }
+    auto client = env.client_for(e);
+    if (!client.ok()) {
+      for (const auto& s : e.steps) failed(e, s, client.error().describe());
+      return false;
+    }
+    actions::Context ctx{**client, e.target, e.region, run_id, env.caller, env.options, env.allow_principals,
+                         *env.clock};
+    std::set<std::string> done;
+    for (const auto& s : e.steps)
+      if (is_done(records[s.id].state)) done.insert(s.id), outcome.steps_done++;
+    while (done.size() < e.steps.size()) {
+      std::vector<const actions::Step*> wave;
+      for (const auto& s : e.steps) {
+        if (done.count(s.id)) continue;
+        bool ready = std::all_of(s.depends_on.begin(), s.depends_on.end(), [&](const std::string& d) {
+          return done.count(d) > 0;
+        });
+        if (ready) wave.push_back(&s);
+      }
+      if (wave.empty()) return false;  // unreachable with a validated plan
+      std::vector<std::future<bool>> futures;
+      for (const actions::Step* s : wave) {
+        const StepRecord rec = records[s->id];
+        futures.push_back(std::async(std::launch::async, [this, idx, &e, s, rec, fam, &ctx] {
+          return run_step(idx, e, *s, rec, *fam, ctx);
+        }));
+      }
+      bool all_ok = true;
+      for (size_t i = 0; i < futures.size(); ++i) {
+        if (futures[i].get())
+          done.insert(wave[i]->id);
+        else
+          all_ok = false;
+      }
+      if (!all_ok) return false;  // a failed step stops its target
+    }
+    return true;
+  }
+};
+
+// Runs `work(group)` for every group on `workers` threads, at most `limit` at once per key.
+template <class Work>
+void run_pool(const std::vector<std::vector<int>>& groups, const std::vector<std::string>& keys, int workers,
+              int limit, Work work) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, int> active;
+  std::vector<bool> taken(groups.size(), false);
+  size_t remaining = groups.size();
+  auto worker = [&] {
+    for (;;) {
+      int pick = -1;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] {
+          if (remaining == 0) return true;
+          for (size_t i = 0; i < groups.size(); ++i)
+            if (!taken[i] && active[keys[i]] < limit) return true;
+          return false;
+        });
+        if (remaining == 0) return;
+        for (size_t i = 0; i < groups.size(); ++i) {
+          if (!taken[i] && active[keys[i]] < limit) {
+            pick = static_cast<int>(i);
+            break;
+          }
+        }
+        taken[pick] = true;
+        remaining--;
+        active[keys[pick]]++;
+      }
+      work(groups[pick]);
+      {
+        std::lock_guard lock(mu);
+        active[keys[pick]]--;
+      }
+      cv.notify_all();
+    }
+  };
+  std::vector<std::thread> threads;
+  int n = std::max(1, std::min<int>(workers, static_cast<int>(groups.size())));
+  for (int i = 0; i < n; ++i) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+}
+
+// Entries of the same target run one after another (their families touch the same resource).
+void group_entries(const std::vector<PlanEntry>& entries, std::vector<std::vector<int>>& groups,
+                   std::vector<std::string>& keys) {
+  std::map<std::string, size_t> by_target;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    auto [it, fresh] = by_target.emplace(entries[i].target.arn, groups.size());
+    if (fresh) {
+      groups.push_back({});
+      keys.push_back(entries[i].account + "/" + entries[i].region);
+    }
+    groups[it->second].push_back(static_cast<int>(i));
+  }
+}
+
+}  // namespace
+
+RunOutcome execute_run(Journal& journal, const std::string& run_id, const std::vector<PlanEntry>& entries,
+                       ExecutionEnv& env) {
+  Runner r{journal, run_id, env};
+  auto steps = journal.steps(run_id);
+  if (!steps.ok()) {
+    r.outcome.status = "failed";
+    r.outcome.errors.push_back(steps.error().describe());
+    return r.outcome;
+  }
+  std::vector<std::map<std::string, StepRecord>> records(entries.size());
+  for (const auto& s : *steps)
+    if (s.entry >= 0 && static_cast<size_t>(s.entry) < entries.size()) records[s.entry][s.step_id] = s;
+  std::vector<std::vector<int>> groups;
+  std::vector<std::string> keys;
+  group_entries(entries, groups, keys);
+  run_pool(groups, keys, env.workers, env.per_account_region, [&](const std::vector<int>& group) {
+    for (int idx : group)
+      if (!r.run_entry(idx, entries[idx], records[idx])) break;
+  });
+  int total = 0;
+  for (const auto& e : entries) total += static_cast<int>(e.steps.size());
+  r.outcome.status = r.outcome.steps_failed == 0 && r.outcome.steps_done == total ? "succeeded"
+                     : r.outcome.steps_done == 0                                   ? "failed"
+                                                                                   : "partial";
+  journal.set_run_status(run_id, r.outcome.status);
+  return r.outcome;
+}
+
+Result<std::vector<RollbackItem>> rollback_order(Journal& journal, const std::string& run_id,
+                                                 const std::vector<PlanEntry>& entries) {
+  CC_ASSIGN(std::vector<StepRecord> steps, journal.steps(run_id));
+  static const std::set<std::string> kReverse = {step_state::kApplying, step_state::kApplied, step_state::kVerified,
+                                                 step_state::kFailed, step_state::kRollingBack,
+                                                 step_state::kRollbackFailed};
+  std::vector<RollbackItem> items;
+  for (const auto& rec : steps) {
+    if (!kReverse.count(rec.state) || rec.before.is_null()) continue;  // never mutated
+    if (rec.entry < 0 || static_cast<size_t>(rec.entry) >= entries.size()) continue;
+    const PlanEntry& e = entries[rec.entry];
+    auto it = std::find_if(e.steps.begin(), e.steps.end(), [&](const actions::Step& s) { return s.id == rec.step_id; });
+    if (it == e.steps.end()) return Error::internal("journal step " + rec.step_id + " is not in the run's plan");
+    items.push_back({&e, &*it, rec});
+  }
+  // Newest application first; steps that never recorded `applied` were in flight last.
+  std::stable_sort(items.begin(), items.end(), [](const RollbackItem& a, const RollbackItem& b) {
+    long long sa = a.record.apply_seq == 0 ? LLONG_MAX : a.record.apply_seq;
+    long long sb = b.record.apply_seq == 0 ? LLONG_MAX : b.record.apply_seq;
+    return sa > sb;
+  });
+  return items;
+}
+
+Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, const std::vector<PlanEntry>& entries,
+                                ExecutionEnv& env, const RollbackRequest& request) {
+  CC_ASSIGN(std::vector<RollbackItem> items, rollback_order(journal, run_id, entries));
+  if (!request.options.force) {
+    std::string held;
+    for (const auto& it : items) {
+      if (it.step->min_hold_seconds <= 0 || it.record.applied_at.empty()) continue;
+      aws::TimePoint applied;
+      if (!aws::parse_time(it.record.applied_at, applied)) continue;
+      auto until = applied + std::chrono::seconds(it.step->min_hold_seconds);
+      if (env.clock->now() < until)
+        held += "\n  " + it.entry->target.arn + " " + it.step->id + " must stay until " + aws::format_iso8601(until);
+    }
+    if (!held.empty())
+      return Error::refused("rollback refused: these steps must stay in place longer (use --force to override):" + held,
+                            "HoldPeriod");
+  }
+  RunOutcome out;
+  if (request.dry_run) return out;
+  journal.set_run_status(run_id, "rolling_back");
+  Runner r{journal, run_id, env};
+  // Group by target, keeping the reverse order inside each target.
+  std::map<std::string, std::vector<size_t>> by_target;
+  std::vector<std::string> order;
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto [it, fresh] = by_target.emplace(items[i].entry->target.arn, std::vector<size_t>{});
+    if (fresh) order.push_back(items[i].entry->target.arn);
+    it->second.push_back(i);
+  }
+  std::vector<std::vector<int>> groups;
+  std::vector<std::string> keys;
+  for (const auto& t : order) {
+    std::vector<int> g(by_target[t].begin(), by_target[t].end());
+    groups.push_back(g);
+    keys.push_back(items[g.front()].entry->account + "/" + items[g.front()].entry->region);
+  }
+  run_pool(groups, keys, env.workers, env.per_account_region, [&](const std::vector<int>& group) {
+    for (int i : group) {
+      const RollbackItem& it = items[i];
+      const PlanEntry& e = *it.entry;
+      actions::ActionFamily* fam = r.family(e.family);
+      auto client = fam ? env.client_for(e) : Result<aws::AwsClient*>(Error::internal("unknown family " + e.family));
+      if (!client.ok()) {
+        r.failed(e, *it.step, client.error().describe());
+        continue;
+      }
+      actions::Context ctx{**client, e.target, e.region, run_id, env.caller, env.options, env.allow_principals,
+                           *env.clock};
+      journal.set_state(run_id, it.record.entry, it.step->id, step_state::kRollingBack);
+      r.note("  " + e.target.arn + "  " + it.step->id + ": rolling back");
+      Status st = fam->rollback(ctx, *it.step, it.record.before, it.record.applied, request.options);
+      if (st.ok()) st = fam->verify_rollback(ctx, *it.step, it.record.before, request.options);
+      if (!st.ok()) {
+        journal.set_state(run_id, it.record.entry, it.step->id, step_state::kRollbackFailed, st.error().describe());
+        r.failed(e, *it.step, st.error().describe());
+        r.audit("step_rollback_failed", {{"target", e.target.arn}, {"step", it.step->id},
+                                         {"error", st.error().describe()}});
+        r.note("  " + e.target.arn + "  " + it.step->id + ": rollback FAILED: " + st.error().describe());
+        continue;  // the other steps of the target still go back
+      }
+      journal.set_state(run_id, it.record.entry, it.step->id, step_state::kRolledBack);
+      r.audit("step_rolled_back", {{"target", e.target.arn}, {"step", it.step->id}});
+      r.note("  " + e.target.arn + "  " + it.step->id + ": restored");
+      std::lock_guard lock(r.mu);
+      r.outcome.steps_done++;
+    }
+  });
+  r.outcome.status = r.outcome.steps_failed == 0 ? "rolled_back" : "rollback_partial";
+  journal.set_run_status(run_id, r.outcome.status);
+  return r.outcome;
+}
+
+}  // namespace containctl::orch

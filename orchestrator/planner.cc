@@ -1,0 +1,200 @@
+#include "orchestrator/planner.h"
+
+#include <regex>
+#include <sstream>
+
+#include "actions/registry.h"
+#include "orchestrator/findings.h"
+#include "orchestrator/gate.h"
+#include "orchestrator/journal.h"
+#include "orchestrator/plan_file.h"
+
+namespace containctl::orch {
+namespace {
+
+using nlohmann::json;
+
+struct Candidate {
+  actions::Target target;
+  std::string confidence;
+  std::string note;
+  std::string finding_id;
+  std::map<std::string, std::string> options;  // per-target options (a finding's key id)
+};
+
+std::string default_family(const actions::Target& t) {
+  if (t.service == "ec2") return "ec2-isolate";
+  if (t.service == "iam") return "iam-contain";
+  return "s3-contain";
+}
+
+Result<std::vector<Candidate>> gather(const PlanRequest& req) {
+  std::vector<Candidate> out;
+  for (const auto& arn : req.target_arns) {
+    CC_ASSIGN(actions::Target t, actions::parse_target_arn(arn));
+    out.push_back({t, req.confidence.empty() ? "confirmed" : req.confidence, "", "", {}});
+  }
+  if (!req.finding_path.empty()) {
+    CC_ASSIGN(std::vector<FindingTarget> found, load_finding_file(req.finding_path));
+    static const std::regex kKey("AKIA[A-Z0-9]{16}");
+    for (const auto& f : found) {
+      CC_ASSIGN(actions::Target t, actions::parse_target_arn(f.arn));
+      Candidate c{t, req.confidence.empty() ? f.confidence : req.confidence, f.note, f.finding_id, {}};
+      std::smatch m;
+      // A finding about a long-term key contains that key first.
+      if (t.type == "user" && std::regex_search(f.note, m, kKey)) c.options["iam.access_key_id"] = m.str();
+      out.push_back(std::move(c));
+    }
+  }
+  if (out.empty()) return Error{ErrorKind::kUsage, "NoTargets", "no targets: give --target ARN or --finding FILE"};
+  return out;
+}
+
+Result<std::vector<std::string>> families_for(const actions::Target& t, const std::vector<std::string>& filter) {
+  if (filter.empty()) return std::vector<std::string>{default_family(t)};
+  std::vector<std::string> out;
+  for (const auto& name : filter) {
+    actions::ActionFamily* f = actions::find_family(name);
+    if (!f) return Error::invalid("--actions: unknown action family '" + name + "' (known: " + actions::family_names() + ")");
+    if (f->handles(t)) out.push_back(name);
+  }
+  if (out.empty())
+    return Error::invalid("none of the requested action families can contain " + t.arn);
+  return out;
+}
+
+json options_json(const std::map<std::string, std::string>& o) {
+  json j = json::object();
+  for (const auto& [k, v] : o) j[k] = v;
+  return j;
+}
+
+}  // namespace
+
+Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
+  CC_ASSIGN(std::vector<Candidate> candidates, gather(req));
+  const Settings& settings = rt.settings();
+  if (static_cast<int>(candidates.size()) > settings.max_targets_per_run)
+    return Error::refused(std::to_string(candidates.size()) + " targets exceed max_targets_per_run (" +
+                          std::to_string(settings.max_targets_per_run) + "); split the run or raise the limit");
+  CC_ASSIGN(actions::Identity caller, rt.session().caller());
+  aws::TimePoint now = rt.clock().now();
+  std::unique_ptr<Journal> journal;
+  if (auto j = Journal::open(rt.state_dir(), rt.clock()); j.ok()) journal = std::move(*j);
+
+  json plan = json::object();
+  plan["format"] = kPlanFormat;
+  plan["created_at"] = aws::format_iso8601(now);
+  plan["requester"] = req.requester.empty() ? caller.arn : req.requester;
+  plan["caller"] = {{"account", caller.account}, {"arn", caller.arn}};
+  plan["region"] = rt.session().region();
+  plan["options"] = options_json(req.options);
+  plan["settings"] = {{"path", settings.path}, {"present", settings.present}, {"sha256", settings.sha256}};
+  plan["source"] = req.finding_path.empty() ? json{{"kind", "targets"}} : json{{"kind", "finding"}, {"file", req.finding_path}};
+  json targets = json::array(), refused = json::array(), effective = json::object();
+
+  for (const auto& c : candidates) {
+    CC_ASSIGN(std::vector<std::string> families, families_for(c.target, req.actions));
+    std::string account = c.target.account.empty() ? caller.account : c.target.account;
+    std::string region = c.target.region.empty() ? rt.session().region() : c.target.region;
+    effective[account] = effective_settings(settings, account).to_json();
+    for (const auto& family : families) {
+      GateInput gin{account, family, c.target.arn, c.confidence, std::nullopt, now};
+      if (journal) gin.last_rollback = journal->last_rollback(c.target.arn);
+      GateDecision gate = evaluate_gate(settings, caller, gin);
+      rt.audit("gate_decision", {{"target", c.target.arn}, {"family", family}, {"decision", gate.decision},
+                                 {"reason", gate.reason}, {"phase", "plan"}});
+      if (!protection_reason(settings, caller, c.target.arn).empty()) {
+        // Protected targets are not even discovered: they are never contained.
+        refused.push_back({{"target", c.target.arn}, {"family", family}, {"reason", gate.reason}});
+        continue;
+      }
+      CC_ASSIGN(aws::AwsClient * client, rt.client_for(account, c.target.partition));
+      actions::Options opts;
+      opts.values = req.options;
+      for (const auto& [k, v] : c.options) opts.values.emplace(k, v);
+      std::vector<std::string> allow = settings.s3_allow_access;
+      allow.push_back(principal_arn(caller.arn));
+      actions::Context ctx{*client, c.target, region, "", caller, opts, allow, rt.clock()};
+      actions::ActionFamily* fam = actions::find_family(family);
+      CC_ASSIGN(json discovered, fam->discover(ctx));
+      CC_ASSIGN(actions::TargetPlan tp, fam->plan(ctx, discovered));
+      json steps = json::array();
+      for (const auto& s : tp.steps) steps.push_back(step_to_json(s));
+      json entry = {{"target", c.target.arn},   {"family", family},
+                    {"account", account},       {"region", region},
+                    {"confidence", c.confidence}, {"note", tp.note.empty() ? c.note : tp.note},
+                    {"already_contained", tp.already_contained},
+                    {"discovered", discovered}, {"warnings", tp.warnings},
+                    {"gate", gate.to_json()},   {"steps", steps},
+                    {"options", options_json(opts.values)}};
+      if (!c.finding_id.empty()) entry["finding_id"] = c.finding_id;
+      if (gate.decision == "refused") {
+        refused.push_back({{"target", c.target.arn}, {"family", family}, {"reason", gate.reason}});
+        entry["refused"] = true;  // shown; apply re-evaluates the gate and refuses it
+      }
+      targets.push_back(entry);
+    }
+  }
+  plan["targets"] = targets;
+  plan["refused"] = refused;
+  plan["effective_settings"] = effective;
+  PlanDecision d = overall_decision(plan);
+  plan["decision"] = {{"decision", d.decision}, {"approvals_required", d.approvals_required}};
+  plan["plan_hash"] = compute_plan_hash(plan);
+  return plan;
+}
+
+PlanDecision overall_decision(const json& plan) {
+  PlanDecision d{"auto", 0};
+  int executable = 0;
+  for (const auto& t : plan.value("targets", json::array())) {
+    if (t.value("refused", false)) continue;
+    if (t["steps"].empty()) continue;  // already contained
+    executable++;
+    const json& g = t["gate"];
+    if (g.value("decision", "") == "approval") {
+      d.decision = "approval";
+      d.approvals_required = std::max(d.approvals_required, g.value("approvals_required", 1));
+    }
+  }
+  if (executable == 0) d.decision = plan.value("refused", json::array()).empty() ? "nothing" : "refused";
+  return d;
+}
+
+std::string render_plan_text(const json& plan) {
+  std::ostringstream o;
+  o << "Plan " << plan.value("plan_hash", "").substr(0, 16) << "  requester " << plan.value("requester", "")
+    << "  created " << plan.value("created_at", "") << "\n";
+  for (const auto& t : plan["targets"]) {
+    o << "\n" << t["target"].get<std::string>() << "  [" << t["family"].get<std::string>() << ", account "
+      << t["account"].get<std::string>() << ", " << t["region"].get<std::string>() << ", "
+      << t["confidence"].get<std::string>() << "]\n";
+    const json& g = t["gate"];
+    o << "  gate: " << g.value("decision", "") << " - " << g.value("reason", "") << "\n";
+    if (!t.value("note", "").empty()) o << "  note: " << t["note"].get<std::string>() << "\n";
+    if (t.value("already_contained", false)) o << "  already contained: nothing to do\n";
+    int n = 1;
+    for (const auto& s : t["steps"]) {
+      o << "  " << n++ << ". " << s["id"].get<std::string>() << ": " << s["description"].get<std::string>()
+        << (s["reversible"].get<bool>() ? "" : "  [IRREVERSIBLE]") << "\n";
+      for (const auto& c : s["calls"])
+        o << "       " << (c.value("mutating", true) ? "call " : "read ") << c["service"].get<std::string>() << ":"
+          << c["operation"].get<std::string>() << " " << c["params"].dump() << "\n";
+      o << "       before: " << s["before"].dump() << "\n";
+      o << "       after:  " << s["after"].dump() << "\n";
+      for (const auto& w : s["warnings"]) o << "       warning: " << w.get<std::string>() << "\n";
+    }
+    for (const auto& w : t["warnings"]) o << "  ! " << w.get<std::string>() << "\n";
+  }
+  for (const auto& r : plan["refused"])
+    o << "\nrefused: " << r["target"].get<std::string>() << " (" << r["family"].get<std::string>()
+      << "): " << r["reason"].get<std::string>() << "\n";
+  const json& d = plan["decision"];
+  o << "\ndecision: " << d.value("decision", "");
+  if (d.value("decision", "") == "approval") o << " (" << d.value("approvals_required", 1) << " approval(s) needed)";
+  o << "\n";
+  return o.str();
+}
+
+}  // namespace containctl::orch

@@ -1,0 +1,50 @@
+#include "orchestrator/runtime.h"
+
+#include <spdlog/spdlog.h>
+
+#include "orchestrator/journal.h"
+
+namespace containctl::orch {
+
+Result<std::unique_ptr<Runtime>> Runtime::open(const GlobalOptions& g, bool need_aws) {
+  auto rt = std::make_unique<Runtime>();
+  rt->g_ = g;
+  rt->state_dir_ = resolve_state_dir(g);
+  CC_ASSIGN(rt->settings_, load_settings(resolve_settings_path(g)));
+  CC_TRY(ensure_state_dir(rt->state_dir_));
+  CC_ASSIGN(rt->audit_, AuditLog::open(rt->state_dir_ + "/audit.jsonl", *rt->clock_));
+  if (need_aws) {
+    CC_ASSIGN(rt->session_, Session::open(g));
+    Runtime* self = rt.get();
+    rt->session_->set_observer([self](const aws::CallRecord& c) {
+      nlohmann::json f = {{"service", c.service}, {"operation", c.operation}, {"region", c.region},
+                          {"http_status", c.http_status}, {"duration_ms", c.duration.count()},
+                          {"attempts", c.attempts}};
+      if (!c.account.empty()) f["account"] = c.account;
+      if (!c.request_id.empty()) f["request_id"] = c.request_id;
+      if (!c.error_code.empty()) f["error_code"] = c.error_code;
+      self->audit("aws_call", f);
+    });
+  }
+  return rt;
+}
+
+void Runtime::set_run_id(const std::string& run_id) {
+  std::lock_guard lock(mu_);
+  run_id_ = run_id;
+}
+
+void Runtime::audit(const std::string& event, nlohmann::json fields) {
+  {
+    std::lock_guard lock(mu_);
+    if (!run_id_.empty() && !fields.contains("run_id")) fields["run_id"] = run_id_;
+  }
+  if (Status st = audit_->append(event, fields); !st.ok())
+    spdlog::error("audit log {}: could not record '{}': {}", audit_->path(), event, st.error().describe());
+}
+
+Result<aws::AwsClient*> Runtime::client_for(const std::string& account, const std::string& partition) {
+  return session_->client_for_account(account, partition, settings_.member_role_name);
+}
+
+}  // namespace containctl::orch

@@ -1,0 +1,48 @@
+// Everything a command needs, opened once: the state directory, the settings in force, the AWS
+// session, and the audit log, with every AWS call of the session recorded in the audit log.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "orchestrator/audit_log.h"
+#include "orchestrator/cli_common.h"
+#include "orchestrator/session.h"
+#include "orchestrator/settings.h"
+
+namespace containctl::orch {
+
+class Runtime {
+ public:
+  // need_aws: open the session (credentials, region). Settings errors are reported here.
+  static Result<std::unique_ptr<Runtime>> open(const GlobalOptions& g, bool need_aws);
+
+  const GlobalOptions& globals() const { return g_; }
+  const std::string& state_dir() const { return state_dir_; }
+  const Settings& settings() const { return settings_; }
+  Session& session() { return *session_; }
+  aws::Clock& clock() { return *clock_; }
+
+  // Appends to the audit log; the run id of the current run (if any) is added. A failure to
+  // write is logged as an error (the log's own verify names the gap).
+  void audit(const std::string& event, nlohmann::json fields);
+  void set_run_id(const std::string& run_id);
+
+  // A client for an entry's account (AssumeRole into member_role_name for other accounts).
+  Result<aws::AwsClient*> client_for(const std::string& account, const std::string& partition);
+
+ private:
+  GlobalOptions g_;
+  std::string state_dir_;
+  Settings settings_;
+  std::unique_ptr<Session> session_;
+  std::unique_ptr<AuditLog> audit_;
+  aws::Clock* clock_ = &aws::SystemClock::instance();
+  std::mutex mu_;
+  std::string run_id_;
+};
+
+}  // namespace containctl::orch

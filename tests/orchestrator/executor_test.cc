@@ -1,0 +1,246 @@
+// The executor against a fake action family: journal-before-mutate, dependency waves with real
+// concurrency, failure isolation, resume, and rollback order and holds. No AWS, no sleeps.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <set>
+
+#include "orchestrator/executor.h"
+#include "orchestrator/journal.h"
+#include "aws/client.h"
+
+namespace containctl::orch {
+namespace {
+
+using nlohmann::json;
+
+// Records every call; its "state" is a map step id -> "after" or absent.
+class FakeFamily : public actions::ActionFamily {
+ public:
+  Journal* journal = nullptr;
+  std::string run_id;
+  std::mutex mu;
+  std::map<std::string, std::string> state;  // step -> value now
+  std::vector<std::string> log;
+  std::set<std::string> fail_apply;
+  std::atomic<int> active{0}, max_active{0};
+  std::atomic<bool> before_missing{false};
+
+  std::string name() const override { return "fake"; }
+  bool handles(const actions::Target&) const override { return true; }
+  Result<json> discover(actions::Context&) override { return json::object(); }
+  Result<actions::TargetPlan> plan(actions::Context&, const json&) override { return actions::TargetPlan{}; }
+  Result<json> capture(actions::Context& ctx, const actions::Step& s) override {
+    std::lock_guard l(mu);
+    log.push_back("capture " + ctx.target.name + "/" + s.id);
+    auto it = state.find(key(ctx, s));
+    return json{{"value", it == state.end() ? "orig" : it->second}};
+  }
+  Result<json> apply(actions::Context& ctx, const actions::Step& s, const json& before) override {
+    // The before-state must already be durable in the journal.
+    auto steps = journal->steps(run_id);
+    bool found = false;
+    for (const auto& r : *steps)
+      if (r.step_id == s.id && r.target == ctx.target.arn && !r.before.is_null() && r.state == "applying") found = true;
+    if (!found) before_missing = true;
+    int now = ++active;
+    int prev = max_active.load();
+    while (now > prev && !max_active.compare_exchange_weak(prev, now)) {
+    }
+    // Let a concurrent sibling start: spin until another step is active or we gave it a chance.
+    for (int i = 0; i < 2000000 && active.load() < 2 && s.args.value("wait_sibling", false); ++i) std::this_thread::yield();
+    --active;
+    std::lock_guard l(mu);
+    log.push_back("apply " + ctx.target.name + "/" + s.id);
+    if (fail_apply.count(s.id)) return Error{ErrorKind::kClient, "Boom", "injected failure in " + s.id};
+    state[key(ctx, s)] = "after";
+    return json{{"done", true}};
+  }
+  Status verify(actions::Context& ctx, const actions::Step& s) override {
+    std::lock_guard l(mu);
+    return state[key(ctx, s)] == "after" ? Status() : Status(Error::internal("not applied"));
+  }
+  Status rollback(actions::Context& ctx, const actions::Step& s, const json& before, const json&,
+                  const actions::RollbackOptions&) override {
+    std::lock_guard l(mu);
+    log.push_back("rollback " + ctx.target.name + "/" + s.id);
+    if (before["value"] == "orig")
+      state.erase(key(ctx, s));
+    else
+      state[key(ctx, s)] = before["value"];
+    return Ok{};
+  }
+  Status verify_rollback(actions::Context& ctx, const actions::Step& s, const json&, const actions::RollbackOptions&) override {
+    std::lock_guard l(mu);
+    return state.count(key(ctx, s)) ? Status(Error::internal("still applied")) : Status();
+  }
+  std::vector<std::string> iam_actions() const override { return {}; }
+
+ private:
+  static std::string key(actions::Context& ctx, const actions::Step& s) { return ctx.target.name + "/" + s.id; }
+};
+
+actions::Step step(const std::string& id, std::vector<std::string> deps = {}, bool wait_sibling = false) {
+  actions::Step s;
+  s.id = id;
+  s.description = id;
+  s.depends_on = std::move(deps);
+  s.args = {{"wait_sibling", wait_sibling}};
+  return s;
+}
+
+PlanEntry entry(const std::string& instance, std::vector<actions::Step> steps) {
+  PlanEntry e;
+  e.target = *actions::parse_target_arn("arn:aws:ec2:us-east-1:123456789012:instance/" + instance);
+  e.family = "fake";
+  e.account = "123456789012";
+  e.region = "us-east-1";
+  e.confidence = "confirmed";
+  e.steps = std::move(steps);
+  return e;
+}
+
+class ExecutorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("cc-exec-" + std::to_string(::getpid()) + "-" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    journal_ = Journal::open(dir_.string(), clock_).value();
+    client_ = std::make_unique<aws::AwsClient>(aws::ClientConfig{});  // never called by the fake
+    fake_.journal = journal_.get();
+    env_.client_for = [this](const PlanEntry&) -> Result<aws::AwsClient*> { return client_.get(); };
+    env_.family_for = [this](const std::string&) -> actions::ActionFamily* { return &fake_; };
+    env_.clock = &clock_;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string start(const std::vector<PlanEntry>& entries) {
+    std::string id = new_run_id(clock_.now());
+    EXPECT_TRUE(journal_->create_run({id, "hash", "running", "", "", "req", "auto", json::object()}, entries).ok());
+    fake_.run_id = id;
+    return id;
+  }
+  std::filesystem::path dir_;
+  aws::ManualClock clock_{std::chrono::system_clock::from_time_t(1'790'000'000)};
+  std::unique_ptr<Journal> journal_;
+  std::unique_ptr<aws::AwsClient> client_;
+  FakeFamily fake_;
+  ExecutionEnv env_;
+};
+
+TEST_F(ExecutorTest, JournalsBeforeStateBeforeMutatingAndRunsIndependentStepsConcurrently) {
+  std::vector<PlanEntry> entries = {
+      entry("i-0000000000000000a", {step("a", {}, true), step("b", {}, true), step("c", {"a", "b"})})};
+  std::string run = start(entries);
+  RunOutcome out = execute_run(*journal_, run, entries, env_);
+  EXPECT_EQ(out.status, "succeeded");
+  EXPECT_EQ(out.steps_done, 3);
+  EXPECT_FALSE(fake_.before_missing.load());
+  EXPECT_EQ(fake_.max_active.load(), 2) << "a and b have no dependency between them";
+  // c waited for both.
+  auto pos = [&](const std::string& what) {
+    return std::find(fake_.log.begin(), fake_.log.end(), what) - fake_.log.begin();
+  };
+  EXPECT_GT(pos("apply i-0000000000000000a/c"), pos("apply i-0000000000000000a/a"));
+  EXPECT_GT(pos("apply i-0000000000000000a/c"), pos("apply i-0000000000000000a/b"));
+  auto steps = journal_->steps(run).value();
+  for (const auto& s : steps) EXPECT_EQ(s.state, "verified") << s.step_id;
+}
+
+TEST_F(ExecutorTest, FailedStepStopsItsTargetOthersGoOnAndRollbackRestoresInReverse) {
+  fake_.fail_apply = {"y"};
+  std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {step("x"), step("y", {"x"}), step("z", {"y"})}),
+                                    entry("i-0000000000000000b", {step("p"), step("q", {"p"})})};
+  std::string run = start(entries);
+  RunOutcome out = execute_run(*journal_, run, entries, env_);
+  EXPECT_EQ(out.status, "partial");
+  EXPECT_EQ(out.steps_failed, 1);
+  EXPECT_EQ(out.steps_done, 3);  // x, p, q
+  std::map<std::string, std::string> states;
+  auto steps = journal_->steps(run).value();
+  for (const auto& s : steps) states[s.target.substr(s.target.size() - 1) + s.step_id] = s.state;
+  EXPECT_EQ(states["ax"], "verified");
+  EXPECT_EQ(states["ay"], "failed");
+  EXPECT_EQ(states["az"], "pending");  // never started: nothing to undo
+  EXPECT_EQ(states["bq"], "verified");
+
+  fake_.log.clear();
+  auto rb = rollback_run(*journal_, run, entries, env_, {});
+  ASSERT_TRUE(rb.ok()) << rb.error().describe();
+  EXPECT_EQ(rb->status, "rolled_back");
+  EXPECT_TRUE(fake_.state.empty()) << "every applied change reverted";
+  // Within a target, newest first: y (failed, maybe half-applied) before x; q before p.
+  auto pos = [&](const std::string& what) {
+    return std::find(fake_.log.begin(), fake_.log.end(), what) - fake_.log.begin();
+  };
+  EXPECT_LT(pos("rollback i-0000000000000000a/y"), pos("rollback i-0000000000000000a/x"));
+  EXPECT_LT(pos("rollback i-0000000000000000b/q"), pos("rollback i-0000000000000000b/p"));
+  EXPECT_EQ(std::count(fake_.log.begin(), fake_.log.end(), "rollback i-0000000000000000a/z"), 0);
+  // Idempotent: a second rollback has nothing left to do.
+  fake_.log.clear();
+  auto again = rollback_run(*journal_, run, entries, env_, {});
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(fake_.log.empty());
+  EXPECT_TRUE(journal_->last_rollback(entries[0].target.arn).has_value());
+}
+
+TEST_F(ExecutorTest, ResumeSkipsVerifiedStepsAndKeepsTheFirstBeforeState) {
+  fake_.fail_apply = {"b"};
+  std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {step("a"), step("b", {"a"})})};
+  std::string run = start(entries);
+  EXPECT_EQ(execute_run(*journal_, run, entries, env_).status, "partial");
+  // Someone changed the resource meanwhile; resume must keep the before-state captured first.
+  fake_.state["i-0000000000000000a/b"] = "tampered";
+  fake_.fail_apply.clear();
+  fake_.log.clear();
+  RunOutcome out = execute_run(*journal_, run, entries, env_);
+  EXPECT_EQ(out.status, "succeeded");
+  EXPECT_EQ(std::count(fake_.log.begin(), fake_.log.end(), "apply i-0000000000000000a/a"), 0) << "a was verified";
+  EXPECT_EQ(std::count(fake_.log.begin(), fake_.log.end(), "capture i-0000000000000000a/b"), 0)
+      << "b's before-state was already journaled";
+  auto steps = journal_->steps(run).value();
+  bool seen = false;
+  for (const auto& s : steps) {
+    if (s.step_id != "b") continue;
+    seen = true;
+    EXPECT_EQ(s.before.at("value"), "orig");
+  }
+  EXPECT_TRUE(seen);
+}
+
+TEST_F(ExecutorTest, RollbackRefusesHeldStepsWithoutForce) {
+  actions::Step held = step("deny");
+  held.min_hold_seconds = 3600;
+  std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {held})};
+  std::string run = start(entries);
+  ASSERT_EQ(execute_run(*journal_, run, entries, env_).status, "succeeded");
+  clock_.advance(std::chrono::minutes(10));
+  auto refused = rollback_run(*journal_, run, entries, env_, {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::kRefused);
+  EXPECT_NE(refused.error().message.find("must stay until"), std::string::npos);
+  EXPECT_FALSE(fake_.state.empty()) << "nothing was rolled back";
+  RollbackRequest force;
+  force.options.force = true;
+  auto forced = rollback_run(*journal_, run, entries, env_, force);
+  ASSERT_TRUE(forced.ok());
+  EXPECT_EQ(forced->status, "rolled_back");
+  // And after the hold period, no force is needed.
+  std::string run2 = start(entries);
+  ASSERT_EQ(execute_run(*journal_, run2, entries, env_).status, "succeeded");
+  clock_.advance(std::chrono::hours(2));
+  EXPECT_TRUE(rollback_run(*journal_, run2, entries, env_, {}).ok());
+}
+
+TEST_F(ExecutorTest, SecondRunCannotTakeTheStateLock) {
+  auto first = StateLock::acquire(dir_.string());
+  ASSERT_TRUE(first.ok());
+  auto second = StateLock::acquire(dir_.string());
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().message.find("locked by another run"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace containctl::orch

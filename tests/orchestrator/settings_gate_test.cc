@@ -1,0 +1,139 @@
+// Settings parsing (org/account override, typos, bad values) and the gate's decisions.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "orchestrator/gate.h"
+#include "orchestrator/plan_file.h"
+#include "orchestrator/settings.h"
+
+namespace containctl::orch {
+namespace {
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  auto p = std::filesystem::temp_directory_path() / ("cc-settings-" + std::to_string(::getpid()) + "-" + name);
+  std::ofstream(p) << text;
+  return p.string();
+}
+
+const char* kSettings = R"({
+  "organization": {"id": "o-1", "mode": "approval", "actions": ["ec2-isolate", "iam-contain", "s3-contain"],
+                   "auto_scope": "confirmed", "approvals_required": 2},
+  "accounts": {"111122223333": {"mode": "auto", "actions": ["ec2-isolate"]},
+               "444455556666": {"mode": "none"}},
+  "approvers": {"alice": "keys/alice.pub.pem"},
+  "protected": ["arn:aws:iam::*:role/BreakGlass*"],
+  "member_role_name": "ContainctlContainment",
+  "max_targets_per_run": 5
+})";
+
+actions::Identity caller() {
+  return {"999988887777", "arn:aws:sts::999988887777:assumed-role/IncidentResponder/bob", "AROA:bob", "ASIAEXAMPLE"};
+}
+
+GateInput in(const std::string& account, const std::string& family, const std::string& arn,
+             const std::string& confidence = "confirmed") {
+  return {account, family, arn, confidence, std::nullopt, std::chrono::system_clock::now()};
+}
+
+TEST(Settings, NoFileMeansModeNoneAndEverythingRefused) {
+  auto s = load_settings("/nonexistent/settings.json");
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE(s->present);
+  auto d = evaluate_gate(*s, caller(), in("111122223333", "ec2-isolate", "arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0"));
+  EXPECT_EQ(d.decision, "refused");
+  EXPECT_NE(d.reason.find("no settings file"), std::string::npos);
+}
+
+TEST(Settings, AccountOverridesOrganizationFieldByField) {
+  auto s = load_settings(write_temp("ok.json", kSettings));
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EffectiveSettings e = effective_settings(*s, "111122223333");
+  EXPECT_EQ(e.mode, "auto");
+  EXPECT_EQ(e.source["mode"], "account");
+  EXPECT_EQ(e.actions, std::vector<std::string>{"ec2-isolate"});
+  EXPECT_EQ(e.approvals_required, 2);  // inherited
+  EXPECT_EQ(e.source["approvals_required"], "organization");
+  EXPECT_EQ(effective_settings(*s, "000000000000").mode, "approval");
+  EXPECT_TRUE(s->approvers["alice"].ends_with("/keys/alice.pub.pem")) << "relative to the settings file";
+}
+
+TEST(Settings, TyposAndBadValuesNameTheFileAndField) {
+  auto typo = load_settings(write_temp("typo.json", R"({"organization": {"mdoe": "auto"}})"));
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.error().message.find("organization.mdoe"), std::string::npos);
+  EXPECT_NE(typo.error().message.find("did you mean 'mode'"), std::string::npos);
+  auto mode = load_settings(write_temp("mode.json", R"({"organization": {"mode": "automatic"}})"));
+  ASSERT_FALSE(mode.ok());
+  EXPECT_NE(mode.error().message.find("organization.mode"), std::string::npos);
+  auto fam = load_settings(write_temp("fam.json", R"({"accounts": {"111122223333": {"actions": ["ec2-isolat"]}}})"));
+  ASSERT_FALSE(fam.ok());
+  EXPECT_NE(fam.error().message.find("ec2-isolate"), std::string::npos);
+  auto acct = load_settings(write_temp("acct.json", R"({"accounts": {"1234": {"mode": "auto"}}})"));
+  ASSERT_FALSE(acct.ok());
+  auto trunc = load_settings(write_temp("trunc.json", R"({"organization": {"mode": )"));
+  ASSERT_FALSE(trunc.ok());
+  EXPECT_NE(trunc.error().message.find("trunc.json"), std::string::npos);
+}
+
+TEST(Gate, DecisionsFollowModeScopeFamilyAndProtection) {
+  auto s = *load_settings(write_temp("gate.json", kSettings));
+  const std::string inst = "arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0";
+  EXPECT_EQ(evaluate_gate(s, caller(), in("111122223333", "ec2-isolate", inst)).decision, "auto");
+  // auto_scope confirmed: a suspected target needs approval.
+  EXPECT_EQ(evaluate_gate(s, caller(), in("111122223333", "ec2-isolate", inst, "suspected")).decision, "approval");
+  // The account only allows ec2-isolate.
+  EXPECT_EQ(evaluate_gate(s, caller(), in("111122223333", "iam-contain", "arn:aws:iam::111122223333:user/x")).decision,
+            "refused");
+  auto appr = evaluate_gate(s, caller(), in("000000000000", "iam-contain", "arn:aws:iam::000000000000:user/x"));
+  EXPECT_EQ(appr.decision, "approval");
+  EXPECT_EQ(appr.approvals_required, 2);
+  EXPECT_EQ(evaluate_gate(s, caller(), in("444455556666", "iam-contain", "arn:aws:iam::444455556666:user/x")).decision,
+            "refused");
+  // Protected: settings globs, the caller itself (even across the STS/IAM ARN forms), the containment role.
+  EXPECT_EQ(evaluate_gate(s, caller(), in("000000000000", "iam-contain", "arn:aws:iam::000000000000:role/BreakGlassAdmin")).decision,
+            "refused");
+  auto self = evaluate_gate(s, caller(), in("999988887777", "iam-contain", "arn:aws:iam::999988887777:role/ops/IncidentResponder"));
+  EXPECT_EQ(self.decision, "refused");
+  EXPECT_NE(self.reason.find("identity containctl runs as"), std::string::npos);
+  EXPECT_EQ(evaluate_gate(s, caller(), in("000000000000", "iam-contain", "arn:aws:iam::000000000000:role/ContainctlContainment")).decision,
+            "refused");
+}
+
+TEST(Gate, RecentRollbackNeedsApprovalForAutomaticRuns) {
+  auto s = *load_settings(write_temp("guard.json", kSettings));
+  GateInput g = in("111122223333", "ec2-isolate", "arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0");
+  g.last_rollback = g.now - std::chrono::hours(3);
+  auto d = evaluate_gate(s, caller(), g);
+  EXPECT_EQ(d.decision, "approval");
+  EXPECT_NE(d.reason.find("rolled back"), std::string::npos);
+  g.last_rollback = g.now - std::chrono::hours(25);
+  EXPECT_EQ(evaluate_gate(s, caller(), g).decision, "auto");
+}
+
+TEST(Gate, GlobMatching) {
+  EXPECT_TRUE(glob_match("arn:aws:iam::*:role/BreakGlass*", "arn:aws:iam::123456789012:role/BreakGlassOps"));
+  EXPECT_FALSE(glob_match("arn:aws:iam::*:role/BreakGlass*", "arn:aws:iam::123456789012:user/BreakGlassOps"));
+  EXPECT_TRUE(glob_match("arn:aws:s3:::logs-??", "arn:aws:s3:::logs-01"));
+  EXPECT_EQ(principal_arn("arn:aws:sts::123456789012:assumed-role/R/s"), "arn:aws:iam::123456789012:role/R");
+}
+
+TEST(PlanFile, HashBindsEveryFieldAndEditsAreRefused) {
+  nlohmann::json plan = {{"format", kPlanFormat}, {"requester", "bob"}, {"targets", nlohmann::json::array()}};
+  auto path = write_temp("plan.json", "");
+  ASSERT_TRUE(write_plan(path, plan).ok());
+  ASSERT_TRUE(load_plan(path).ok());
+  std::string h = plan["plan_hash"];
+  plan["requester"] = "mallory";
+  EXPECT_NE(compute_plan_hash(plan), h);
+  std::ofstream(path) << plan.dump(2);  // edited, stale hash
+  auto edited = load_plan(path);
+  ASSERT_FALSE(edited.ok());
+  EXPECT_NE(edited.error().message.find("edited after planning"), std::string::npos);
+  std::ofstream(path) << R"({"format": "containctl-plan/1", "plan_hash": )";
+  EXPECT_FALSE(load_plan(path).ok());
+}
+
+}  // namespace
+}  // namespace containctl::orch
