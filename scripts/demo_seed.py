@@ -8,6 +8,7 @@
 Only ever talks to ENDPOINT (a 127.0.0.1 moto_server).
 """
 import json
+import os
 import sys
 
 import boto3
@@ -52,6 +53,11 @@ if MODE == "--seed":
                              BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8}}],
                              TagSpecifications=[{"ResourceType": "instance",
                                                  "Tags": [{"Key": "Name", "Value": "web-1"}]}])["Instances"][0]
+    # The responder containctl runs as (moto's default "testing" identity is not a real ARN).
+    iam.create_user(UserName="ir-responder")
+    iam.put_user_policy(UserName="ir-responder", PolicyName="containment", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    responder = iam.create_access_key(UserName="ir-responder")["AccessKey"]
     iam.create_user(UserName=USER)
     iam.create_access_key(UserName=USER)
     old = iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
@@ -67,12 +73,14 @@ if MODE == "--seed":
     seed = {"instance_id": inst["InstanceId"],
             "instance_arn": f"arn:aws:ec2:us-east-1:123456789012:instance/{inst['InstanceId']}",
             "user_arn": f"arn:aws:iam::123456789012:user/{USER}",
-            "bucket_arn": f"arn:aws:s3:::{BUCKET}"}
+            "bucket_arn": f"arn:aws:s3:::{BUCKET}",
+            "responder_key": responder["AccessKeyId"], "responder_secret": responder["SecretAccessKey"]}
     seed["original"] = state(seed)
-    json.dump(seed, open(OUT, "w"), indent=2)
+    with open(os.open(OUT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:  # holds a secret key
+        json.dump(seed, f, indent=2)
 else:
     seed = json.load(open(OUT))
-    now = state(seed)
+    now = json.loads(json.dumps(state(seed)))  # tuples -> lists, as stored
     if MODE == "--show":
         for k, v in now.items():
             was = seed["original"][k]
