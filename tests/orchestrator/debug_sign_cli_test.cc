@@ -41,7 +41,7 @@ size_t count(const std::string& hay, const std::string& needle) {
   return n;
 }
 
-struct Run {
+struct CliRun {
   int code = -1;
   std::string out;
   std::string err;
@@ -56,7 +56,7 @@ class DebugSignCli : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   // A clean environment: only the canary credentials (or none), no shared files, no metadata.
-  Run run(const std::vector<std::string>& args, bool with_creds = true) {
+  CliRun run(const std::vector<std::string>& args, bool with_creds = true) {
     std::string cmd = "env -i PATH=/usr/bin:/bin HOME=" + quote(dir_.string()) +
                       " AWS_CONFIG_FILE=" + quote((dir_ / "no-config").string()) +
                       " AWS_SHARED_CREDENTIALS_FILE=" + quote((dir_ / "no-credentials").string()) +
@@ -67,7 +67,7 @@ class DebugSignCli : public ::testing::Test {
     cmd += " " + quote(CONTAINCTL_BINARY);
     for (const auto& a : args) cmd += " " + quote(a);
     cmd += " 2>" + quote((dir_ / "stderr").string());
-    Run r;
+    CliRun r;
     FILE* p = popen(cmd.c_str(), "r");
     if (!p) return r;
     char buf[4096];
@@ -111,7 +111,7 @@ TEST_F(DebugSignCli, HeaderSigningMatchesBotocoreAndShowsTokenOnlyInCanonicalReq
   const std::string body = "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FX"
                            "&RoleSessionName=s";
   std::string body_file = write("body", body);
-  Run r = run({"--region", "eu-west-3", "debug", "sign", "--method", "POST", "--url", "https://sts.eu-west-3.amazonaws.com/",
+  CliRun r = run({"--region", "eu-west-3", "debug", "sign", "--method", "POST", "--url", "https://sts.eu-west-3.amazonaws.com/",
                "--header", "Content-Type: application/x-www-form-urlencoded; charset=utf-8", "--header",
                "User-Agent: containctl-test", "--body-file", body_file, "--service", "sts", "--timestamp", kTimestamp});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -137,7 +137,7 @@ TEST_F(DebugSignCli, HeaderSigningMatchesBotocoreAndShowsTokenOnlyInCanonicalReq
 
 TEST_F(DebugSignCli, PresignPutsTheEncodedTokenInUrlAndCanonicalRequestOnly) {
   const std::string url = "https://evidence.s3.us-east-1.amazonaws.com/incident/a%20b.json";
-  Run r = run({"debug", "sign", "--method", "GET", "--url", url, "--service", "s3", "--s3", "--presign", "900",
+  CliRun r = run({"debug", "sign", "--method", "GET", "--url", url, "--service", "s3", "--s3", "--presign", "900",
                "--timestamp", kTimestamp});
   ASSERT_EQ(r.code, 0) << r.err;
   auto doc = nlohmann::json::parse(r.out);
@@ -160,7 +160,7 @@ TEST_F(DebugSignCli, PresignPutsTheEncodedTokenInUrlAndCanonicalRequestOnly) {
 TEST_F(DebugSignCli, S3PutWithBodyMatchesBotocore) {
   std::string body_file = write("obj", std::string(300, 'z') + "\n");
   const std::string url = "https://s3.us-east-1.amazonaws.com/evidence/k%2Bey%3D1.txt";
-  Run r = run({"debug", "sign", "--method", "PUT", "--url", url, "--header", "x-amz-acl: private", "--body-file",
+  CliRun r = run({"debug", "sign", "--method", "PUT", "--url", url, "--header", "x-amz-acl: private", "--body-file",
                body_file, "--service", "s3", "--s3", "--timestamp", kTimestamp});
   ASSERT_EQ(r.code, 0) << r.err;
   auto doc = nlohmann::json::parse(r.out);
@@ -190,7 +190,7 @@ TEST_F(DebugSignCli, BadInputIsAnErrorNamingTheProblem) {
   for (const auto& c : cases) {
     std::vector<std::string> args = {"debug", "sign", "--method", "GET", "--service", "iam"};
     args.insert(args.end(), c.extra.begin(), c.extra.end());
-    Run r = run(args);
+    CliRun r = run(args);
     EXPECT_EQ(r.code, 1) << c.message << ": " << r.err;
     EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
     EXPECT_TRUE(r.out.empty()) << r.out;
@@ -206,7 +206,7 @@ TEST_F(DebugSignCli, UsageErrorsExit2) {
 }
 
 TEST_F(DebugSignCli, NoCredentialsIsAnError) {
-  Run r = run({"debug", "sign", "--method", "GET", "--url", "https://iam.amazonaws.com/", "--service", "iam"},
+  CliRun r = run({"debug", "sign", "--method", "GET", "--url", "https://iam.amazonaws.com/", "--service", "iam"},
               /*with_creds=*/false);
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_FALSE(r.err.empty());
