@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Seeds a small account on a local moto_server for the end-to-end CLI tests, and reads its state back.
+
+  world.py ENDPOINT seed N_INSTANCES   print {"instances": [...], "user": ..., "bucket": ..., arns, "state"} as JSON
+  world.py ENDPOINT state SEED_JSON    print the containment-relevant state as JSON (sorted, comparable)
+
+Only ever talks to ENDPOINT, which must be a 127.0.0.1 moto_server.
+"""
+import json
+import sys
+
+import boto3
+
+ENDPOINT, MODE = sys.argv[1], sys.argv[2]
+assert ENDPOINT.startswith("http://127.0.0.1:"), "e2e tests only talk to a local moto_server"
+kw = dict(endpoint_url=ENDPOINT, region_name="us-east-1", aws_access_key_id="testing",
+          aws_secret_access_key="testing")
+ec2, iam, s3 = boto3.client("ec2", **kw), boto3.client("iam", **kw), boto3.client("s3", **kw)
+USER, BUCKET = "svc-reporting", "acme-payroll-exports"
+
+
+def seed(n):
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
+    web = ec2.create_security_group(GroupName="web-frontend", Description="web", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=web, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    ssh = ec2.create_security_group(GroupName="ssh-admin", Description="ssh", VpcId=vpc)["GroupId"]
+    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instances = []
+    for i in range(n):
+        # Groups on the interface (moto tracks instance-level groups separately and unions them on the ENI).
+        groups = [web, ssh] if i % 2 else [web]
+        inst = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t3.micro",
+                                 NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet, "Groups": groups}],
+                                 BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8}}],
+                                 TagSpecifications=[{"ResourceType": "instance",
+                                                     "Tags": [{"Key": "Name", "Value": f"web-{i + 1}"}]}])
+        instances.append(inst["Instances"][0]["InstanceId"])
+    # The responder's own IAM user: moto answers GetCallerIdentity for its default "testing" key with
+    # arn:aws:sts::123456789012:user/moto, a form AWS never returns; a real user's key gives the iam ARN.
+    iam.create_user(UserName="e2e-responder")
+    responder_key = iam.create_access_key(UserName="e2e-responder")["AccessKey"]["AccessKeyId"]
+    iam.create_user(UserName=USER)
+    iam.create_access_key(UserName=USER)
+    old = iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
+    iam.update_access_key(UserName=USER, AccessKeyId=old, Status="Inactive")
+    iam.put_user_policy(UserName=USER, PolicyName="reports-read", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Sid": "PartnerRead", "Effect": "Allow",
+                                                 "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+                                                 "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}]}))
+    s3.put_bucket_tagging(Bucket=BUCKET, Tagging={"TagSet": [{"Key": "team", "Value": "payroll"}]})
+    s3.put_object(Bucket=BUCKET, Key="2026/11/payroll.csv", Body=b"name,amount\n")
+    return {"instances": instances, "responder_key_id": responder_key,
+            "instance_arns": [f"arn:aws:ec2:us-east-1:123456789012:instance/{i}" for i in instances],
+            "user": USER, "user_arn": f"arn:aws:iam::123456789012:user/{USER}",
+            "bucket": BUCKET, "bucket_arn": f"arn:aws:s3:::{BUCKET}"}
+
+
+def state(seed):
+    out = {"instances": {}}
+    for iid in seed["instances"]:
+        enis = ec2.describe_network_interfaces(
+            Filters=[{"Name": "attachment.instance-id", "Values": [iid]}])["NetworkInterfaces"]
+        attrs = {}
+        for a, key in (("disableApiTermination", "DisableApiTermination"),
+                       ("instanceInitiatedShutdownBehavior", "InstanceInitiatedShutdownBehavior")):
+            attrs[a] = ec2.describe_instance_attribute(InstanceId=iid, Attribute=a)[key]["Value"]
+        out["instances"][iid] = {
+            "eni_groups": {n["NetworkInterfaceId"]: sorted(g["GroupId"] for g in n["Groups"]) for n in enis},
+            "attributes": attrs}
+    user = seed["user"]
+    out["user_keys"] = sorted([k["AccessKeyId"], k["Status"]]
+                              for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"])
+    out["user_inline_policies"] = {
+        p: iam.get_user_policy(UserName=user, PolicyName=p)["PolicyDocument"]
+        for p in iam.list_user_policies(UserName=user)["PolicyNames"]}
+    out["user_attached_policies"] = sorted(
+        p["PolicyArn"] for p in iam.list_attached_user_policies(UserName=user)["AttachedPolicies"])
+    b = seed["bucket"]
+    try:
+        out["bucket_policy"] = s3.get_bucket_policy(Bucket=b)["Policy"]
+    except s3.exceptions.ClientError:
+        out["bucket_policy"] = None
+    try:
+        out["bucket_public_access_block"] = s3.get_public_access_block(Bucket=b)["PublicAccessBlockConfiguration"]
+    except s3.exceptions.ClientError:
+        out["bucket_public_access_block"] = None
+    try:
+        out["bucket_tags"] = sorted([t["Key"], t["Value"]] for t in s3.get_bucket_tagging(Bucket=b)["TagSet"])
+    except s3.exceptions.ClientError:
+        out["bucket_tags"] = []
+    return out
+
+
+if MODE == "seed":
+    # The state is read in the same process: starting boto3 is the slow part of a test iteration.
+    seeded = seed(int(sys.argv[3]))
+    seeded["state"] = state(seeded)
+    print(json.dumps(seeded, sort_keys=True))
+elif MODE == "state":
+    print(json.dumps(state(json.load(open(sys.argv[3]))), sort_keys=True))
+else:
+    sys.exit("usage: world.py ENDPOINT seed N | state SEED_JSON")

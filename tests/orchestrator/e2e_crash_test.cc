@@ -1,0 +1,103 @@
+// Crash test: the real binary kills itself with SIGKILL at every mutating step of a multi-target run
+// (CONTAINCTL_FAULT, compiled into test builds); rollback, or apply --resume then rollback, must bring
+// back exactly the state read before apply.
+#include <csignal>
+
+#include "tests/orchestrator/e2e_util.h"
+
+namespace containctl::e2e {
+namespace {
+
+class E2eCrashTest : public E2eTest {
+ protected:
+  // A fresh world and state directory: two instances, one user, one bucket; a plan in mode auto.
+  // Returns the number of steps in the plan.
+  int fresh_world(const std::string& name) {
+    state_ = dir_ + "/" + name;
+    fs::create_directories(state_);
+    seed(2);
+    write_settings(org_settings("auto"));
+    Proc p = plan(all_target_args(), name + ".plan.json");
+    EXPECT_EQ(p.code, 0) << p.all();
+    plan_ = name + ".plan.json";
+    json doc = json::parse(slurp(dir_ + "/" + plan_));
+    EXPECT_EQ(doc["targets"].size(), 4u);
+    int steps = 0;
+    for (const auto& t : doc["targets"]) steps += static_cast<int>(t["steps"].size());
+    before_ = seeded_state();
+    return steps;
+  }
+
+  // After a crash: the run is listed, and the killed process left it unfinished.
+  std::string crashed_run_id(const std::string& what) {
+    json st = status_json();
+    EXPECT_EQ(st["runs"].size(), 1u) << what << ": " << st.dump();
+    if (st["runs"].size() != 1) return "";
+    EXPECT_NE(st["runs"][0]["status"], "succeeded") << what;
+    EXPECT_EQ(st["runs"][0]["finished_at"], "") << what;
+    return st["runs"][0]["run_id"];
+  }
+
+  void rollback_restores(const std::string& run_id, const std::string& what) {
+    Proc rb = run({"rollback", run_id, "--reactivate-keys", "--force"});
+    EXPECT_EQ(rb.code, 0) << what << "\n" << rb.all();
+    json after = world_state();
+    EXPECT_EQ(after, before_) << what << "\nbefore: " << before_.dump(1) << "\nafter:  " << after.dump(1);
+  }
+
+  void crash_then_rollback(const std::string& phase, int n) {
+    std::string what = phase + ":" + std::to_string(n);
+    fresh_world(phase + "-" + std::to_string(n));
+    Proc a = run({"apply", plan_}, {{"CONTAINCTL_FAULT", what}});
+    EXPECT_EQ(a.signal, SIGKILL) << what << " exit " << a.code << "\n" << a.all();
+    std::string run_id = crashed_run_id(what);
+    ASSERT_FALSE(run_id.empty());
+    json one = status_json(run_id);
+    EXPECT_EQ(one["run_id"], run_id);
+    EXPECT_FALSE(one["steps"].empty()) << what;
+    rollback_restores(run_id, what);
+  }
+
+  std::string plan_;
+  json before_;
+};
+
+TEST_F(E2eCrashTest, StepCountIsWhatTheMatrixCovers) {
+  // The matrix below loops to kSteps; if the families plan more or fewer steps, it must follow.
+  EXPECT_EQ(fresh_world("count"), 15);
+}
+
+constexpr int kSteps = 15;  // 4 per instance (x2), 3 for the user, 4 for the bucket
+
+TEST_F(E2eCrashTest, KilledBeforeEveryStepRollbackRestoresTheWorld) {
+  for (int n = 1; n <= kSteps; ++n) crash_then_rollback("before_apply", n);
+}
+
+TEST_F(E2eCrashTest, KilledAfterEveryStepRollbackRestoresTheWorld) {
+  for (int n = 1; n <= kSteps; ++n) crash_then_rollback("after_apply", n);
+}
+
+TEST_F(E2eCrashTest, ResumeAfterACrashFinishesTheRunAndRollbackRestores) {
+  for (std::string what : {"before_apply:1", "after_apply:5", "before_apply:9", "after_apply:14"}) {
+    fresh_world("resume-" + what.substr(0, what.find(':')) + "-" + what.substr(what.find(':') + 1));
+    Proc a = run({"apply", plan_}, {{"CONTAINCTL_FAULT", what}});
+    ASSERT_EQ(a.signal, SIGKILL) << what << " exit " << a.code << "\n" << a.all();
+    std::string run_id = crashed_run_id(what);
+    ASSERT_FALSE(run_id.empty());
+
+    Proc r = run({"--output", "json", "apply", plan_, "--resume", run_id});
+    EXPECT_EQ(r.code, 0) << what << "\n" << r.all();
+    json out = json::parse(r.out.empty() ? "{}" : r.out);
+    EXPECT_EQ(out.value("run_id", ""), run_id) << r.out;
+    json st = status_json(run_id);
+    EXPECT_EQ(st["status"], "succeeded") << what << " " << st.dump();
+    for (const auto& s : st["steps"]) EXPECT_EQ(s["state"], "verified") << what << " " << s.dump();
+    EXPECT_EQ(st["steps"].size(), static_cast<size_t>(kSteps)) << what;
+    json contained = world_state();
+    EXPECT_NE(contained, before_) << what << ": the finished run changed nothing";
+    rollback_restores(run_id, what + " then --resume");
+  }
+}
+
+}  // namespace
+}  // namespace containctl::e2e
