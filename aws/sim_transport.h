@@ -1,0 +1,123 @@
+// A simulated AWS for the scale simulation: a virtual clock shared by many real threads, and a
+// transport that answers like EC2, IAM/STS and S3 do under load (latency drawn from a
+// distribution, server-side token buckets per (account, region, service[, EC2 action]) answering
+// with the real throttling errors, transient 5xx at a set rate). Nothing sleeps: time is virtual.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+
+#include "aws/clock.h"
+#include "aws/http.h"
+#include "aws/retry.h"
+
+namespace containctl::aws {
+
+// Virtual time for a fixed set of participating threads (a conservative discrete-event barrier).
+// Time advances only when every participating thread is blocked in sleep_for() or park(): then it
+// jumps to the earliest wake-up and releases exactly the threads due then. Participants must block
+// only through this clock (short mutex holds are fine), otherwise time would stall (a join or a
+// condition variable the clock does not know about looks like a running thread forever).
+class VirtualClock final : public Clock {
+ public:
+  explicit VirtualClock(TimePoint start) : now_(start) {}
+  TimePoint now() const override;
+  void sleep_for(std::chrono::milliseconds d) override;
+
+  // A thread joins (call before it starts, from a running participant or before any start) / leaves.
+  void enter();
+  void leave();
+  // Blocks until unpark_all() is called after park_generation() returned `generation`; returns at
+  // once if it already was (no lost wake-ups). A parked thread does not hold time back.
+  uint64_t park_generation() const;
+  void park(uint64_t generation);
+  void unpark_all();
+
+ private:
+  struct Waiter {
+    bool ready = false;
+    std::condition_variable cv;
+  };
+  void advance_locked();  // mu_ held, nobody running
+
+  mutable std::mutex mu_;
+  TimePoint now_;
+  int running_ = 0;
+  uint64_t seq_ = 0;
+  uint64_t generation_ = 0;
+  std::map<std::pair<TimePoint, uint64_t>, Waiter*> sleepers_;
+  std::map<uint64_t, Waiter*> parked_;
+};
+
+struct SimConfig {
+  // Per-call latency: log-normal with this median and sigma (of the underlying normal), split
+  // evenly before and after the server meters the call.
+  double latency_median_ms = 60;
+  double latency_sigma = 0.35;
+  double transient_rate = 0.005;  // share of metered calls answered 500/503
+  // Server-side buckets. EC2 uses AWS's published request-token figures per action; IAM and STS
+  // are metered per account (AWS does not publish figures; these are conservative); S3 per
+  // (account, region).
+  BucketConfig iam{20, 40};
+  BucketConfig sts{50, 100};
+  BucketConfig s3{100, 200};
+  uint64_t seed = 42;
+};
+
+struct SimBucketStats {
+  BucketConfig config;
+  long ok = 0;         // calls answered 2xx (the work that had to go through this bucket)
+  long throttled = 0;  // calls answered with the throttling error
+};
+
+struct SimStats {
+  long calls = 0;
+  long ok = 0;
+  long throttled = 0;
+  long transient = 0;
+  double latency_sum_ms = 0;  // over ok calls
+  std::map<std::string, SimBucketStats> buckets;
+};
+
+// Answers signed requests. Account = characters 5-16 of the access key id (the simulation's
+// clients use "AKIA" + account + "SIMK"); region and service come from the credential scope.
+class SimTransport final : public HttpTransport {
+ public:
+  SimTransport(VirtualClock& clock, SimConfig config) : clock_(clock), config_(config), rng_(config.seed) {}
+  Result<HttpResponse> send(const HttpRequest& request) override;
+  SimStats stats() const;
+  static std::string access_key_for(const std::string& account) { return "AKIA" + account + "SIMK"; }
+  // Sum of the latencies of the 2xx calls this thread has made (the unavoidable part of a chain
+  // of calls, for critical-path bounds); reset by the caller.
+  static double& thread_latency_ms();
+
+ private:
+  struct ServerBucket {
+    BucketConfig config;
+    double tokens = 0;
+    TimePoint last{};
+    bool init = false;
+  };
+  struct Call {
+    std::string account, region, service, action, bucket_key;
+    BucketConfig config;
+  };
+  Call classify(const HttpRequest& request) const;
+  bool take_token(const Call& call);
+  HttpResponse throttled(const Call& call) const;
+  HttpResponse transient(const Call& call) const;
+  HttpResponse success(const Call& call) const;
+
+  VirtualClock& clock_;
+  SimConfig config_;
+  mutable std::mutex mu_;
+  std::mt19937_64 rng_;
+  std::map<std::string, ServerBucket> server_;
+  SimStats stats_;
+};
+
+}  // namespace containctl::aws

@@ -1,0 +1,149 @@
+// The simulated transport and virtual clock, and the scale scenarios that fit in a test: the real
+// AwsClient (retries, adaptive limiter with EC2's buckets) against server-side throttling.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/support/sim_scenario.h"
+
+namespace containctl::sim {
+namespace {
+
+using namespace std::chrono_literals;
+
+const aws::TimePoint kT0 = std::chrono::system_clock::from_time_t(1'790'000'000);
+
+TEST(VirtualClockTest, AdvancesOnlyWhenEveryParticipantSleepsAndWakesInOrder) {
+  aws::VirtualClock clock(kT0);
+  std::mutex mu;
+  std::vector<std::pair<int, long>> woke;  // (thread, ms at wake)
+  clock.enter();
+  clock.enter();
+  auto body = [&](int id, std::vector<int> sleeps) {
+    for (int ms : sleeps) {
+      clock.sleep_for(std::chrono::milliseconds(ms));
+      std::lock_guard l(mu);
+      woke.push_back({id, static_cast<long>((clock.now() - kT0) / 1ms)});
+    }
+    clock.leave();
+  };
+  std::thread a(body, 1, std::vector<int>{100, 100});
+  std::thread b(body, 2, std::vector<int>{150, 500});
+  a.join();
+  b.join();
+  ASSERT_EQ(woke.size(), 4u);
+  EXPECT_EQ(woke[0], std::make_pair(1, 100L));
+  EXPECT_EQ(woke[1], std::make_pair(2, 150L));
+  EXPECT_EQ(woke[2], std::make_pair(1, 200L));
+  EXPECT_EQ(woke[3], std::make_pair(2, 650L));
+  EXPECT_EQ(clock.now() - kT0, 650ms);
+}
+
+// A client without a limiter bursting past the server's bucket gets the real throttling errors,
+// classified as throttling by the real error parser, for each protocol.
+TEST(SimTransportTest, AnswersOverBudgetCallsWithEachServicesThrottlingError) {
+  aws::VirtualClock clock(kT0);
+  aws::SimConfig cfg;
+  cfg.transient_rate = 0;
+  cfg.iam = {1, 2};
+  cfg.s3 = {1, 2};
+  auto transport = std::make_shared<aws::SimTransport>(clock, cfg);
+  aws::ClientConfig cc;
+  cc.transport = transport;
+  cc.clock = &clock;
+  cc.credentials = std::make_shared<aws::StaticCredentialsProvider>(
+      aws::Credentials{aws::SimTransport::access_key_for("111122223333"), "s", "", std::nullopt, "sim"});
+  cc.account_id = "111122223333";
+  cc.retry.max_attempts = 1;
+  aws::AwsClient client(cc);
+  clock.enter();
+  std::vector<std::string> codes;
+  // RunInstances: burst 5 per AWS's published figures.
+  for (int i = 0; i < 7; ++i) {
+    auto r = client.query("ec2", "us-east-1", "RunInstances", {});
+    codes.push_back(r.ok() ? "ok" : r.error().code);
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().kind, ErrorKind::kThrottling) << r.error().describe();
+    }
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto r = client.query("iam", "us-east-1", "GetUser", {});
+    codes.push_back(r.ok() ? "ok" : r.error().code);
+    if (!r.ok()) EXPECT_EQ(r.error().kind, ErrorKind::kThrottling);
+  }
+  aws::RestRequest get;
+  get.operation = "GetBucketPolicy";
+  get.bucket = "b";
+  get.query = {{"policy", ""}};
+  for (int i = 0; i < 3; ++i) {
+    auto r = client.rest_xml("s3", "us-east-1", get);
+    codes.push_back(r.ok() ? "ok" : r.error().code);
+    if (!r.ok()) EXPECT_EQ(r.error().kind, ErrorKind::kThrottling);
+  }
+  clock.leave();
+  std::vector<std::string> want = {"ok", "ok", "ok", "ok", "ok", "RequestLimitExceeded", "RequestLimitExceeded",
+                                   "ok", "ok", "Throttling", "ok", "ok", "SlowDown"};
+  EXPECT_EQ(codes, want);
+  EXPECT_EQ(transport->stats().throttled, 4);
+  // Latency is virtual and drawn: 13 calls took time without sleeping.
+  EXPECT_GT(clock.now() - kT0, 13 * 10ms);
+}
+
+TEST(SimTransportTest, TransientErrorsAreRetriedByTheRealClient) {
+  aws::VirtualClock clock(kT0);
+  aws::SimConfig cfg;
+  cfg.transient_rate = 0.3;
+  auto transport = std::make_shared<aws::SimTransport>(clock, cfg);
+  aws::ClientConfig cc;
+  cc.transport = transport;
+  cc.clock = &clock;
+  cc.credentials = std::make_shared<aws::StaticCredentialsProvider>(
+      aws::Credentials{aws::SimTransport::access_key_for("111122223333"), "s", "", std::nullopt, "sim"});
+  cc.account_id = "111122223333";
+  cc.retry.max_attempts = 10;
+  aws::AwsClient client(cc);
+  clock.enter();
+  int ok = 0;
+  for (int i = 0; i < 50; ++i) ok += client.query("ec2", "us-east-1", "DescribeRegions", {}).ok();
+  clock.leave();
+  EXPECT_EQ(ok, 50);
+  EXPECT_GT(transport->stats().transient, 0);
+  EXPECT_EQ(transport->stats().ok, 50);
+}
+
+void expect_near_bound(const ScenarioResult& r) {
+  SCOPED_TRACE(r.name);
+  for (const auto& e : r.errors) ADD_FAILURE() << e;
+  EXPECT_EQ(r.steps_failed, 0);
+  EXPECT_EQ(r.steps_done, static_cast<int>(2 * r.targets));
+  EXPECT_GT(r.bound_s, 0);
+  EXPECT_GE(r.makespan_s, r.bound_s * 0.999);  // a bound the run beat would be a wrong bound
+  EXPECT_LE(r.ratio, 1.15) << "makespan " << r.makespan_s << "s vs bound " << r.bound_s << "s";
+}
+
+TEST(SimScaleTest, OneInstanceFinishesInItsCriticalPath) {
+  Scenario sc;
+  sc.name = "1 instance";
+  sc.targets = make_targets(1, 1, {"us-east-1"}, "instance");
+  sc.sim.transient_rate = 0;
+  auto r = run_scenario(sc);
+  expect_near_bound(r);
+  EXPECT_EQ(r.calls, 5);
+  EXPECT_EQ(r.throttled, 0);
+  EXPECT_DOUBLE_EQ(r.bound_s, r.critical_path_s);
+}
+
+TEST(SimScaleTest, ThousandInstancesInOneAccountRegionRunAtEc2sMutatingRate) {
+  Scenario sc;
+  sc.name = "1000 instances";
+  sc.targets = make_targets(1000, 1, {"us-east-1"}, "instance");
+  auto r = run_scenario(sc);
+  expect_near_bound(r);
+  // ModifyInstanceAttribute is in EC2's mutating bucket: 50 burst, 5/s.
+  EXPECT_NEAR(r.bucket_bound_s, (1000 - 50) / 5.0, 1.0);
+  EXPECT_EQ(r.busiest_bucket, "000100000000/us-east-1/ec2/ModifyInstanceAttribute");
+  EXPECT_GT(r.transient, 0);  // 0.5% of ~5000 calls: retried, not failed
+}
+
+}  // namespace
+}  // namespace containctl::sim
