@@ -47,6 +47,18 @@ Error parse_error(const HttpResponse& r, const std::string& what) {
 
 }  // namespace
 
+AwsClient AwsClient::with_context(const std::string& context) const {
+  ClientConfig cfg = config_;
+  if (cfg.observer) {
+    cfg.observer = [base = config_.observer, context](const CallRecord& r) {
+      CallRecord copy = r;
+      copy.context = context;
+      base(copy);
+    };
+  }
+  return AwsClient(cfg);
+}
+
 Result<XmlResponse> AwsClient::query(const std::string& service, const std::string& region, const std::string& action,
                                      const Params& params) {
   const char* version = query_api_version(service);

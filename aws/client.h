@@ -32,6 +32,7 @@ struct CallRecord {
   std::string error_code;  // empty on success
   std::chrono::milliseconds duration{0};
   int attempts = 0;
+  std::string context;  // what the caller works on (a target ARN), set by with_context()
 };
 
 using CallObserver = std::function<void(const CallRecord&)>;
@@ -76,6 +77,9 @@ class AwsClient {
   Result<HttpResponse> rest_xml(const std::string& service, const std::string& region, const RestRequest& request);
 
   const ClientConfig& config() const { return config_; }
+  // A client like this one whose call records carry `context` (e.g. the target ARN) for the audit
+  // trail. Shares the transport, credentials and rate limiter.
+  AwsClient with_context(const std::string& context) const;
   Result<Credentials> credentials() { return config_.credentials->credentials(); }
 
  private:

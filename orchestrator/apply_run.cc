@@ -124,7 +124,7 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
     if (existing->plan_hash != plan_hash)
       return report_error(rt.globals(), Error::invalid("run " + run_id + " was created from another plan (hash " +
                                                        existing->plan_hash.substr(0, 16) + "...)"));
-    journal.set_run_status(run_id, "running");
+    logged(journal.set_run_status(run_id, "running"));
   }
   rt.set_run_id(run_id);
   rt.audit(req.resume_run_id.empty() ? "run_started" : "run_resumed",

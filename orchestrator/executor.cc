@@ -75,7 +75,7 @@ struct Runner {
       if (before.is_null()) {
         auto cap = fam.capture(ctx, s);
         if (!cap.ok()) {
-          journal.set_state(run_id, idx, s.id, step_state::kFailed, "capture: " + cap.error().describe());
+          logged(journal.set_state(run_id, idx, s.id, step_state::kFailed, "capture: " + cap.error().describe()));
           failed(e, s, "capture: " + cap.error().describe());
           audit("step_failed", {{"target", e.target.arn}, {"step", s.id}, {"phase", "capture"},
                                 {"error", cap.error().describe()}});
@@ -96,7 +96,7 @@ struct Runner {
       note("  " + e.target.arn + "  " + s.id + ": applying");
       auto applied = fam.apply(ctx, s, before);
       if (!applied.ok()) {
-        journal.set_state(run_id, idx, s.id, step_state::kFailed, applied.error().describe());
+        logged(journal.set_state(run_id, idx, s.id, step_state::kFailed, applied.error().describe()));
         failed(e, s, applied.error().describe());
         audit("step_failed", {{"target", e.target.arn}, {"step", s.id}, {"phase", "apply"},
                               {"error", applied.error().describe()}});
@@ -112,14 +112,14 @@ struct Runner {
     }
     Status v = fam.verify(ctx, s);
     if (!v.ok()) {
-      journal.set_state(run_id, idx, s.id, step_state::kFailed, "verify: " + v.error().describe());
+      logged(journal.set_state(run_id, idx, s.id, step_state::kFailed, "verify: " + v.error().describe()));
       failed(e, s, "verify: " + v.error().describe());
       audit("step_failed", {{"target", e.target.arn}, {"step", s.id}, {"phase", "verify"},
                             {"error", v.error().describe()}});
       note("  " + e.target.arn + "  " + s.id + ": verify FAILED: " + v.error().describe());
       return false;
     }
-    journal.set_state(run_id, idx, s.id, step_state::kVerified);
+    logged(journal.set_state(run_id, idx, s.id, step_state::kVerified));
     audit("step_verified", {{"target", e.target.arn}, {"step", s.id}});
     note("  " + e.target.arn + "  " + s.id + ": done");
     std::lock_guard lock(mu);
@@ -139,7 +139,8 @@ struct Runner {
       for (const auto& s : e.steps) failed(e, s, client.error().describe());
       return false;
     }
-    actions::Context ctx{**client, e.target, e.region, run_id, env.caller, env.options, env.allow_principals,
+    aws::AwsClient target_client = (*client)->with_context(e.target.arn);  // audit records name the target
+    actions::Context ctx{target_client, e.target, e.region, run_id, env.caller, env.options, env.allow_principals,
                          *env.clock};
     std::set<std::string> done;
     for (const auto& s : e.steps)
@@ -259,7 +260,7 @@ RunOutcome execute_run(Journal& journal, const std::string& run_id, const std::v
   r.outcome.status = r.outcome.steps_failed == 0 && r.outcome.steps_done == total ? "succeeded"
                      : r.outcome.steps_done == 0                                   ? "failed"
                                                                                    : "partial";
-  journal.set_run_status(run_id, r.outcome.status);
+  logged(journal.set_run_status(run_id, r.outcome.status));
   return r.outcome;
 }
 
@@ -306,7 +307,7 @@ Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, con
   }
   RunOutcome out;
   if (request.dry_run) return out;
-  journal.set_run_status(run_id, "rolling_back");
+  logged(journal.set_run_status(run_id, "rolling_back"));
   Runner r{journal, run_id, env};
   // Group by target, keeping the reverse order inside each target.
   std::map<std::string, std::vector<size_t>> by_target;
@@ -333,21 +334,22 @@ Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, con
         r.failed(e, *it.step, client.error().describe());
         continue;
       }
-      actions::Context ctx{**client, e.target, e.region, run_id, env.caller, env.options, env.allow_principals,
+      aws::AwsClient target_client = (*client)->with_context(e.target.arn);
+      actions::Context ctx{target_client, e.target, e.region, run_id, env.caller, env.options, env.allow_principals,
                            *env.clock};
-      journal.set_state(run_id, it.record.entry, it.step->id, step_state::kRollingBack);
+      logged(journal.set_state(run_id, it.record.entry, it.step->id, step_state::kRollingBack));
       r.note("  " + e.target.arn + "  " + it.step->id + ": rolling back");
       Status st = fam->rollback(ctx, *it.step, it.record.before, it.record.applied, request.options);
       if (st.ok()) st = fam->verify_rollback(ctx, *it.step, it.record.before, request.options);
       if (!st.ok()) {
-        journal.set_state(run_id, it.record.entry, it.step->id, step_state::kRollbackFailed, st.error().describe());
+        logged(journal.set_state(run_id, it.record.entry, it.step->id, step_state::kRollbackFailed, st.error().describe()));
         r.failed(e, *it.step, st.error().describe());
         r.audit("step_rollback_failed", {{"target", e.target.arn}, {"step", it.step->id},
                                          {"error", st.error().describe()}});
         r.note("  " + e.target.arn + "  " + it.step->id + ": rollback FAILED: " + st.error().describe());
         continue;  // the other steps of the target still go back
       }
-      journal.set_state(run_id, it.record.entry, it.step->id, step_state::kRolledBack);
+      logged(journal.set_state(run_id, it.record.entry, it.step->id, step_state::kRolledBack));
       r.audit("step_rolled_back", {{"target", e.target.arn}, {"step", it.step->id}});
       r.note("  " + e.target.arn + "  " + it.step->id + ": restored");
       std::lock_guard lock(r.mu);
@@ -355,7 +357,7 @@ Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, con
     }
   });
   r.outcome.status = r.outcome.steps_failed == 0 ? "rolled_back" : "rollback_partial";
-  journal.set_run_status(run_id, r.outcome.status);
+  logged(journal.set_run_status(run_id, r.outcome.status));
   return r.outcome;
 }
 

@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <random>
 
+#include <spdlog/spdlog.h>
+
 namespace containctl::orch {
 namespace {
 
@@ -50,6 +52,10 @@ class Stmt {
 json parse_or_null(const std::string& s) { return s.empty() ? json() : json::parse(s, nullptr, false); }
 
 }  // namespace
+
+void logged(const Status& status) {
+  if (!status.ok()) spdlog::error("journal: {}", status.error().describe());
+}
 
 std::string new_run_id(aws::TimePoint now) {
   std::random_device rd;
@@ -120,7 +126,7 @@ Status Journal::create_run(const RunRecord& run, const std::vector<PlanEntry>& e
         .bind(6, run.requester).bind(7, run.mode).bind(8, run.plan.dump());
     if (s.step() != SQLITE_DONE) {
       Error e = db_error(db_, "create run " + run.run_id);
-      exec("ROLLBACK");
+      logged(exec("ROLLBACK"));
       return e;
     }
   }
@@ -133,7 +139,7 @@ Status Journal::create_run(const RunRecord& run, const std::vector<PlanEntry>& e
           .bind(5, entries[i].family).bind(6, std::string(step_state::kPending)).bind(7, now).bind(8, ord++);
       if (s.step() != SQLITE_DONE) {
         Error e = db_error(db_, "create step " + step.id);
-        exec("ROLLBACK");
+        logged(exec("ROLLBACK"));
         return e;
       }
     }

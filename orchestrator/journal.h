@@ -103,4 +103,8 @@ Status ensure_state_dir(const std::string& state_dir);
 
 std::string new_run_id(aws::TimePoint now);
 
+// For journal writes on paths that are already failing: the first error is the one reported,
+// a failed bookkeeping write is logged rather than lost.
+void logged(const Status& status);
+
 }  // namespace containctl::orch

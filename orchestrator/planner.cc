@@ -36,13 +36,11 @@ Result<std::vector<Candidate>> gather(const PlanRequest& req) {
   }
   if (!req.finding_path.empty()) {
     CC_ASSIGN(std::vector<FindingTarget> found, load_finding_file(req.finding_path));
-    static const std::regex kKey("AKIA[A-Z0-9]{16}");
     for (const auto& f : found) {
       CC_ASSIGN(actions::Target t, actions::parse_target_arn(f.arn));
       Candidate c{t, req.confidence.empty() ? f.confidence : req.confidence, f.note, f.finding_id, {}};
-      std::smatch m;
       // A finding about a long-term key contains that key first.
-      if (t.type == "user" && std::regex_search(f.note, m, kKey)) c.options["iam.access_key_id"] = m.str();
+      if (t.type == "user" && f.access_key_id.rfind("AKIA", 0) == 0) c.options["iam.access_key_id"] = f.access_key_id;
       out.push_back(std::move(c));
     }
   }
@@ -115,7 +113,8 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
       for (const auto& [k, v] : c.options) opts.values.emplace(k, v);
       std::vector<std::string> allow = settings.s3_allow_access;
       allow.push_back(principal_arn(caller.arn));
-      actions::Context ctx{*client, c.target, region, "", caller, opts, allow, rt.clock()};
+      aws::AwsClient target_client = client->with_context(c.target.arn);
+      actions::Context ctx{target_client, c.target, region, "", caller, opts, allow, rt.clock()};
       actions::ActionFamily* fam = actions::find_family(family);
       CC_ASSIGN(json discovered, fam->discover(ctx));
       CC_ASSIGN(actions::TargetPlan tp, fam->plan(ctx, discovered));

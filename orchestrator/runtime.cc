@@ -21,6 +21,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const GlobalOptions& g, bool need
                           {"http_status", c.http_status}, {"duration_ms", c.duration.count()},
                           {"attempts", c.attempts}};
       if (!c.account.empty()) f["account"] = c.account;
+      if (!c.context.empty()) f["target"] = c.context;
       if (!c.request_id.empty()) f["request_id"] = c.request_id;
       if (!c.error_code.empty()) f["error_code"] = c.error_code;
       self->audit("aws_call", f);
