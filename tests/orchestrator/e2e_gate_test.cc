@@ -64,7 +64,7 @@ TEST_F(E2eGateTest, NoSettingsFileMeansPlanShowsRefusedAndApplyExits3WithoutMuta
   Proc p = plan(all_target_args());
   ASSERT_EQ(p.code, 0) << p.all();
   json doc = json::parse(slurp(dir_ + "/plan.json"));
-  EXPECT_EQ(doc["decision"], "refused") << doc["decision"].dump();
+  EXPECT_EQ(doc["decision"]["decision"], "refused") << doc["decision"].dump();
   EXPECT_NE(p.out.find("refused"), std::string::npos) << p.out;
 
   Proc a = refused_apply({"apply", "plan.json"}, 3, before);
@@ -80,7 +80,7 @@ TEST_F(E2eGateTest, ApprovalModeNeedsAListedApproverWhoIsNotTheRequester) {
   json before = seeded_state();
   Proc p = plan(user_target(), "plan.json", {"--requester", "alice"});
   ASSERT_EQ(p.code, 0) << p.all();
-  EXPECT_EQ(json::parse(slurp(dir_ + "/plan.json"))["decision"], "approval");
+  EXPECT_EQ(json::parse(slurp(dir_ + "/plan.json"))["decision"]["decision"], "approval");
 
   // No approval at all.
   Proc a = refused_apply({"apply", "plan.json"}, 3, before);

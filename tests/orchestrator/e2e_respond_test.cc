@@ -69,7 +69,9 @@ TEST_F(E2eRespondTest, SecretCanaryAppearsNowhere) {
   seed(2);
   write_settings(org_settings("auto"));
   std::string outputs;
-  Proc p = plan(all_target_args(), "plan.json", {"--log-level", "trace"});
+  std::vector<std::string> plan_args = {"--log-level", "trace", "plan", "-o", "plan.json"};
+  for (const auto& t : all_target_args()) plan_args.push_back(t);
+  Proc p = run(plan_args);
   ASSERT_EQ(p.code, 0) << p.all();
   outputs += p.all();
   Proc a = run({"--log-level", "trace", "--output", "json", "apply", "plan.json"});
