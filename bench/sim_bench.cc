@@ -1,10 +1,13 @@
 // The scale simulation's three scenarios (see tests/support/sim_scenario.h for what is real and
 // what is modelled). Prints one line per scenario; virtual time, so it runs in seconds.
 //   sim_bench [--workers-10k N] [--journal-ms X]
+//   sim_bench --plan-10k
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
+
+#include <sys/resource.h>
 
 #include "tests/support/sim_scenario.h"
 
@@ -23,10 +26,74 @@ void print(const sim::ScenarioResult& r, double real_s) {
   std::fflush(stdout);
 }
 
+// Planning 10,000 targets: one discovery read per target through the real AwsClient against the
+// simulated transport (virtual time, one thread), the sim family's plan(), and the whole plan
+// serialised to JSON as a plan file is. Real CPU time and peak RSS of this process.
+void plan_10k() {
+  auto targets = sim::make_targets(10000, 500, {"us-east-1", "eu-west-1", "ap-southeast-2"});
+  aws::VirtualClock clock(std::chrono::system_clock::from_time_t(1'790'000'000));
+  auto transport = std::make_shared<aws::SimTransport>(clock, aws::SimConfig{});
+  auto limiter = std::make_shared<aws::RateLimiter>(clock, true);
+  sim::SimFamily family;
+  actions::Identity caller{"100000000000", "arn:aws:iam::100000000000:user/responder", "AIDA", "AKIA"};
+  actions::Options options;
+  std::map<std::string, std::unique_ptr<aws::AwsClient>> clients;
+  auto start = std::chrono::steady_clock::now();
+  clock.enter();
+  nlohmann::json plan = nlohmann::json::array();
+  int failed = 0;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const auto& t = targets[i];
+    auto& c = clients[t.account];
+    if (!c) {
+      aws::ClientConfig cfg;
+      cfg.transport = transport;
+      cfg.clock = &clock;
+      cfg.credentials = std::make_shared<aws::StaticCredentialsProvider>(
+          aws::Credentials{aws::SimTransport::access_key_for(t.account), "simsecret", "", std::nullopt, "sim"});
+      cfg.limiter = limiter;
+      cfg.account_id = t.account;
+      c = std::make_unique<aws::AwsClient>(cfg);
+    }
+    actions::Target target;
+    target.account = t.account;
+    target.region = t.region;
+    target.type = t.kind;
+    target.name = t.kind + "-" + std::to_string(i);
+    target.arn = "arn:aws:sim:" + t.region + ":" + t.account + ":" + target.name;
+    actions::Context ctx{*c, target, t.region, "plan", caller, options, {}, clock};
+    auto read = t.kind == "instance" ? c->query("ec2", t.region, "DescribeInstances",
+                                                {{"Filter.1.Name", "instance-id"}, {"Filter.1.Value.1", target.name}})
+                                     : c->query("iam", "us-east-1", "GetUser", {{"UserName", target.name}});
+    if (!read.ok()) {
+      failed++;
+      continue;
+    }
+    auto p = family.plan(ctx, nlohmann::json::object());
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& s : p->steps)
+      steps.push_back({{"id", s.id}, {"description", s.description}, {"depends_on", s.depends_on},
+                       {"before", s.before}, {"after", s.after}, {"args", s.args}});
+    plan.push_back({{"target", target.arn}, {"account", t.account}, {"region", t.region}, {"steps", steps}});
+  }
+  clock.leave();
+  std::string text = plan.dump(2);
+  double real_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("plan 10000 targets: real=%.2fs virtual=%.1fs plan_bytes=%zu failed_reads=%d peak_rss=%ld KiB\n", real_s,
+              std::chrono::duration<double>(clock.now() - std::chrono::system_clock::from_time_t(1'790'000'000)).count(),
+              text.size(), failed, ru.ru_maxrss);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  int workers_10k = 10000;
+  if (argc == 2 && !std::strcmp(argv[1], "--plan-10k")) {
+    plan_10k();
+    return 0;
+  }
+  int workers_10k = 2000;
   double journal_ms = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--workers-10k")) workers_10k = std::atoi(argv[i + 1]);
