@@ -42,10 +42,12 @@ t1=$(date +%s.%N)
 cc=$(python3 -c "print($t1-$t0)")
 rss_plan=$(awk -F': ' '/Maximum resident/{print $2}' "$WORK/plan.time")
 rss_apply=$(awk -F': ' '/Maximum resident/{print $2}' "$WORK/apply.time")
+wall_plan=$(awk -F'): ' '/Elapsed \(wall clock\)/{print $2}' "$WORK/plan.time")
+wall_apply=$(awk -F'): ' '/Elapsed \(wall clock\)/{print $2}' "$WORK/apply.time")
 tail -3 "$WORK/apply.out"
 
 # boto3, same targets on a fresh server
 seed
 py=$(python3 bench/peers/boto3_contain.py "$EP" "$WORK/seed.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')
-echo "N=$N containctl(plan+apply)=${cc}s boto3_sequential=${py}s ratio(containctl/boto3)=$(python3 -c "print(round($cc/$py,3))") containctl_peak_rss_kb: plan=$rss_plan apply=$rss_apply"
+echo "N=$N containctl(plan+apply)=${cc}s boto3_sequential=${py}s ratio(containctl/boto3)=$(python3 -c "print(round($cc/$py,3))") containctl_peak_rss_kb: plan=$rss_plan apply=$rss_apply containctl_wall: plan=$wall_plan apply=$wall_apply"
 rm -rf "$WORK"
