@@ -104,6 +104,15 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
 
   int total_steps = 0;
   for (const auto& e : entries) total_steps += static_cast<int>(e.steps.size());
+  // Protected targets were never planned; they are listed under "refused".
+  const json refused_at_plan = plan.value("refused", json::array());
+  std::string refused_text;
+  for (const auto& r : refused_at_plan)
+    refused_text += "\n  " + r.value("target", "") + ": " + r.value("reason", "");
+  if (total_steps == 0 && !refused_at_plan.empty())
+    return refuse(rt, "apply refused: nothing in this plan may be contained:" + refused_text, {{"plan_hash", plan_hash}});
+  if (!refused_text.empty() && !rt.globals().json())
+    std::cout << "Skipped (refused when planned):" << refused_text << std::endl;
   if (total_steps == 0) {
     print_result(rt.globals(), {{"run_id", nullptr}, {"status", "nothing_to_do"}, {"plan_hash", plan_hash}},
                  "Nothing to do: every target is already contained.");
