@@ -28,6 +28,8 @@ void fill_execution_env(Runtime& rt, const json& plan, const actions::Identity& 
   env.caller = caller;
   for (const auto& [k, v] : plan.value("options", json::object()).items())
     env.options.values[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  // Families that write files (a rolled-back console password) put them under the state directory.
+  env.options.values.emplace("state_dir", rt.state_dir());
   env.allow_principals = rt.settings().s3_allow_access;
   env.allow_principals.push_back(principal_arn(caller.arn));
   env.clock = &rt.clock();
