@@ -190,3 +190,27 @@ Error step_error(const Step& step, const std::string& message, ErrorKind kind) {
 }
 
 }  // namespace containctl::actions::iam
+
+namespace containctl::actions::iam {
+
+Result<std::string> reactivate_keys(Context& ctx, const std::string& user, const json& before_keys,
+                                    const json& key_ids) {
+  CC_ASSIGN(json keys, list_access_keys(ctx, user));
+  std::string gone;
+  for (const auto& id_j : key_ids) {
+    const std::string id = id_j;
+    const json* was = find_key(before_keys, id);
+    if (!was || (*was)["Status"] != "Active") continue;
+    const json* now = find_key(keys, id);
+    if (!now) {
+      gone += (gone.empty() ? "" : ", ") + id;
+      continue;
+    }
+    if ((*now)["Status"] != "Active") {
+      CC_TRY(call(ctx, "UpdateAccessKey", {{"UserName", user}, {"AccessKeyId", id}, {"Status", "Active"}}));
+    }
+  }
+  return gone;
+}
+
+}  // namespace containctl::actions::iam

@@ -43,6 +43,10 @@ Result<json> list_access_keys(Context& ctx, const std::string& user);
 // The entry of `keys` with this exact id, or nullptr.
 const json* find_key(const json& keys, const std::string& id);
 const json* find_key(json&& keys, const std::string& id) = delete;  // would dangle
+// Turns back on each of `key_ids` that was Active in `before_keys` and is not Active now (exact
+// ids, never by age). Returns the ids that no longer exist, comma-separated ("" when none).
+Result<std::string> reactivate_keys(Context& ctx, const std::string& user, const json& before_keys,
+                                    const json& key_ids);
 
 // {"exists": bool, "document": "<decoded policy text>"} for an inline policy.
 Result<json> get_inline_policy(Context& ctx, Principal p, const std::string& name, const std::string& policy);

@@ -402,21 +402,8 @@ Status rollback_user(Context& ctx, const Step& step, const json& before, const j
                    user);
       return Ok{};
     }
-    CC_ASSIGN(json keys, list_access_keys(ctx, user));
-    const json before_keys = before.value("access_keys", json::array());
-    std::string gone;
-    for (const auto& id_j : step.args["key_ids"]) {
-      const std::string id = id_j;
-      const json* was = find_key(before_keys, id);
-      if (!was || (*was)["Status"] != "Active") continue;
-      const json* now = find_key(keys, id);
-      if (!now) {
-        gone += (gone.empty() ? "" : ", ") + id;
-        continue;
-      }
-      if ((*now)["Status"] != "Active")
-        CC_TRY(call(ctx, "UpdateAccessKey", {{"UserName", user}, {"AccessKeyId", id}, {"Status", "Active"}}));
-    }
+    CC_ASSIGN(std::string gone,
+              reactivate_keys(ctx, user, before.value("access_keys", json::array()), step.args["key_ids"]));
     if (!gone.empty()) return step_error(step, "cannot reactivate access key(s) " + gone + ": deleted since containment");
     return Ok{};
   }

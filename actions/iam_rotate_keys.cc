@@ -23,6 +23,7 @@ using iam::api_call;
 using iam::call;
 using iam::find_key;
 using iam::list_access_keys;
+using iam::reactivate_keys;
 using iam::step_error;
 
 std::vector<std::string> ids_of(const json& keys) {
@@ -340,26 +341,14 @@ class IamRotateKeys final : public ActionFamily {
                    step.args.value("key_id", ""), user);
       return Ok{};
     }
-    CC_ASSIGN(json keys, list_access_keys(ctx, user));
     const json before_keys = before.value("access_keys", json::array());
     if (step.id == "deactivate-old-key") {
-      std::string gone;
-      for (const auto& id_j : step.args["key_ids"]) {
-        const std::string id = id_j;
-        const json* was = find_key(before_keys, id);
-        if (!was || (*was)["Status"] != "Active") continue;
-        const json* now = find_key(keys, id);
-        if (!now) {
-          gone += (gone.empty() ? "" : ", ") + id;
-          continue;
-        }
-        if ((*now)["Status"] != "Active")
-          CC_TRY(call(ctx, "UpdateAccessKey", {{"UserName", user}, {"AccessKeyId", id}, {"Status", "Active"}}));
-      }
+      CC_ASSIGN(std::string gone, reactivate_keys(ctx, user, before_keys, step.args["key_ids"]));
       if (!gone.empty())
         return step_error(step, "old access key(s) " + gone + " no longer exist; the new key stays");
       return Ok{};
     }
+    CC_ASSIGN(json keys, list_access_keys(ctx, user));
     if (step.id == "create-new-key") {
       const std::vector<std::string> before_ids = ids_of(before.value("access_keys", json::array()));
       std::vector<std::string> fresh;
