@@ -1,6 +1,5 @@
 #include "orchestrator/planner.h"
 
-#include <regex>
 #include <sstream>
 
 #include "actions/registry.h"

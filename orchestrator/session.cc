@@ -44,7 +44,6 @@ Result<std::unique_ptr<Session>> Session::open(const GlobalOptions& g) {
 
 void Session::set_observer(aws::CallObserver observer) {
   base_.observer = std::move(observer);
-  auto account = base_.account_id;
   client_ = std::make_shared<aws::AwsClient>(base_);
   member_clients_.clear();
 }

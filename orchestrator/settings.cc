@@ -6,6 +6,7 @@
 #include <regex>
 #include <sstream>
 
+#include "actions/registry.h"
 #include "aws/sigv4.h"
 
 namespace containctl::orch {
@@ -15,7 +16,15 @@ using nlohmann::json;
 
 const std::vector<std::string> kModes = {"none", "approval", "auto"};
 const std::vector<std::string> kScopes = {"confirmed", "suspected"};
-const std::vector<std::string> kFamilies = {"ec2-isolate", "iam-contain", "iam-rotate-keys", "s3-contain"};
+// The families the tool has, from the registry, so settings can never drift from the code.
+const std::vector<std::string>& known_families() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const actions::ActionFamily* f : actions::all_families()) v.push_back(f->name());
+    return v;
+  }();
+  return names;
+}
 
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -92,7 +101,7 @@ struct Reader {
     if (obj.contains("actions")) {
       CC_ASSIGN(std::vector<std::string> acts, strings(obj["actions"], where + ".actions"));
       for (size_t i = 0; i < acts.size(); ++i)
-        CC_TRY(one_of(acts[i], where + ".actions[" + std::to_string(i) + "]", kFamilies));
+        CC_TRY(one_of(acts[i], where + ".actions[" + std::to_string(i) + "]", known_families()));
       l.actions = acts;
     }
     return l;
@@ -176,7 +185,7 @@ Result<Settings> load_settings(const std::string& path) {
 
 EffectiveSettings effective_settings(const Settings& s, const std::string& account) {
   EffectiveSettings e;
-  e.actions = kFamilies;
+  e.actions = known_families();
   for (const char* f : {"mode", "actions", "auto_scope", "approvals_required"}) e.source[f] = "default";
   auto apply = [&](const LevelSettings& l, const char* src) {
     if (l.mode) e.mode = *l.mode, e.source["mode"] = src;
