@@ -149,6 +149,25 @@ TEST_F(ExecutorTest, JournalsBeforeStateBeforeMutatingAndRunsIndependentStepsCon
   for (const auto& s : steps) EXPECT_EQ(s.state, "verified") << s.step_id;
 }
 
+TEST_F(ExecutorTest, TargetsInOneAccountAndRegionRespectTheConcurrencyLimit) {
+  // Each step waits for a sibling to become active, so the observed concurrency is the most the
+  // executor allowed at once.
+  std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {step("s", {}, true)}),
+                                    entry("i-0000000000000000b", {step("s", {}, true)}),
+                                    entry("i-0000000000000000c", {step("s", {}, true)})};
+  env_.per_account_region = 1;
+  std::string run = start(entries);
+  EXPECT_EQ(execute_run(*journal_, run, entries, env_).status, "succeeded");
+  EXPECT_EQ(fake_.max_active.load(), 1) << "one target at a time in 123456789012/us-east-1";
+
+  fake_.max_active = 0;
+  fake_.state.clear();
+  env_.per_account_region = 2;
+  std::string run2 = start(entries);
+  EXPECT_EQ(execute_run(*journal_, run2, entries, env_).status, "succeeded");
+  EXPECT_EQ(fake_.max_active.load(), 2);
+}
+
 TEST_F(ExecutorTest, FailedStepStopsItsTargetOthersGoOnAndRollbackRestoresInReverse) {
   fake_.fail_apply = {"y"};
   std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {step("x"), step("y", {"x"}), step("z", {"y"})}),
