@@ -1,6 +1,10 @@
 #include "orchestrator/planner.h"
 
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "actions/registry.h"
 #include "orchestrator/findings.h"
@@ -60,6 +64,52 @@ Result<std::vector<std::string>> families_for(const actions::Target& t, const st
   return out;
 }
 
+// One (target, family) pair of the plan.
+struct Entry {
+  const Candidate* candidate;
+  std::string family, account, region;
+  GateDecision gate;
+  bool is_protected = false;
+  aws::AwsClient* client = nullptr;
+  Status status = Ok{};  // of discovery and family.plan
+  json result;           // the plan entry
+};
+
+// Runs work(i) for i in [0, n) on up to `workers` threads (the caller is one), at most `per_key`
+// at once with the same key(i). Items start in index order and every started item finishes.
+// After a failure (work(i) returns false) no new item starts: every item before the first failed
+// one has run, so the first failure in index order is the one a sequential loop would have hit.
+template <typename Key, typename Work>
+void run_bounded(size_t n, int workers, int per_key, Key key, Work work) {
+  if (n == 0) return;
+  const size_t threads = std::min<size_t>(n, static_cast<size_t>(std::max(1, workers)));
+  const int limit = std::max(1, per_key);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, int> in_flight;
+  size_t next = 0;
+  bool failed = false;
+  auto worker = [&] {
+    std::unique_lock lock(mu);
+    while (!failed && next < n) {
+      const size_t i = next++;
+      const std::string k = key(i);
+      cv.wait(lock, [&] { return in_flight[k] < limit; });
+      in_flight[k]++;
+      lock.unlock();
+      const bool ok = work(i);
+      lock.lock();
+      if (!ok) failed = true;
+      in_flight[k]--;
+      cv.notify_all();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+}
+
 json options_json(const std::map<std::string, std::string>& o) {
   json j = json::object();
   for (const auto& [k, v] : o) j[k] = v;
@@ -88,8 +138,11 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
   plan["options"] = options_json(req.options);
   plan["settings"] = {{"path", settings.path}, {"present", settings.present}, {"sha256", settings.sha256}};
   plan["source"] = req.finding_path.empty() ? json{{"kind", "targets"}} : json{{"kind", "finding"}, {"file", req.finding_path}};
-  json targets = json::array(), refused = json::array(), effective = json::object();
+  json effective = json::object();
 
+  // 1. In order, without AWS calls (but for AssumeRole into member accounts): families, the
+  //    gate, protection and the account's client. Usage errors surface before any discovery.
+  std::vector<Entry> entries;
   for (const auto& c : candidates) {
     CC_ASSIGN(std::vector<std::string> families, families_for(c.target, req.actions));
     std::string account = c.target.account.empty() ? caller.account : c.target.account;
@@ -98,41 +151,72 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
     for (const auto& family : families) {
       GateInput gin{account, family, c.target.arn, c.confidence, std::nullopt, now};
       if (journal) gin.last_rollback = journal->last_rollback(c.target.arn);
-      GateDecision gate = evaluate_gate(settings, caller, gin);
-      rt.audit("gate_decision", {{"target", c.target.arn}, {"family", family}, {"decision", gate.decision},
-                                 {"reason", gate.reason}, {"phase", "plan"}});
-      if (!protection_reason(settings, caller, c.target.arn).empty()) {
-        // Protected targets are not even discovered: they are never contained.
-        refused.push_back({{"target", c.target.arn}, {"family", family}, {"reason", gate.reason}});
-        continue;
+      Entry e{&c, family, account, region, evaluate_gate(settings, caller, gin)};
+      rt.audit("gate_decision", {{"target", c.target.arn}, {"family", family}, {"decision", e.gate.decision},
+                                 {"reason", e.gate.reason}, {"phase", "plan"}});
+      // Protected targets are not even discovered: they are never contained.
+      e.is_protected = !protection_reason(settings, caller, c.target.arn).empty();
+      if (!e.is_protected) {
+        CC_ASSIGN(e.client, rt.client_for(account, c.target.partition));
       }
-      CC_ASSIGN(aws::AwsClient * client, rt.client_for(account, c.target.partition));
-      actions::Options opts;
-      opts.values = req.options;
-      for (const auto& [k, v] : c.options) opts.values.emplace(k, v);
-      std::vector<std::string> allow = settings.s3_allow_access;
-      allow.push_back(principal_arn(caller.arn));
-      aws::AwsClient target_client = client->with_context(c.target.arn);
-      actions::Context ctx{target_client, c.target, region, "", caller, opts, allow, rt.clock()};
-      actions::ActionFamily* fam = actions::find_family(family);
-      CC_ASSIGN(json discovered, fam->discover(ctx));
-      CC_ASSIGN(actions::TargetPlan tp, fam->plan(ctx, discovered));
-      json steps = json::array();
-      for (const auto& s : tp.steps) steps.push_back(step_to_json(s));
-      json entry = {{"target", c.target.arn},   {"family", family},
-                    {"account", account},       {"region", region},
-                    {"confidence", c.confidence}, {"note", tp.note.empty() ? c.note : tp.note},
-                    {"already_contained", tp.already_contained},
-                    {"discovered", discovered}, {"warnings", tp.warnings},
-                    {"gate", gate.to_json()},   {"steps", steps},
-                    {"options", options_json(opts.values)}};
-      if (!c.finding_id.empty()) entry["finding_id"] = c.finding_id;
-      if (gate.decision == "refused") {
-        refused.push_back({{"target", c.target.arn}, {"family", family}, {"reason", gate.reason}});
-        entry["refused"] = true;  // shown; apply re-evaluates the gate and refuses it
-      }
-      targets.push_back(entry);
+      entries.push_back(std::move(e));
     }
+  }
+
+  // 2. Read-only discovery and family.plan, targets in parallel (bounded like the executor).
+  std::vector<size_t> work;
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (!entries[i].is_protected) work.push_back(i);
+  std::vector<std::string> allow = settings.s3_allow_access;
+  allow.push_back(principal_arn(caller.arn));
+  auto plan_one = [&](Entry& e) -> Status {
+    const Candidate& c = *e.candidate;
+    actions::Options opts;
+    opts.values = req.options;
+    for (const auto& [k, v] : c.options) opts.values.emplace(k, v);
+    aws::AwsClient target_client = e.client->with_context(c.target.arn);
+    actions::Context ctx{target_client, c.target, e.region, "", caller, opts, allow, rt.clock()};
+    actions::ActionFamily* fam = actions::find_family(e.family);
+    CC_ASSIGN(json discovered, fam->discover(ctx));
+    CC_ASSIGN(actions::TargetPlan tp, fam->plan(ctx, discovered));
+    json steps = json::array();
+    for (const auto& s : tp.steps) steps.push_back(step_to_json(s));
+    e.result = {{"target", c.target.arn},   {"family", e.family},
+                {"account", e.account},     {"region", e.region},
+                {"confidence", c.confidence}, {"note", tp.note.empty() ? c.note : tp.note},
+                {"already_contained", tp.already_contained},
+                {"discovered", discovered}, {"warnings", tp.warnings},
+                {"gate", e.gate.to_json()}, {"steps", steps},
+                {"options", options_json(opts.values)}};
+    if (!c.finding_id.empty()) e.result["finding_id"] = c.finding_id;
+    return Ok{};
+  };
+  run_bounded(work.size(), req.discovery_workers, req.discovery_per_account_region,
+              [&](size_t w) { return entries[work[w]].account + "/" + entries[work[w]].region; },
+              [&](size_t w) {
+                Entry& e = entries[work[w]];
+                try {
+                  e.status = plan_one(e);
+                } catch (const std::exception& ex) {  // a thread must not end the process
+                  e.status = Error::internal(e.candidate->target.arn + ": planning failed: " + ex.what());
+                }
+                return e.status.ok();
+              });
+
+  // 3. The plan, in target order; the first failed discovery (in target order) is the error.
+  json targets = json::array(), refused = json::array();
+  for (Entry& e : entries) {
+    const std::string& arn = e.candidate->target.arn;
+    if (e.is_protected) {
+      refused.push_back({{"target", arn}, {"family", e.family}, {"reason", e.gate.reason}});
+      continue;
+    }
+    if (!e.status.ok()) return e.status.error();
+    if (e.gate.decision == "refused") {
+      refused.push_back({{"target", arn}, {"family", e.family}, {"reason", e.gate.reason}});
+      e.result["refused"] = true;  // shown; apply re-evaluates the gate and refuses it
+    }
+    targets.push_back(std::move(e.result));
   }
   plan["targets"] = targets;
   plan["refused"] = refused;

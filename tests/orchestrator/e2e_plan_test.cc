@@ -1,0 +1,77 @@
+// plan discovers targets in parallel, bounded per (account, region), and still writes them in
+// request order; a failing plan names the first failing target in request order. Through the real
+// binary against moto_server, reading the call timings the audit log records.
+#include <algorithm>
+#include <ctime>
+
+#include "tests/orchestrator/e2e_util.h"
+
+namespace containctl::e2e {
+namespace {
+
+// "2026-11-23T09:40:08.030Z" -> milliseconds since the epoch.
+long long audit_ms(const std::string& t) {
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(t.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                  &tm.tm_sec, &ms) != 7)
+    return -1;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<long long>(::timegm(&tm)) * 1000 + ms;
+}
+
+class E2ePlanTest : public E2eTest {};
+
+TEST_F(E2ePlanTest, TargetsAreDiscoveredInParallelWithinTheBoundAndListedInRequestOrder) {
+  seed(6);
+  write_settings(org_settings("auto"));
+  std::vector<std::string> args = all_target_args();  // 6 instances, the user, the bucket
+  Proc p = plan(args);
+  ASSERT_EQ(p.code, 0) << p.all();
+
+  json doc = json::parse(slurp(dir_ + "/plan.json"));
+  std::vector<std::string> want, got;
+  for (size_t i = 1; i < args.size(); i += 2) want.push_back(args[i]);
+  for (const auto& t : doc["targets"]) got.push_back(t["target"]);
+  EXPECT_EQ(got, want) << "the plan lists targets in request order";
+
+  // Each target's discovery spans from its first call's start to its last call's end. Times are
+  // whole milliseconds, so each span is shrunk by 3 ms at both ends: back-to-back discoveries
+  // (one after the other) never count as overlapping.
+  std::map<std::string, std::pair<long long, long long>> span;
+  for (const auto& r : audit_records()) {
+    if (r["event"] != "aws_call" || !r.contains("target")) continue;
+    long long end = audit_ms(r["time"]), start = end - r["duration_ms"].get<long long>();
+    auto [it, fresh] = span.try_emplace(r["target"].get<std::string>(), start, end);
+    if (!fresh) it->second = {std::min(it->second.first, start), std::max(it->second.second, end)};
+  }
+  ASSERT_EQ(span.size(), want.size());
+  std::vector<std::pair<long long, int>> edges;  // (time, +1 start / -1 end); ends sort first
+  for (const auto& [arn, s] : span) {
+    if (s.second - s.first <= 6) continue;
+    edges.push_back({s.first + 3, 1});
+    edges.push_back({s.second - 3, -1});
+  }
+  std::sort(edges.begin(), edges.end());
+  int now = 0, most = 0;
+  for (const auto& e : edges) most = std::max(most, now += e.second);
+  EXPECT_GE(most, 2) << "no two targets were ever discovered at the same time";
+  EXPECT_LE(most, 4) << "more than 4 targets of one account and region were discovered at once";
+}
+
+TEST_F(E2ePlanTest, FailedPlanNamesTheFirstFailingTargetInRequestOrder) {
+  seed(3);
+  write_settings(org_settings("auto"));
+  const std::string missing_a = "i-00000000000000aaa", missing_b = "i-00000000000000bbb";
+  auto arn = [](const std::string& id) { return "arn:aws:ec2:us-east-1:123456789012:instance/" + id; };
+  Proc p = plan({"--target", seed_["instance_arns"][0], "--target", arn(missing_a), "--target",
+                 seed_["instance_arns"][1], "--target", arn(missing_b), "--target", seed_["instance_arns"][2]});
+  EXPECT_NE(p.code, 0) << p.all();
+  EXPECT_NE(p.all().find(missing_a), std::string::npos) << p.all();
+  EXPECT_EQ(p.all().find(missing_b), std::string::npos) << p.all();
+  EXPECT_FALSE(fs::exists(dir_ + "/plan.json"));
+}
+
+}  // namespace
+}  // namespace containctl::e2e
