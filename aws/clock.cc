@@ -7,6 +7,24 @@
 
 namespace containctl::aws {
 
+uint64_t Clock::park_generation() const {
+  std::lock_guard lock(park_mu_);
+  return park_generation_;
+}
+
+void Clock::park(uint64_t generation) {
+  std::unique_lock lock(park_mu_);
+  park_cv_.wait(lock, [&] { return park_generation_ != generation; });
+}
+
+void Clock::unpark_all() {
+  {
+    std::lock_guard lock(park_mu_);
+    park_generation_++;
+  }
+  park_cv_.notify_all();
+}
+
 void SystemClock::sleep_for(std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }
 
 SystemClock& SystemClock::instance() {

@@ -3,7 +3,11 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <mutex>
+#include <string>
+#include <string_view>
 
 namespace containctl::aws {
 
@@ -14,6 +18,22 @@ class Clock {
   virtual ~Clock() = default;
   virtual TimePoint now() const = 0;
   virtual void sleep_for(std::chrono::milliseconds d) = 0;
+
+  // Coordination between threads, routed through the clock so that a virtual clock knows which
+  // threads are blocked (aws/concurrency.h wraps these; use that). A thread that uses the clock
+  // is announced with thread_enter() before it starts and calls thread_leave() when it ends; real
+  // clocks ignore both. park(g) blocks until unpark_all() has been called since
+  // park_generation() returned g (so no wake-up is lost between checking and parking).
+  virtual void thread_enter() {}
+  virtual void thread_leave() {}
+  virtual uint64_t park_generation() const;
+  virtual void park(uint64_t generation);
+  virtual void unpark_all();
+
+ private:
+  mutable std::mutex park_mu_;
+  std::condition_variable park_cv_;
+  uint64_t park_generation_ = 0;
 };
 
 class SystemClock final : public Clock {

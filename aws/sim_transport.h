@@ -4,54 +4,17 @@
 // with the real throttling errors, transient 5xx at a set rate). Nothing sleeps: time is virtual.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <random>
 #include <string>
 
-#include "aws/clock.h"
+#include "aws/virtual_clock.h"
 #include "aws/http.h"
 #include "aws/retry.h"
 
 namespace containctl::aws {
-
-// Virtual time for a fixed set of participating threads (a conservative discrete-event barrier).
-// Time advances only when every participating thread is blocked in sleep_for() or park(): then it
-// jumps to the earliest wake-up and releases exactly the threads due then. Participants must block
-// only through this clock (short mutex holds are fine), otherwise time would stall (a join or a
-// condition variable the clock does not know about looks like a running thread forever).
-class VirtualClock final : public Clock {
- public:
-  explicit VirtualClock(TimePoint start) : now_(start) {}
-  TimePoint now() const override;
-  void sleep_for(std::chrono::milliseconds d) override;
-
-  // A thread joins (call before it starts, from a running participant or before any start) / leaves.
-  void enter();
-  void leave();
-  // Blocks until unpark_all() is called after park_generation() returned `generation`; returns at
-  // once if it already was (no lost wake-ups). A parked thread does not hold time back.
-  uint64_t park_generation() const;
-  void park(uint64_t generation);
-  void unpark_all();
-
- private:
-  struct Waiter {
-    bool ready = false;
-    std::condition_variable cv;
-  };
-  void advance_locked();  // mu_ held, nobody running
-
-  mutable std::mutex mu_;
-  TimePoint now_;
-  int running_ = 0;
-  uint64_t seq_ = 0;
-  uint64_t generation_ = 0;
-  std::map<std::pair<TimePoint, uint64_t>, Waiter*> sleepers_;
-  std::map<uint64_t, Waiter*> parked_;
-};
 
 struct SimConfig {
   // Per-call latency: log-normal with this median and sigma (of the underlying normal), split
