@@ -126,7 +126,7 @@ Result<json> targets_capture(Context& ctx, const Step& step) {
       }
       return Ok{};
     });
-  CC_TRY(parallel(std::move(calls)));
+  CC_TRY(parallel(ctx.clock, std::move(calls)));
   std::sort(present.begin(), present.end(), [](const json& a, const json& b) { return a.dump() < b.dump(); });
   return json{{"registrations", present}};
 }
@@ -139,7 +139,7 @@ Result<json> targets_apply(Context& ctx, const Step& step, const json& before) {
       if (!s.ok() && has_code(s.error(), {"InvalidTarget"})) return Status(Ok{});  // already gone
       return s;
     });
-  CC_TRY(parallel(std::move(calls)));
+  CC_TRY(parallel(ctx.clock, std::move(calls)));
   return json::object();
 }
 
@@ -154,7 +154,7 @@ Status targets_rollback(Context& ctx, const Step& step, const json& before, cons
   std::vector<std::function<Status()>> calls;
   for (const auto& reg : before["registrations"])
     calls.push_back([&, reg] { return ok_or(call(ctx, "elasticloadbalancing", "RegisterTargets", target_params(reg))); });
-  return parallel(std::move(calls));
+  return parallel(ctx.clock, std::move(calls));
 }
 
 Status targets_verify_rollback(Context& ctx, const Step& step, const json& before) {

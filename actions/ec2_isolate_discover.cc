@@ -121,7 +121,7 @@ Result<json> discover_instance(Context& ctx) {
   json assoc = nullptr;
   d["elastic_ips"] = json::array();
   d["isolation_groups"] = json::object();
-  CC_TRY(parallel({
+  CC_TRY(parallel(ctx.clock, {
       [&]() -> Status {
         aws::Params p;
         add_filter(p, 1, "attachment.instance-id", {id});
@@ -273,7 +273,7 @@ Result<json> discover_instance(Context& ctx) {
       return Ok{};
     });
   }
-  CC_TRY(parallel(std::move(round3)));
+  CC_TRY(parallel(ctx.clock, std::move(round3)));
   d["asg"] = asg;
   // Registrations the ASG made itself are drained by Standby; only direct ones are deregistered.
   if (!asg.is_null()) {

@@ -80,7 +80,7 @@ Result<json> attributes_capture(Context& ctx, const Step& step) {
   const std::string id = step.args["instance_id"];
   json out;
   std::mutex mu;
-  CC_TRY(parallel({[&]() -> Status {
+  CC_TRY(parallel(ctx.clock, {[&]() -> Status {
                      CC_ASSIGN(auto r, call(ctx, "ec2", "DescribeInstanceAttribute",
                                             {{"InstanceId", id}, {"Attribute", "disableApiTermination"}}));
                      std::lock_guard l(mu);
@@ -111,7 +111,7 @@ Status set_attributes(Context& ctx, const std::string& id, const json& have, boo
       return ok_or(call(ctx, "ec2", "ModifyInstanceAttribute",
                         {{"InstanceId", id}, {"Attribute", "instanceInitiatedShutdownBehavior"}, {"Value", behavior}}));
     });
-  return parallel(std::move(calls));
+  return parallel(ctx.clock, std::move(calls));
 }
 
 Result<json> attributes_apply(Context& ctx, const Step& step, const json& before) {
@@ -192,7 +192,7 @@ Status tags_rollback(Context& ctx, const Step& step, const json& before, const j
       for (size_t i = 0; i < removed.size(); ++i) p.emplace_back("Tag." + std::to_string(i + 1) + ".Key", removed[i]);
       return ok_or(call(ctx, "ec2", "DeleteTags", p));
     });
-  return parallel(std::move(calls));
+  return parallel(ctx.clock, std::move(calls));
 }
 
 Status tags_verify_rollback(Context& ctx, const Step& step, const json& before) {
@@ -225,7 +225,7 @@ Result<json> eips_apply(Context& ctx, const Step& step, const json& before) {
       return s;
     });
   }
-  CC_TRY(parallel(std::move(calls)));
+  CC_TRY(parallel(ctx.clock, std::move(calls)));
   return json::object();
 }
 
@@ -253,7 +253,7 @@ Status eips_rollback(Context& ctx, const Step& step, const json& before, const j
                          {"PrivateIpAddress", a["private_ip"]}, {"AllowReassociation", "false"}}));
     });
   }
-  return parallel(std::move(calls));
+  return parallel(ctx.clock, std::move(calls));
 }
 
 Status eips_verify_rollback(Context& ctx, const Step& step, const json& before) {

@@ -123,7 +123,7 @@ Status set_groups(Context& ctx, const std::string& eni, const std::vector<std::s
 Result<json> capture(Context& ctx, const Step& step) {
   std::map<std::string, std::vector<std::string>> groups;
   FamilyGroups fam;
-  CC_TRY(parallel({[&]() -> Status {
+  CC_TRY(parallel(ctx.clock, {[&]() -> Status {
                      CC_ASSIGN(groups, interface_groups(ctx, step));
                      return Ok{};
                    },
@@ -188,7 +188,7 @@ Result<json> apply(Context& ctx, const Step& step, const json& before) {
     current = std::move(groups);
     return Ok{};
   });
-  CC_TRY(parallel(std::move(creates)));
+  CC_TRY(parallel(ctx.clock, std::move(creates)));
 
   for (const std::string& vpc : vpcs_of(step)) {
     const json& have_iso = before["isolation_groups"].value(vpc, json());
@@ -212,7 +212,7 @@ Result<json> apply(Context& ctx, const Step& step, const json& before) {
       return tolerate(as_status(call(ctx, "ec2", "AuthorizeSecurityGroupEgress", p)), {"InvalidPermission.Duplicate"});
     });
   }
-  CC_TRY(parallel(std::move(rules)));
+  CC_TRY(parallel(ctx.clock, std::move(rules)));
 
   std::vector<json> to_move;
   for (const auto& e : before["interfaces"]) {
@@ -224,14 +224,14 @@ Result<json> apply(Context& ctx, const Step& step, const json& before) {
   std::vector<std::function<Status()>> moves;
   for (const auto& e : to_move)
     moves.push_back([&, e] { return set_groups(ctx, e["id"], {temp[e["vpc_id"]]}); });
-  CC_TRY(parallel(std::move(moves)));
+  CC_TRY(parallel(ctx.clock, std::move(moves)));
   if (!to_move.empty()) {
     const int dwell = step.args.value("dwell_seconds", 0);
     if (dwell > 0) ctx.clock.sleep_for(std::chrono::seconds(dwell));
   }
   moves.clear();
   for (const auto& e : to_move) moves.push_back([&, e] { return set_groups(ctx, e["id"], {iso[e["vpc_id"]]}); });
-  CC_TRY(parallel(std::move(moves)));
+  CC_TRY(parallel(ctx.clock, std::move(moves)));
 
   std::vector<std::function<Status()>> deletes;
   std::vector<std::string> kept;
@@ -246,7 +246,7 @@ Result<json> apply(Context& ctx, const Step& step, const json& before) {
       }
       return Ok{};
     });
-  CC_TRY(parallel(std::move(deletes)));
+  CC_TRY(parallel(ctx.clock, std::move(deletes)));
   json applied = {{"isolation_groups", iso}, {"created_isolation_groups", created}, {"all_traffic_groups", temp},
                   {"all_traffic_groups_kept", kept}};
   return applied;
@@ -255,7 +255,7 @@ Result<json> apply(Context& ctx, const Step& step, const json& before) {
 Status verify(Context& ctx, const Step& step) {
   std::map<std::string, std::vector<std::string>> groups;
   FamilyGroups fam;
-  CC_TRY(parallel({[&]() -> Status {
+  CC_TRY(parallel(ctx.clock, {[&]() -> Status {
                      CC_ASSIGN(groups, interface_groups(ctx, step));
                      return Ok{};
                    },
@@ -299,13 +299,13 @@ Status rollback(Context& ctx, const Step& step, const json& before, const json& 
     CC_ASSIGN(fam, family_groups(ctx, step));
     return Ok{};
   });
-  CC_TRY(parallel(std::move(restores)));
+  CC_TRY(parallel(ctx.clock, std::move(restores)));
   std::vector<std::function<Status()>> deletes;
   for (const auto& [vpc, g] : fam.all_traffic)
     deletes.push_back([&, id = g["id"].get<std::string>()] { return delete_if_unused(ctx, id); });
   for (const auto& [vpc, g] : fam.isolation)
     deletes.push_back([&, id = g["id"].get<std::string>()] { return delete_if_unused(ctx, id); });
-  return parallel(std::move(deletes));
+  return parallel(ctx.clock, std::move(deletes));
 }
 
 Status verify_rollback(Context& ctx, const Step& step, const json& before) {

@@ -45,7 +45,7 @@ Result<json> conntrack_apply(Context& ctx, const Step& step, const json&) {
   std::vector<std::function<Status()>> calls;
   for (const auto& id : step.args["interfaces"])
     calls.push_back([&, id] { return set_timeouts(ctx, id, step.args["timeouts"]); });
-  CC_TRY(parallel(std::move(calls)));
+  CC_TRY(parallel(ctx.clock, std::move(calls)));
   return json::object();
 }
 
@@ -62,7 +62,7 @@ Status conntrack_rollback(Context& ctx, const Step& step, const json& before, co
   std::vector<std::function<Status()>> calls;
   for (const auto& [id, t] : before["interfaces"].items())
     calls.push_back([&, id = id, t = t] { return set_timeouts(ctx, id, t.is_null() ? kDefaultTimeouts : t); });
-  return parallel(std::move(calls));
+  return parallel(ctx.clock, std::move(calls));
 }
 
 Status conntrack_verify_rollback(Context& ctx, const Step& step, const json& before) {
@@ -109,7 +109,7 @@ Result<json> role_capture(Context& ctx, const Step& step) {
       out[role.get<std::string>()] = doc;
       return Ok{};
     });
-  CC_TRY(parallel(std::move(calls)));
+  CC_TRY(parallel(ctx.clock, std::move(calls)));
   return json{{"policies", out}};
 }
 
@@ -142,7 +142,7 @@ Result<json> role_apply(Context& ctx, const Step& step, const json& before) {
                                      {"PolicyDocument", policy.dump()}}));
     });
   }
-  CC_TRY(parallel(std::move(calls)));
+  CC_TRY(parallel(ctx.clock, std::move(calls)));
   return json{{"token_issue_time", issued_before}};
 }
 
@@ -167,7 +167,7 @@ Status role_rollback(Context& ctx, const Step& step, const json& before, const j
       if (!r.ok() && !has_code(r.error(), {"NoSuchEntity"})) return r.error();
       return Ok{};
     });
-  return parallel(std::move(calls));
+  return parallel(ctx.clock, std::move(calls));
 }
 
 Status role_verify_rollback(Context& ctx, const Step& step, const json& before) {
@@ -215,7 +215,7 @@ Result<json> nacl_apply(Context& ctx, const Step& step, const json&) {
   // (an association id changes with every replacement).
   std::string acl;
   json now;
-  CC_TRY(parallel({[&]() -> Status {
+  CC_TRY(parallel(ctx.clock, {[&]() -> Status {
                      CC_ASSIGN(acl, find_cut_acl(ctx, step));
                      return Ok{};
                    },
@@ -239,7 +239,7 @@ Result<json> nacl_apply(Context& ctx, const Step& step, const json&) {
                         {{"AssociationId", cur["association_id"]}, {"NetworkAclId", acl}}));
     });
   }
-  CC_TRY(parallel(std::move(calls)));
+  CC_TRY(parallel(ctx.clock, std::move(calls)));
   return json{{"network_acl_id", acl}};
 }
 
@@ -263,7 +263,7 @@ Status nacl_rollback(Context& ctx, const Step& step, const json& before, const j
                         {{"AssociationId", cur["association_id"]}, {"NetworkAclId", orig["network_acl_id"]}}));
     });
   }
-  CC_TRY(parallel(std::move(calls)));
+  CC_TRY(parallel(ctx.clock, std::move(calls)));
   CC_ASSIGN(std::string acl, find_cut_acl(ctx, step));
   if (acl.empty()) return Ok{};
   auto r = call(ctx, "ec2", "DeleteNetworkAcl", {{"NetworkAclId", acl}});

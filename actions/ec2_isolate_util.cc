@@ -1,7 +1,9 @@
 #include "actions/ec2_isolate_util.h"
 
-#include <future>
+#include <algorithm>
 #include <utility>
+
+#include "aws/concurrency.h"
 
 namespace containctl::actions::ec2 {
 
@@ -27,28 +29,25 @@ int& round_trip_depth() {
   return depth;
 }
 
-Status parallel(std::vector<std::function<Status()>> tasks) {
+Status parallel(aws::Clock& clock, std::vector<std::function<Status()>> tasks) {
   if (tasks.empty()) return Ok{};
   if (tasks.size() == 1) return tasks[0]();
   const int start = round_trip_depth();
-  std::vector<std::future<std::pair<Status, int>>> futures;
-  futures.reserve(tasks.size());
-  for (auto& task : tasks) {
-    futures.push_back(std::async(std::launch::async, [&task, start] {
+  std::vector<Status> results(tasks.size());
+  std::vector<int> depths(tasks.size(), start);
+  std::vector<std::function<void()>> runs;
+  runs.reserve(tasks.size());
+  for (size_t i = 0; i < tasks.size(); ++i)
+    runs.push_back([&, i] {
       round_trip_depth() = start;
-      Status s = task();
-      return std::make_pair(std::move(s), round_trip_depth());
-    }));
-  }
-  Status first;
-  int end = start;
-  for (auto& f : futures) {
-    auto [s, depth] = f.get();
-    end = std::max(end, depth);
-    if (!s.ok() && first.ok()) first = s;
-  }
-  round_trip_depth() = end;
-  return first;
+      results[i] = tasks[i]();
+      depths[i] = round_trip_depth();
+    });
+  aws::fork_join(clock, std::move(runs));
+  round_trip_depth() = *std::max_element(depths.begin(), depths.end());
+  for (auto& r : results)
+    if (!r.ok()) return r;
+  return Ok{};
 }
 
 Result<aws::XmlResponse> call(Context& ctx, const std::string& service, const std::string& action,

@@ -29,8 +29,9 @@ std::string text(pugi::xml_node node, const char* path);
 std::vector<pugi::xml_node> items(pugi::xml_node node, const char* path);
 
 // Runs the tasks concurrently (the AwsClient is thread-safe) and waits for all of them; returns
-// the first error in task order. One task runs inline.
-Status parallel(std::vector<std::function<Status()>> tasks);
+// the first error in task order. The first task runs on the calling thread; the waits go through
+// `clock` so that the family also runs under a virtual clock (aws/concurrency.h).
+Status parallel(aws::Clock& clock, std::vector<std::function<Status()>> tasks);
 
 // A logical clock of sequential AWS round trips on the calling thread. parallel() starts each task
 // at the caller's value and leaves the caller at the maximum its tasks reached, so an instrumented

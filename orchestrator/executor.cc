@@ -5,15 +5,15 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
-#include <condition_variable>
 #include <cstdlib>
-#include <future>
+#include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
-#include <thread>
 
 #include "actions/registry.h"
+#include "aws/concurrency.h"
 
 namespace containctl::orch {
 namespace {
@@ -143,8 +143,12 @@ struct Runner {
     actions::Context ctx{target_client, e.target, e.region, run_id, env.caller, env.options, env.allow_principals,
                          *env.clock};
     std::set<std::string> done;
-    for (const auto& s : e.steps)
-      if (is_done(records[s.id].state)) done.insert(s.id), outcome.steps_done++;
+    for (const auto& s : e.steps) {
+      if (!is_done(records[s.id].state)) continue;
+      done.insert(s.id);
+      std::lock_guard lock(mu);
+      outcome.steps_done++;
+    }
     while (done.size() < e.steps.size()) {
       std::vector<const actions::Step*> wave;
       for (const auto& s : e.steps) {
@@ -155,16 +159,18 @@ struct Runner {
         if (ready) wave.push_back(&s);
       }
       if (wave.empty()) return false;  // unreachable with a validated plan
-      std::vector<std::future<bool>> futures;
-      for (const actions::Step* s : wave) {
-        const StepRecord rec = records[s->id];
-        futures.push_back(std::async(std::launch::async, [this, idx, &e, s, rec, fam, &ctx] {
-          return run_step(idx, e, *s, rec, *fam, ctx);
-        }));
+      std::vector<char> ok(wave.size(), 0);
+      std::vector<std::function<void()>> tasks;
+      for (size_t i = 0; i < wave.size(); ++i) {
+        const StepRecord rec = records[wave[i]->id];
+        tasks.push_back([this, idx, &e, s = wave[i], rec, fam, &ctx, &ok, i] {
+          ok[i] = run_step(idx, e, *s, rec, *fam, ctx);
+        });
       }
+      aws::fork_join(*env.clock, std::move(tasks));  // independent steps at once; one runs inline
       bool all_ok = true;
-      for (size_t i = 0; i < futures.size(); ++i) {
-        if (futures[i].get())
+      for (size_t i = 0; i < wave.size(); ++i) {
+        if (ok[i])
           done.insert(wave[i]->id);
         else
           all_ok = false;
@@ -175,49 +181,62 @@ struct Runner {
   }
 };
 
-// Runs `work(group)` for every group on `workers` threads, at most `limit` at once per key.
+// Runs `work(group)` for every group on up to `workers` threads (the caller is one of them), at
+// most `limit` groups at once per key, in the groups' order otherwise. Each key admits its first
+// `limit` groups to the ready queue; finishing a group admits the key's next one, so picking work
+// costs O(1) however many groups wait, and a key at its limit never holds up the others. Waits
+// go through the clock (aws/concurrency.h), so the simulation runs this very code in virtual time.
 template <class Work>
-void run_pool(const std::vector<std::vector<int>>& groups, const std::vector<std::string>& keys, int workers,
-              int limit, Work work) {
+void run_pool(aws::Clock& clock, const std::vector<std::vector<int>>& groups, const std::vector<std::string>& keys,
+              int workers, int limit, Work work) {
+  limit = std::max(1, limit);
   std::mutex mu;
-  std::condition_variable cv;
-  std::map<std::string, int> active;
-  std::vector<bool> taken(groups.size(), false);
-  size_t remaining = groups.size();
+  std::deque<size_t> ready;
+  std::map<std::string, std::deque<size_t>> waiting;  // per key, beyond its limit
+  std::map<std::string, int> admitted;                // per key: ready or running
+  for (size_t i = 0; i < groups.size(); ++i) {
+    if (admitted[keys[i]] < limit) {
+      admitted[keys[i]]++;
+      ready.push_back(i);
+    } else {
+      waiting[keys[i]].push_back(i);
+    }
+  }
+  size_t untaken = groups.size();
+  // More workers than slots could never all be busy.
+  const size_t slots = ready.size();
+  const size_t n = std::max<size_t>(1, std::min<size_t>(std::max(1, workers), slots));
   auto worker = [&] {
     for (;;) {
-      int pick = -1;
-      {
-        std::unique_lock lock(mu);
-        cv.wait(lock, [&] {
-          if (remaining == 0) return true;
-          for (size_t i = 0; i < groups.size(); ++i)
-            if (!taken[i] && active[keys[i]] < limit) return true;
-          return false;
-        });
-        if (remaining == 0) return;
-        for (size_t i = 0; i < groups.size(); ++i) {
-          if (!taken[i] && active[keys[i]] < limit) {
-            pick = static_cast<int>(i);
-            break;
-          }
+      size_t pick = 0;
+      bool got = false, last = false;
+      aws::wait_until(clock, mu, [&] {
+        if (!ready.empty()) {
+          pick = ready.front();
+          ready.pop_front();
+          got = true;
+          last = --untaken == 0;
+          return true;
         }
-        taken[pick] = true;
-        remaining--;
-        active[keys[pick]]++;
-      }
+        return untaken == 0;
+      });
+      if (last) aws::notify_waiters(clock);  // idle workers may stop
+      if (!got) return;
       work(groups[pick]);
+      bool admitted_next = false;
       {
         std::lock_guard lock(mu);
-        active[keys[pick]]--;
+        auto& queue = waiting[keys[pick]];
+        if (!queue.empty()) {
+          ready.push_back(queue.front());
+          queue.pop_front();
+          admitted_next = true;
+        }
       }
-      cv.notify_all();
+      if (admitted_next) aws::notify_waiters(clock);
     }
   };
-  std::vector<std::thread> threads;
-  int n = std::max(1, std::min<int>(workers, static_cast<int>(groups.size())));
-  for (int i = 0; i < n; ++i) threads.emplace_back(worker);
-  for (auto& t : threads) t.join();
+  aws::fork_join(clock, std::vector<std::function<void()>>(n, worker));
 }
 
 // Entries of the same target run one after another (their families touch the same resource).
@@ -251,7 +270,7 @@ RunOutcome execute_run(Journal& journal, const std::string& run_id, const std::v
   std::vector<std::vector<int>> groups;
   std::vector<std::string> keys;
   group_entries(entries, groups, keys);
-  run_pool(groups, keys, env.workers, env.per_account_region, [&](const std::vector<int>& group) {
+  run_pool(*env.clock, groups, keys, env.workers, env.per_account_region, [&](const std::vector<int>& group) {
     for (int idx : group)
       if (!r.run_entry(idx, entries[idx], records[idx])) break;
   });
@@ -324,7 +343,7 @@ Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, con
     groups.push_back(g);
     keys.push_back(items[g.front()].entry->account + "/" + items[g.front()].entry->region);
   }
-  run_pool(groups, keys, env.workers, env.per_account_region, [&](const std::vector<int>& group) {
+  run_pool(*env.clock, groups, keys, env.workers, env.per_account_region, [&](const std::vector<int>& group) {
     for (int i : group) {
       const RollbackItem& it = items[i];
       const PlanEntry& e = *it.entry;

@@ -21,12 +21,15 @@ struct ExecutionEnv {
   actions::Identity caller;
   actions::Options options;
   std::vector<std::string> allow_principals;
+  // Time, sleeps and every wait between the executor's threads go through this clock, so the
+  // scale simulation runs this executor in virtual time (aws/virtual_clock.h; the thread calling
+  // execute_run or rollback_run must then be one of the clock's participants).
   aws::Clock* clock = &aws::SystemClock::instance();
   // Audit sink (event name, fields) and text progress; both optional.
   std::function<void(const std::string&, const nlohmann::json&)> audit;
   std::function<void(const std::string&)> progress;
-  int workers = 8;
-  int per_account_region = 4;
+  int workers = 8;             // targets in flight at once, in all
+  int per_account_region = 4;  // targets in flight at once per (account, region)
   // Family lookup; defaults to the registry (tests inject fakes).
   std::function<actions::ActionFamily*(const std::string&)> family_for;
 };
