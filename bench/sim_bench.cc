@@ -1,6 +1,6 @@
 // The scale simulation's three scenarios (see tests/support/sim_scenario.h for what is real and
 // what is modelled). Prints one line per scenario; virtual time, so it runs in seconds.
-//   sim_bench [--workers-10k N] [--journal-ms X]
+//   sim_bench [--workers-10k N] [--per-account-region-10k N] [--state-dir-parent DIR] [--audit]
 //   sim_bench --plan-10k
 #include <chrono>
 #include <cstdio>
@@ -18,10 +18,10 @@ namespace {
 void print(const sim::ScenarioResult& r, double real_s) {
   std::printf("%-34s targets=%-6zu makespan=%8.2fs bound=%8.2fs (bucket %.2fs [%s], critical %.2fs, "
               "concurrency %.2fs) ratio=%.3f aws_ratio=%.3f calls=%ld throttled=%ld transient5xx=%ld "
-              "steps_done=%d failed_steps=%d real=%.1fs\n",
+              "steps_done=%d failed_steps=%d journal_verified=%ld status=%s real=%.1fs\n",
               r.name.c_str(), r.targets, r.makespan_s, r.bound_s, r.bucket_bound_s, r.busiest_bucket.c_str(),
               r.critical_path_s, r.concurrency_bound_s, r.ratio, r.aws_ratio, r.calls, r.throttled, r.transient,
-              r.steps_done, r.steps_failed, real_s);
+              r.steps_done, r.steps_failed, r.journal_steps_verified, r.status.c_str(), real_s);
   for (size_t i = 0; i < r.errors.size() && i < 5; ++i) std::printf("  error: %s\n", r.errors[i].c_str());
   std::fflush(stdout);
 }
@@ -39,7 +39,7 @@ void plan_10k() {
   actions::Options options;
   std::map<std::string, std::unique_ptr<aws::AwsClient>> clients;
   auto start = std::chrono::steady_clock::now();
-  clock.enter();
+  clock.thread_enter();
   nlohmann::json plan = nlohmann::json::array();
   int failed = 0;
   for (size_t i = 0; i < targets.size(); ++i) {
@@ -76,7 +76,7 @@ void plan_10k() {
                        {"before", s.before}, {"after", s.after}, {"args", s.args}});
     plan.push_back({{"target", target.arn}, {"account", t.account}, {"region", t.region}, {"steps", steps}});
   }
-  clock.leave();
+  clock.thread_leave();
   std::string text = plan.dump(2);
   double real_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   struct rusage ru {};
@@ -93,13 +93,20 @@ int main(int argc, char** argv) {
     plan_10k();
     return 0;
   }
-  int workers_10k = 2000;
-  double journal_ms = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--workers-10k")) workers_10k = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--journal-ms")) journal_ms = std::atof(argv[i + 1]);
+  int workers_10k = 2000, per_key_10k = 4;
+  bool audit = false;
+  std::string state_parent;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    bool has_value = i + 1 < argc;
+    if (a == "--workers-10k" && has_value) workers_10k = std::atoi(argv[++i]);
+    else if (a == "--per-account-region-10k" && has_value) per_key_10k = std::atoi(argv[++i]);
+    else if (a == "--state-dir-parent" && has_value) state_parent = argv[++i];
+    else if (a == "--audit") audit = true;
     else {
-      std::fprintf(stderr, "unknown option %s (--workers-10k N, --journal-ms X)\n", argv[i]);
+      std::fprintf(stderr,
+                   "unknown option %s (--workers-10k N, --per-account-region-10k N, --state-dir-parent DIR, --audit)\n",
+                   argv[i]);
       return 2;
     }
   }
@@ -111,8 +118,10 @@ int main(int argc, char** argv) {
   scenarios[2].name = "10000 targets, 500 accts x 3 regions";
   scenarios[2].targets = sim::make_targets(10000, 500, {"us-east-1", "eu-west-1", "ap-southeast-2"});
   scenarios[2].workers = workers_10k;
+  scenarios[2].per_account_region = per_key_10k;
   for (auto& s : scenarios) {
-    s.journal_write_ms = journal_ms;
+    s.audit = audit;
+    s.state_dir_parent = state_parent;
     auto start = std::chrono::steady_clock::now();
     auto r = sim::run_scenario(s);
     print(r, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

@@ -17,15 +17,15 @@ TEST(VirtualClockTest, AdvancesOnlyWhenEveryParticipantSleepsAndWakesInOrder) {
   aws::VirtualClock clock(kT0);
   std::mutex mu;
   std::vector<std::pair<int, long>> woke;  // (thread, ms at wake)
-  clock.enter();
-  clock.enter();
+  clock.thread_enter();
+  clock.thread_enter();
   auto body = [&](int id, std::vector<int> sleeps) {
     for (int ms : sleeps) {
       clock.sleep_for(std::chrono::milliseconds(ms));
       std::lock_guard l(mu);
       woke.push_back({id, static_cast<long>((clock.now() - kT0) / 1ms)});
     }
-    clock.leave();
+    clock.thread_leave();
   };
   std::thread a(body, 1, std::vector<int>{100, 100});
   std::thread b(body, 2, std::vector<int>{150, 500});
@@ -56,7 +56,7 @@ TEST(SimTransportTest, AnswersOverBudgetCallsWithEachServicesThrottlingError) {
   cc.account_id = "111122223333";
   cc.retry.max_attempts = 1;
   aws::AwsClient client(cc);
-  clock.enter();
+  clock.thread_enter();
   std::vector<std::string> codes;
   // RunInstances: burst 5 per AWS's published figures.
   for (int i = 0; i < 7; ++i) {
@@ -69,7 +69,9 @@ TEST(SimTransportTest, AnswersOverBudgetCallsWithEachServicesThrottlingError) {
   for (int i = 0; i < 3; ++i) {
     auto r = client.query("iam", "us-east-1", "GetUser", {});
     codes.push_back(r.ok() ? "ok" : r.error().code);
-    if (!r.ok()) EXPECT_EQ(r.error().kind, ErrorKind::kThrottling);
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().kind, ErrorKind::kThrottling);
+    }
   }
   aws::RestRequest get;
   get.operation = "GetBucketPolicy";
@@ -78,9 +80,11 @@ TEST(SimTransportTest, AnswersOverBudgetCallsWithEachServicesThrottlingError) {
   for (int i = 0; i < 3; ++i) {
     auto r = client.rest_xml("s3", "us-east-1", get);
     codes.push_back(r.ok() ? "ok" : r.error().code);
-    if (!r.ok()) EXPECT_EQ(r.error().kind, ErrorKind::kThrottling);
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().kind, ErrorKind::kThrottling);
+    }
   }
-  clock.leave();
+  clock.thread_leave();
   std::vector<std::string> want = {"ok", "ok", "ok", "ok", "ok", "RequestLimitExceeded", "RequestLimitExceeded",
                                    "ok", "ok", "Throttling", "ok", "ok", "SlowDown"};
   EXPECT_EQ(codes, want);
@@ -102,10 +106,10 @@ TEST(SimTransportTest, TransientErrorsAreRetriedByTheRealClient) {
   cc.account_id = "111122223333";
   cc.retry.max_attempts = 10;
   aws::AwsClient client(cc);
-  clock.enter();
+  clock.thread_enter();
   int ok = 0;
   for (int i = 0; i < 50; ++i) ok += client.query("ec2", "us-east-1", "DescribeRegions", {}).ok();
-  clock.leave();
+  clock.thread_leave();
   EXPECT_EQ(ok, 50);
   EXPECT_GT(transport->stats().transient, 0);
   EXPECT_EQ(transport->stats().ok, 50);

@@ -1,11 +1,10 @@
-// The scale simulation: a fake action family whose steps make real calls through AwsClient (real
-// request building, SigV4, error parsing, retries, retry quota, RateLimiter with EC2's published
-// buckets and adaptive throttling) against SimTransport in VirtualClock time, scheduled by a
-// model of the executor's policy (orchestrator/executor.cc run_pool + run_entry: `workers`
-// threads, at most `per_account_region` targets at once per (account, region), a target's steps
-// in dependency order, capture -> journal -> apply -> verify per step). The executor itself is
-// not run: its threads block on condition variables and futures that a virtual clock cannot see.
-// Header-only so that both the tests and bench/sim_bench.cc use it.
+// The scale simulation: the real executor (orchestrator/executor.cc execute_run: its pool with the
+// per-(account, region) limit, dependency waves, the SQLite journal's capture -> applying -> apply ->
+// verify per step, optionally the audit log) in VirtualClock time, with a fake action family whose
+// steps make real calls through AwsClient (request building, SigV4, error parsing, retries, retry
+// quota, RateLimiter with EC2's published buckets and adaptive throttling) against SimTransport.
+// Journal and audit log live on tmpfs (/dev/shm) unless told otherwise: their writes are real but
+// cost no virtual time. Header-only so that both the tests and bench/sim_bench.cc use it.
 #pragma once
 
 #include <algorithm>
@@ -18,9 +17,17 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
 #include "actions/action.h"
 #include "aws/client.h"
 #include "aws/sim_transport.h"
+#include "orchestrator/audit_log.h"
+#include "orchestrator/executor.h"
+#include "orchestrator/journal.h"
 
 namespace containctl::sim {
 
@@ -126,7 +133,8 @@ struct Scenario {
   int workers = 8;
   int per_account_region = 4;
   aws::SimConfig sim;
-  double journal_write_ms = 0;  // virtual cost of each synced journal write (3 per step)
+  std::string state_dir_parent;  // where the journal (and audit log) go; default /dev/shm, else TMPDIR
+  bool audit = false;            // record every call and step in a real audit log, as `apply` does
 };
 
 struct ScenarioResult {
@@ -143,7 +151,9 @@ struct ScenarioResult {
   std::string busiest_bucket;
   long calls = 0, throttled = 0, transient = 0;
   int steps_done = 0, steps_failed = 0;
+  std::string status;  // the run's outcome as execute_run reports it
   std::vector<std::string> errors;
+  long journal_steps_verified = 0;  // read back from the journal after the run
 };
 
 // Targets: `count` spread round-robin over accounts x regions, kinds cycling instance/user/bucket
@@ -162,6 +172,15 @@ inline std::vector<SimTarget> make_targets(int count, int accounts, const std::v
   return out;
 }
 
+inline std::string make_state_dir(const std::string& parent_hint) {
+  std::string parent = parent_hint;
+  if (parent.empty()) parent = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "";
+  if (parent.empty()) parent = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
+  std::string tmpl = parent + "/containctl-sim.XXXXXX";
+  if (!::mkdtemp(tmpl.data())) return "";
+  return tmpl;
+}
+
 inline ScenarioResult run_scenario(const Scenario& sc) {
   using namespace std::chrono;
   const aws::TimePoint t0 = system_clock::from_time_t(1'790'000'000);
@@ -174,17 +193,56 @@ inline ScenarioResult run_scenario(const Scenario& sc) {
   limiter->configure("sts", sc.sim.sts);
   limiter->configure("s3", sc.sim.s3);
 
+  ScenarioResult res;
+  res.name = sc.name;
+  res.targets = sc.targets.size();
+  const std::string state_dir = make_state_dir(sc.state_dir_parent);
+  if (state_dir.empty()) {
+    res.errors.push_back("cannot create a state directory");
+    return res;
+  }
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{state_dir};
+  auto journal = orch::Journal::open(state_dir, clock);
+  if (!journal.ok()) {
+    res.errors.push_back("journal: " + journal.error().describe());
+    return res;
+  }
+  std::unique_ptr<orch::AuditLog> audit;
+  if (sc.audit) {
+    auto a = orch::AuditLog::open(state_dir + "/audit.jsonl", clock);
+    if (!a.ok()) {
+      res.errors.push_back("audit log: " + a.error().describe());
+      return res;
+    }
+    audit = std::move(a).value();
+  }
+
+  // Per-target sums of the drawn latencies of successful calls (each target's critical path):
+  // the observer runs on the calling thread right after each call.
+  std::mutex mu;
+  std::map<std::string, double> target_latency_ms;
+  auto observer = [&](const aws::CallRecord& c) {
+    double ms = aws::SimTransport::thread_latency_ms();
+    aws::SimTransport::thread_latency_ms() = 0;
+    if (audit)
+      (void)audit->append("aws_call", {{"service", c.service}, {"operation", c.operation}, {"region", c.region},
+                                       {"http_status", c.http_status}, {"duration_ms", c.duration.count()},
+                                       {"attempts", c.attempts}, {"account", c.account}, {"target", c.context}});
+    std::lock_guard l(mu);
+    target_latency_ms[c.context] += ms;
+  };
+
   SimFamily family;
   actions::Identity caller{"100000000000", "arn:aws:iam::100000000000:user/responder", "AIDA", "AKIA"};
-  actions::Options options;
   std::map<std::string, std::unique_ptr<aws::AwsClient>> clients;
-  struct Item {
-    actions::Target target;
-    std::string key;
-    std::vector<actions::Step> steps;
-    aws::AwsClient* client;
-  };
-  std::vector<Item> items;
+  std::vector<orch::PlanEntry> entries;
+  entries.reserve(sc.targets.size());
   for (size_t i = 0; i < sc.targets.size(); ++i) {
     const SimTarget& t = sc.targets[i];
     auto& c = clients[t.account];
@@ -197,121 +255,75 @@ inline ScenarioResult run_scenario(const Scenario& sc) {
       cfg.limiter = limiter;
       cfg.account_id = t.account;
       cfg.retry_quota = std::make_shared<aws::RetryQuota>();
+      cfg.observer = observer;
       c = std::make_unique<aws::AwsClient>(cfg);
     }
-    Item it;
-    it.target.partition = "aws";
-    it.target.account = t.account;
-    it.target.region = t.region;
-    it.target.type = t.kind;
+    orch::PlanEntry e;
+    e.family = family.name();
+    e.account = t.account;
+    e.region = t.region;
+    e.confidence = "confirmed";
+    e.target.partition = "aws";
+    e.target.account = t.account;
+    e.target.region = t.region;
+    e.target.type = t.kind;
     char name[32];
     if (t.kind == "instance") {
       std::snprintf(name, sizeof name, "i-%017zx", i);
-      it.target.service = "ec2";
-      it.target.arn = "arn:aws:ec2:" + t.region + ":" + t.account + ":instance/" + name;
+      e.target.service = "ec2";
+      e.target.arn = "arn:aws:ec2:" + t.region + ":" + t.account + ":instance/" + name;
     } else if (t.kind == "user") {
       std::snprintf(name, sizeof name, "user-%zu", i);
-      it.target.service = "iam";
-      it.target.arn = "arn:aws:iam::" + t.account + ":user/" + name;
+      e.target.service = "iam";
+      e.target.arn = "arn:aws:iam::" + t.account + ":user/" + name;
     } else {
       std::snprintf(name, sizeof name, "bucket-%zu", i);
-      it.target.service = "s3";
-      it.target.arn = std::string("arn:aws:s3:::") + name;
+      e.target.service = "s3";
+      e.target.arn = std::string("arn:aws:s3:::") + name;
     }
-    it.target.name = name;
-    it.key = t.account + "/" + t.region;
-    it.client = c.get();
-    actions::Context ctx{*c, it.target, t.region, "sim-run", caller, options, {}, clock};
-    auto plan = family.plan(ctx, json::object());
-    it.steps = plan->steps;
-    items.push_back(std::move(it));
+    e.target.name = name;
+    actions::Options options;
+    actions::Context ctx{*c, e.target, t.region, "sim-run", caller, options, {}, clock};
+    e.steps = family.plan(ctx, json::object())->steps;
+    entries.push_back(std::move(e));
+  }
+  orch::RunRecord run;
+  run.run_id = "sim-run";
+  run.plan_hash = "sim";
+  run.status = "running";
+  run.requester = "sim";
+  run.mode = "auto";
+  run.plan = json::object();
+  if (auto st = (*journal)->create_run(run, entries); !st.ok()) {
+    res.errors.push_back("journal: " + st.error().describe());
+    return res;
   }
 
-  // The executor's pool: each worker takes the first target whose (account, region) has a free
-  // slot, runs its steps in dependency order, frees the slot.
-  std::mutex mu;
-  std::vector<bool> taken(items.size(), false);
-  size_t first_untaken = 0, remaining = items.size();
-  std::map<std::string, int> active;
-  ScenarioResult res;
-  res.name = sc.name;
-  res.targets = items.size();
+  orch::ExecutionEnv env;
+  env.client_for = [&clients](const orch::PlanEntry& e) -> Result<aws::AwsClient*> {
+    return clients.at(e.account).get();  // built above; read-only while the run goes
+  };
+  env.caller = caller;
+  env.clock = &clock;
+  env.workers = sc.workers;
+  env.per_account_region = sc.per_account_region;
+  env.family_for = [&family](const std::string& name) -> actions::ActionFamily* {
+    return name == family.name() ? &family : nullptr;
+  };
+  if (audit) env.audit = [&](const std::string& event, const json& fields) { (void)audit->append(event, fields); };
+
+  aws::SimTransport::thread_latency_ms() = 0;  // this thread is one of the workers; drop older calls
+  clock.thread_enter();  // this thread runs the executor, so it takes part in virtual time
+  orch::RunOutcome outcome = orch::execute_run(**journal, run.run_id, entries, env);
+  clock.thread_leave();
+  res.steps_done = outcome.steps_done;
+  res.steps_failed = outcome.steps_failed;
+  res.status = outcome.status;
+  res.errors = outcome.errors;
+  if (auto steps = (*journal)->steps(run.run_id); steps.ok())
+    for (const auto& s : *steps) res.journal_steps_verified += s.state == orch::step_state::kVerified;
   double critical_ms = 0;
-  auto journal_write = [&] {
-    if (sc.journal_write_ms > 0) clock.sleep_for(milliseconds(static_cast<long>(sc.journal_write_ms)));
-  };
-  auto run_target = [&](Item& it) {
-    aws::SimTransport::thread_latency_ms() = 0;
-    actions::Context ctx{*it.client, it.target, it.target.region, "sim-run", caller, options, {}, clock};
-    std::set<std::string> done;
-    while (done.size() < it.steps.size()) {
-      const actions::Step* next = nullptr;
-      for (const auto& s : it.steps) {
-        if (done.count(s.id)) continue;
-        if (std::all_of(s.depends_on.begin(), s.depends_on.end(), [&](const auto& d) { return done.count(d) > 0; })) {
-          next = &s;
-          break;
-        }
-      }
-      auto fail = [&](const std::string& why) {
-        std::lock_guard l(mu);
-        res.steps_failed++;
-        res.errors.push_back(it.target.arn + " " + next->id + ": " + why);
-      };
-      auto before = family.capture(ctx, *next);
-      if (!before.ok()) return fail("capture: " + before.error().describe());
-      journal_write();  // record_before
-      journal_write();  // applying
-      auto applied = family.apply(ctx, *next, *before);
-      if (!applied.ok()) return fail(applied.error().describe());
-      journal_write();  // record_applied
-      if (auto v = family.verify(ctx, *next); !v.ok()) return fail("verify: " + v.error().describe());
-      done.insert(next->id);
-      std::lock_guard l(mu);
-      res.steps_done++;
-    }
-    std::lock_guard l(mu);
-    critical_ms = std::max(critical_ms, aws::SimTransport::thread_latency_ms());
-  };
-  auto worker = [&] {
-    for (;;) {
-      uint64_t gen = clock.park_generation();
-      int pick = -1;
-      {
-        std::lock_guard l(mu);
-        if (remaining == 0) break;
-        while (first_untaken < items.size() && taken[first_untaken]) first_untaken++;
-        for (size_t i = first_untaken; i < items.size(); ++i)
-          if (!taken[i] && active[items[i].key] < sc.per_account_region) {
-            pick = static_cast<int>(i);
-            break;
-          }
-        if (pick >= 0) {
-          taken[pick] = true;
-          remaining--;
-          active[items[pick].key]++;
-        }
-      }
-      if (pick < 0) {
-        clock.park(gen);  // until a target finishes and frees a slot
-        continue;
-      }
-      run_target(items[pick]);
-      {
-        std::lock_guard l(mu);
-        active[items[pick].key]--;
-      }
-      clock.unpark_all();
-    }
-    clock.unpark_all();  // let parked workers see that nothing remains
-    clock.leave();
-  };
-  int n = std::max(1, std::min<int>(sc.workers, static_cast<int>(items.size())));
-  for (int i = 0; i < n; ++i) clock.enter();  // before any starts, so time cannot run ahead of them
-  std::vector<std::thread> threads;
-  threads.reserve(n);
-  for (int i = 0; i < n; ++i) threads.emplace_back(worker);
-  for (auto& t : threads) t.join();
+  for (const auto& [target, ms] : target_latency_ms) critical_ms = std::max(critical_ms, ms);
 
   aws::SimStats st = transport->stats();
   res.makespan_s = duration<double>(clock.now() - t0).count();
@@ -324,20 +336,14 @@ inline ScenarioResult run_scenario(const Scenario& sc) {
     if (t > res.bucket_bound_s) res.bucket_bound_s = t, res.busiest_bucket = key;
   }
   res.critical_path_s = critical_ms / 1000;
-  double mean_latency_s = st.ok ? st.latency_sum_ms / st.ok / 1000 : 0;
-  std::map<std::string, long> per_key_calls;
-  size_t keys = 0;
   {
     std::map<std::string, int> targets_per_key;
-    for (const auto& it : items) targets_per_key[it.key]++;
-    keys = targets_per_key.size();
+    for (const auto& e : entries) targets_per_key[e.account + "/" + e.region]++;
     long usable = 0;
     for (const auto& [k, c] : targets_per_key) usable += std::min(c, sc.per_account_region);
-    usable = std::min<long>(usable, n);
+    usable = std::min<long>(usable, sc.workers);
     res.concurrency_bound_s = st.latency_sum_ms / 1000 / static_cast<double>(std::max<long>(1, usable));
   }
-  (void)keys;
-  (void)mean_latency_s;
   res.aws_bound_s = std::max(res.bucket_bound_s, res.critical_path_s);
   res.bound_s = std::max(res.aws_bound_s, res.concurrency_bound_s);
   res.ratio = res.bound_s > 0 ? res.makespan_s / res.bound_s : 0;
