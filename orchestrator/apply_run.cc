@@ -26,7 +26,9 @@ int refuse(Runtime& rt, const std::string& why, const json& details = json::obje
 void fill_execution_env(Runtime& rt, const json& plan, const actions::Identity& caller, ExecutionEnv& env) {
   env.client_for = [&rt](const PlanEntry& e) { return rt.client_for(e.account, e.target.partition); };
   env.caller = caller;
-  for (const auto& [k, v] : plan.value("options", json::object()).items())
+  // Named, not iterated as a temporary: items() would outlive the json that value() returns.
+  const json options = plan.value("options", json::object());
+  for (const auto& [k, v] : options.items())
     env.options.values[k] = v.is_string() ? v.get<std::string>() : v.dump();
   // Families that write files (a rolled-back console password) put them under the state directory.
   env.options.values.emplace("state_dir", rt.state_dir());

@@ -73,5 +73,19 @@ TEST_F(E2ePlanTest, FailedPlanNamesTheFirstFailingTargetInRequestOrder) {
   EXPECT_FALSE(fs::exists(dir_ + "/plan.json"));
 }
 
+// A plan made with --option applies: apply hands the plan's options to the families, and once
+// did so by iterating a destroyed temporary (a crash whenever a plan had any option).
+TEST_F(E2ePlanTest, PlanWithOptionsApplies) {
+  seed(1);
+  write_settings(org_settings("auto"));
+  Proc p = plan({"--target", seed_["instance_arns"][0]}, "plan.json", {"--option", "ec2.untrack_dwell_seconds=0"});
+  ASSERT_EQ(p.code, 0) << p.all();
+  json doc = json::parse(slurp(dir_ + "/plan.json"));
+  EXPECT_EQ(doc["options"]["ec2.untrack_dwell_seconds"], "0") << doc["options"].dump();
+  Proc a = run({"--output", "json", "apply", dir_ + "/plan.json"});
+  ASSERT_EQ(a.code, 0) << a.all();
+  EXPECT_EQ(json::parse(a.out)["status"], "succeeded") << a.out;
+}
+
 }  // namespace
 }  // namespace containctl::e2e
