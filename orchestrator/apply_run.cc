@@ -35,6 +35,8 @@ void fill_execution_env(Runtime& rt, const json& plan, const actions::Identity& 
   env.allow_principals = rt.settings().s3_allow_access;
   env.allow_principals.push_back(principal_arn(caller.arn));
   env.clock = &rt.clock();
+  env.workers = rt.settings().workers;
+  env.per_account_region = rt.settings().per_account_region;
   env.audit = [&rt](const std::string& event, const json& fields) { rt.audit(event, fields); };
   if (!rt.globals().json()) env.progress = [](const std::string& line) { std::cout << line << std::endl; };
 }

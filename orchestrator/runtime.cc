@@ -15,6 +15,14 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const GlobalOptions& g, bool need
   CC_ASSIGN(rt->audit_, AuditLog::open(rt->state_dir_ + "/audit.jsonl", *rt->clock_));
   if (need_aws) {
     CC_ASSIGN(rt->session_, Session::open(g));
+    for (const auto& [key, limit] : rt->settings_.rate_limits) {
+      aws::BucketConfig bucket{limit.rate_per_second, limit.burst};
+      size_t slash = key.find('/');
+      if (slash == std::string::npos)
+        rt->session_->limiter().configure(key, bucket);
+      else
+        rt->session_->limiter().configure_operation(key.substr(0, slash), key.substr(slash + 1), bucket);
+    }
     Runtime* self = rt.get();
     rt->session_->set_observer([self](const aws::CallRecord& c) {
       nlohmann::json f = {{"service", c.service}, {"operation", c.operation}, {"region", c.region},

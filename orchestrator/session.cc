@@ -35,6 +35,9 @@ Result<std::unique_ptr<Session>> Session::open(const GlobalOptions& g) {
   s->region_ = aws::resolve_region(g.region, profile);
   CC_TRY(aws::partition_for_region(s->region_));
   s->base_.transport = std::make_shared<aws::CurlTransport>();
+  // One limiter for every client of the run, so calls to one account's buckets are paced together
+  // whichever target makes them (EC2's published figures by default; the rest from settings).
+  s->base_.limiter = std::make_shared<aws::RateLimiter>(*s->base_.clock, true);
   s->base_.endpoints = aws::EndpointOverrides::from_environment(g.endpoint_url, profile);
   aws::ChainOptions chain{profile, s->region_, s->base_.transport, s->base_.clock, s->base_.endpoints};
   CC_ASSIGN(s->base_.credentials, aws::default_credentials_provider(chain));

@@ -35,6 +35,8 @@ class Session {
   // Observer for every call of every client this session makes (the audit log).
   void set_observer(aws::CallObserver observer);
   const aws::ClientConfig& base_config() const { return base_; }
+  // The rate limiter every client of this session shares.
+  aws::RateLimiter& limiter() { return *base_.limiter; }
 
  private:
   std::string region_;

@@ -149,7 +149,8 @@ Result<Settings> load_settings(const std::string& path) {
   if (!doc.is_object()) return Error::invalid(path + ": must be a JSON object", "InvalidSettings");
   Reader r{path};
   CC_TRY(r.known_fields(doc, "", {"organization", "accounts", "approvers", "protected", "s3_allow_access",
-                                  "member_role_name", "max_targets_per_run", "recontain_guard_hours"}));
+                                  "member_role_name", "max_targets_per_run", "recontain_guard_hours", "executor",
+                                  "rate_limits"}));
   if (doc.contains("organization")) {
     CC_ASSIGN(s.organization, r.level(doc["organization"], "organization", true));
     if (doc["organization"].contains("id")) { CC_ASSIGN(s.organization_id, r.str(doc["organization"]["id"], "organization.id")); }
@@ -179,6 +180,33 @@ Result<Settings> load_settings(const std::string& path) {
   }
   if (doc.contains("recontain_guard_hours")) {
     CC_ASSIGN(s.recontain_guard_hours, r.positive(doc["recontain_guard_hours"], "recontain_guard_hours", 0));
+  }
+  if (doc.contains("executor")) {
+    const json& ex = doc["executor"];
+    if (!ex.is_object()) return r.bad("executor", "must be an object");
+    CC_TRY(r.known_fields(ex, "executor.", {"workers", "per_account_region"}));
+    if (ex.contains("workers")) { CC_ASSIGN(s.workers, r.positive(ex["workers"], "executor.workers", 1)); }
+    if (ex.contains("per_account_region")) {
+      CC_ASSIGN(s.per_account_region, r.positive(ex["per_account_region"], "executor.per_account_region", 1));
+    }
+  }
+  if (doc.contains("rate_limits")) {
+    if (!doc["rate_limits"].is_object()) return r.bad("rate_limits", "must be an object keyed by service or service/Operation");
+    static const std::regex kKey("^[a-z0-9-]+(/[A-Za-z0-9]+)?$");
+    for (const auto& [key, v] : doc["rate_limits"].items()) {
+      const std::string where = "rate_limits." + key;
+      if (!std::regex_match(key, kKey)) return r.bad(where, "key must be a service (\"iam\") or service/Operation");
+      if (!v.is_object()) return r.bad(where, "must be an object with rate_per_second and burst");
+      CC_TRY(r.known_fields(v, where + ".", {"rate_per_second", "burst"}));
+      if (!v.contains("rate_per_second") || !v["rate_per_second"].is_number() || v["rate_per_second"].get<double>() <= 0)
+        return r.bad(where + ".rate_per_second", "must be a number > 0");
+      RateLimit limit{v["rate_per_second"].get<double>(), v["rate_per_second"].get<double>()};
+      if (v.contains("burst")) {
+        if (!v["burst"].is_number() || v["burst"].get<double>() < 1) return r.bad(where + ".burst", "must be a number >= 1");
+        limit.burst = v["burst"].get<double>();
+      }
+      s.rate_limits[key] = limit;
+    }
   }
   return s;
 }

@@ -22,6 +22,12 @@ struct LevelSettings {  // one level; unset fields inherit
   std::optional<int> approvals_required;
 };
 
+// Client-side pacing for one bucket: calls per second and burst (AWS's token-bucket terms).
+struct RateLimit {
+  double rate_per_second = 0;
+  double burst = 0;
+};
+
 struct Settings {
   std::string path;          // "" when no file exists
   bool present = false;
@@ -34,6 +40,12 @@ struct Settings {
   std::string member_role_name = "ContainctlContainment";
   int max_targets_per_run = 50;
   int recontain_guard_hours = 24;
+  // "executor": how many targets run at once, in all and per (account, region).
+  int workers = 8;
+  int per_account_region = 4;
+  // "rate_limits": "service" (per account, region and service) or "service/Operation" buckets.
+  // EC2 needs none: AWS's published request-token figures are the default.
+  std::map<std::string, RateLimit> rate_limits;
   std::string sha256;  // of the file's bytes ("" when absent)
 };
 

@@ -87,5 +87,25 @@ TEST_F(E2ePlanTest, PlanWithOptionsApplies) {
   EXPECT_EQ(json::parse(a.out)["status"], "succeeded") << a.out;
 }
 
+// rate_limits in the settings pace the real clients: with IAM at 4 calls a second and a burst of
+// 1, discovering one user (several IAM reads) spreads its calls over more than a second; without
+// the limit the same plan's IAM calls land within a fraction of that.
+TEST_F(E2ePlanTest, RateLimitsFromSettingsPaceTheCalls) {
+  seed(1);
+  json settings = org_settings("auto");
+  settings["rate_limits"] = {{"iam", {{"rate_per_second", 4}, {"burst", 1}}}};
+  write_settings(settings);
+  Proc p = plan({"--target", seed_["user_arn"]});
+  ASSERT_EQ(p.code, 0) << p.all();
+  std::vector<long long> ends;
+  for (const auto& r : audit_records())
+    if (r.value("event", "") == "aws_call" && r.value("service", "") == "iam") ends.push_back(audit_ms(r["time"]));
+  ASSERT_GE(ends.size(), 6u) << "a user's discovery makes several IAM calls";
+  std::sort(ends.begin(), ends.end());
+  // n calls at 4/s after a burst of 1 need at least (n - 1) / 4 seconds.
+  const double need_ms = (ends.size() - 1) * 250.0 * 0.9;
+  EXPECT_GE(ends.back() - ends.front(), need_ms) << ends.size() << " IAM calls";
+}
+
 }  // namespace
 }  // namespace containctl::e2e

@@ -77,6 +77,39 @@ TEST(Settings, TyposAndBadValuesNameTheFileAndField) {
   EXPECT_NE(trunc.error().message.find("trunc.json"), std::string::npos);
 }
 
+TEST(Settings, ExecutorAndRateLimits) {
+  auto none = load_settings("/nonexistent/settings.json");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->workers, 8);
+  EXPECT_EQ(none->per_account_region, 4);
+  EXPECT_TRUE(none->rate_limits.empty());
+  auto s = load_settings(write_temp("limits.json", R"({"executor": {"workers": 64, "per_account_region": 16},
+      "rate_limits": {"iam": {"rate_per_second": 10, "burst": 20}, "s3/PutBucketPolicy": {"rate_per_second": 3}}})"));
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(s->workers, 64);
+  EXPECT_EQ(s->per_account_region, 16);
+  ASSERT_EQ(s->rate_limits.size(), 2u);
+  EXPECT_EQ(s->rate_limits["iam"].rate_per_second, 10);
+  EXPECT_EQ(s->rate_limits["iam"].burst, 20);
+  EXPECT_EQ(s->rate_limits["s3/PutBucketPolicy"].burst, 3);  // burst defaults to one second's worth
+  struct Bad {
+    const char* text;
+    const char* names;
+  } bad[] = {
+      {R"({"executor": {"worker": 4}})", "executor.worker"},
+      {R"({"executor": {"workers": 0}})", "executor.workers"},
+      {R"({"rate_limits": {"iam": {"rate_per_second": 0}}})", "rate_limits.iam.rate_per_second"},
+      {R"({"rate_limits": {"iam": {"rate_per_second": 5, "burst": 0.5}}})", "rate_limits.iam.burst"},
+      {R"({"rate_limits": {"IAM Service": {"rate_per_second": 5}}})", "rate_limits.IAM Service"},
+      {R"({"rate_limits": {"iam": {"rate": 5}}})", "rate_limits.iam.rate"},
+  };
+  for (const auto& b : bad) {
+    auto r = load_settings(write_temp("bad.json", b.text));
+    ASSERT_FALSE(r.ok()) << b.text;
+    EXPECT_NE(r.error().message.find(b.names), std::string::npos) << r.error().message;
+  }
+}
+
 TEST(Gate, DecisionsFollowModeScopeFamilyAndProtection) {
   auto s = *load_settings(write_temp("gate.json", kSettings));
   const std::string inst = "arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0";
