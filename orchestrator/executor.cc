@@ -239,6 +239,12 @@ void run_pool(aws::Clock& clock, const std::vector<std::vector<int>>& groups, co
   aws::fork_join(clock, std::vector<std::function<void()>>(n, worker));
 }
 
+// The pool's limit applies per key: (account, region), and (account, "global") for IAM, which has
+// no region, so an account's users and roles do not queue behind its instances.
+std::string pool_key(const PlanEntry& e) {
+  return e.account + "/" + (e.target.service == "iam" ? std::string("global") : e.region);
+}
+
 // Entries of the same target run one after another (their families touch the same resource).
 void group_entries(const std::vector<PlanEntry>& entries, std::vector<std::vector<int>>& groups,
                    std::vector<std::string>& keys) {
@@ -247,7 +253,7 @@ void group_entries(const std::vector<PlanEntry>& entries, std::vector<std::vecto
     auto [it, fresh] = by_target.emplace(entries[i].target.arn, groups.size());
     if (fresh) {
       groups.push_back({});
-      keys.push_back(entries[i].account + "/" + entries[i].region);
+      keys.push_back(pool_key(entries[i]));
     }
     groups[it->second].push_back(static_cast<int>(i));
   }
@@ -341,7 +347,7 @@ Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, con
   for (const auto& t : order) {
     std::vector<int> g(by_target[t].begin(), by_target[t].end());
     groups.push_back(g);
-    keys.push_back(items[g.front()].entry->account + "/" + items[g.front()].entry->region);
+    keys.push_back(pool_key(*items[g.front()].entry));
   }
   run_pool(*env.clock, groups, keys, env.workers, env.per_account_region, [&](const std::vector<int>& group) {
     for (int i : group) {

@@ -154,6 +154,7 @@ struct ScenarioResult {
   std::string status;  // the run's outcome as execute_run reports it
   std::vector<std::string> errors;
   long journal_steps_verified = 0;  // read back from the journal after the run
+  std::map<std::string, double> target_finish_s;  // target ARN -> virtual time its last call ended
 };
 
 // Targets: `count` spread round-robin over accounts x regions, kinds cycling instance/user/bucket
@@ -227,6 +228,7 @@ inline ScenarioResult run_scenario(const Scenario& sc) {
   // the observer runs on the calling thread right after each call.
   std::mutex mu;
   std::map<std::string, double> target_latency_ms;
+  std::map<std::string, double> target_finish_s;
   auto observer = [&](const aws::CallRecord& c) {
     double ms = aws::SimTransport::thread_latency_ms();
     aws::SimTransport::thread_latency_ms() = 0;
@@ -234,8 +236,10 @@ inline ScenarioResult run_scenario(const Scenario& sc) {
       (void)audit->append("aws_call", {{"service", c.service}, {"operation", c.operation}, {"region", c.region},
                                        {"http_status", c.http_status}, {"duration_ms", c.duration.count()},
                                        {"attempts", c.attempts}, {"account", c.account}, {"target", c.context}});
+    const double at = duration<double>(clock.now() - t0).count();
     std::lock_guard l(mu);
     target_latency_ms[c.context] += ms;
+    target_finish_s[c.context] = std::max(target_finish_s[c.context], at);
   };
 
   SimFamily family;
@@ -322,6 +326,7 @@ inline ScenarioResult run_scenario(const Scenario& sc) {
   res.errors = outcome.errors;
   if (auto steps = (*journal)->steps(run.run_id); steps.ok())
     for (const auto& s : *steps) res.journal_steps_verified += s.state == orch::step_state::kVerified;
+  res.target_finish_s = target_finish_s;
   double critical_ms = 0;
   for (const auto& [target, ms] : target_latency_ms) critical_ms = std::max(critical_ms, ms);
 
@@ -338,7 +343,8 @@ inline ScenarioResult run_scenario(const Scenario& sc) {
   res.critical_path_s = critical_ms / 1000;
   {
     std::map<std::string, int> targets_per_key;
-    for (const auto& e : entries) targets_per_key[e.account + "/" + e.region]++;
+    for (const auto& e : entries)  // the executor's pool keys (IAM is global)
+      targets_per_key[e.account + "/" + (e.target.service == "iam" ? std::string("global") : e.region)]++;
     long usable = 0;
     for (const auto& [k, c] : targets_per_key) usable += std::min(c, sc.per_account_region);
     usable = std::min<long>(usable, sc.workers);
