@@ -3,11 +3,13 @@
 # containctl (plan + apply, settings mode auto) and with bench/peers/boto3_contain.py (sequential
 # boto3), each on a freshly reset and reseeded server. Prints wall times, their ratio and
 # containctl's peak RSS (from /usr/bin/time -v).
-#   bench/peer_compare.sh [N] [BUILD_DIR]
+#   bench/peer_compare.sh [N] [BUILD_DIR] [SETTINGS_JSON]
+# SETTINGS_JSON is merged into containctl's settings, e.g. '{"executor": {"per_account_region": 16}}'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10}
 BIN=${2:-build}/containctl
+EXTRA_SETTINGS=${3:-}
 WORK=$(mktemp -d /tmp/containctl-peer.XXXXXX)
 chmod 700 "$WORK"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -33,6 +35,15 @@ cat >"$CONTAINCTL_STATE_DIR/settings.json" <<JSON
                   "actions": ["ec2-isolate", "iam-contain"]},
  "max_targets_per_run": 1000}
 JSON
+if [ -n "$EXTRA_SETTINGS" ]; then
+  python3 - "$CONTAINCTL_STATE_DIR/settings.json" "$EXTRA_SETTINGS" <<'PY'
+import json, sys
+path, extra = sys.argv[1], json.loads(sys.argv[2])
+s = json.load(open(path))
+s.update(extra)
+json.dump(s, open(path, "w"))
+PY
+fi
 TARGETS=()
 for a in $(field instance_arns) $(field user_arns); do TARGETS+=(--target "$a"); done
 t0=$(date +%s.%N)
