@@ -192,41 +192,113 @@ Result<std::vector<StepRecord>> Journal::steps(const std::string& run_id) {
 }
 
 Status Journal::record_before(const std::string& run_id, int entry, const std::string& step_id, const json& before) {
-  std::lock_guard lock(mu_);
-  Stmt s(db_, "UPDATE steps SET before = COALESCE(before, ?), state = ?, updated_at = ?"
-              " WHERE run_id = ? AND entry = ? AND step_id = ?");
-  s.bind(1, before.dump()).bind(2, std::string(step_state::kCaptured)).bind(3, aws::format_iso8601(clock_.now()))
-      .bind(4, run_id).bind(5, static_cast<long long>(entry)).bind(6, step_id);
-  if (s.step() != SQLITE_DONE) return db_error(db_, "record before-state of " + step_id);
-  return Ok{};
+  return write([&]() -> Status {
+    Stmt s(db_, "UPDATE steps SET before = COALESCE(before, ?), state = ?, updated_at = ?"
+                " WHERE run_id = ? AND entry = ? AND step_id = ?");
+    s.bind(1, before.dump()).bind(2, std::string(step_state::kCaptured)).bind(3, aws::format_iso8601(clock_.now()))
+        .bind(4, run_id).bind(5, static_cast<long long>(entry)).bind(6, step_id);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "record before-state of " + step_id);
+    return Ok{};
+  });
 }
 
 Status Journal::set_state(const std::string& run_id, int entry, const std::string& step_id, const std::string& state,
                           const std::string& error) {
-  std::lock_guard lock(mu_);
-  std::string now = aws::format_iso8601(clock_.now());
-  Stmt s(db_, "UPDATE steps SET state = ?, error = ?, updated_at = ? WHERE run_id = ? AND entry = ? AND step_id = ?");
-  s.bind(1, state).bind(2, error).bind(3, now).bind(4, run_id).bind(5, static_cast<long long>(entry)).bind(6, step_id);
-  if (s.step() != SQLITE_DONE) return db_error(db_, "set state of " + step_id);
-  if (state == step_state::kRolledBack) {
-    Stmt r(db_, "INSERT INTO rollbacks(target, run_id, at) SELECT target, run_id, ? FROM steps"
-                " WHERE run_id = ? AND entry = ? AND step_id = ?");
-    r.bind(1, now).bind(2, run_id).bind(3, static_cast<long long>(entry)).bind(4, step_id);
-    if (r.step() != SQLITE_DONE) return db_error(db_, "record rollback of " + step_id);
-  }
-  return Ok{};
+  return write([&]() -> Status {
+    std::string now = aws::format_iso8601(clock_.now());
+    Stmt s(db_, "UPDATE steps SET state = ?, error = ?, updated_at = ? WHERE run_id = ? AND entry = ? AND step_id = ?");
+    s.bind(1, state).bind(2, error).bind(3, now).bind(4, run_id).bind(5, static_cast<long long>(entry)).bind(6, step_id);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "set state of " + step_id);
+    if (state == step_state::kRolledBack) {
+      Stmt r(db_, "INSERT INTO rollbacks(target, run_id, at) SELECT target, run_id, ? FROM steps"
+                  " WHERE run_id = ? AND entry = ? AND step_id = ?");
+      r.bind(1, now).bind(2, run_id).bind(3, static_cast<long long>(entry)).bind(4, step_id);
+      if (r.step() != SQLITE_DONE) return db_error(db_, "record rollback of " + step_id);
+    }
+    return Ok{};
+  });
 }
 
 Status Journal::record_applied(const std::string& run_id, int entry, const std::string& step_id, const json& applied) {
-  std::lock_guard lock(mu_);
-  Stmt s(db_, "UPDATE steps SET applied = ?, state = ?, applied_at = ?, updated_at = ?,"
-              " apply_seq = (SELECT COALESCE(MAX(apply_seq), 0) + 1 FROM steps WHERE run_id = ?)"
-              " WHERE run_id = ? AND entry = ? AND step_id = ?");
-  std::string now = aws::format_iso8601(clock_.now());
-  s.bind(1, applied.dump()).bind(2, std::string(step_state::kApplied)).bind(3, now).bind(4, now).bind(5, run_id)
-      .bind(6, run_id).bind(7, static_cast<long long>(entry)).bind(8, step_id);
-  if (s.step() != SQLITE_DONE) return db_error(db_, "record applied " + step_id);
-  return Ok{};
+  return write([&]() -> Status {
+    Stmt s(db_, "UPDATE steps SET applied = ?, state = ?, applied_at = ?, updated_at = ?,"
+                " apply_seq = (SELECT COALESCE(MAX(apply_seq), 0) + 1 FROM steps WHERE run_id = ?)"
+                " WHERE run_id = ? AND entry = ? AND step_id = ?");
+    std::string now = aws::format_iso8601(clock_.now());
+    s.bind(1, applied.dump()).bind(2, std::string(step_state::kApplied)).bind(3, now).bind(4, now).bind(5, run_id)
+        .bind(6, run_id).bind(7, static_cast<long long>(entry)).bind(8, step_id);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "record applied " + step_id);
+    return Ok{};
+  });
+}
+
+namespace {
+// A write that throws (a bug, e.g. JSON that cannot be serialised) fails only itself: the leader
+// keeps the exception for its owner, who rethrows it on its own thread.
+Status run_op(Journal::PendingWrite& w) {
+  try {
+    return (*w.op)();
+  } catch (...) {
+    w.thrown = std::current_exception();
+    return Error::internal("journal: a step write threw");
+  }
+}
+
+Status finish(const Journal::PendingWrite& w) {
+  if (w.thrown) std::rethrow_exception(w.thrown);
+  return w.status;
+}
+}  // namespace
+
+// Group commit. A writer queues its statements; if no commit is in progress it becomes the leader,
+// runs everything queued (each writer's statements in a savepoint of their own, so one failing
+// write undoes only itself) in one transaction and commits it, which syncs once. Writers that
+// queue meanwhile wait for the next leader. Each returns only after its own transaction
+// committed, so a returned Ok still means the write is on disk.
+Status Journal::write(const std::function<Status()>& op) {
+  PendingWrite me{&op, Ok{}, false};
+  std::unique_lock group(group_mu_);
+  queue_.push_back(&me);
+  group_cv_.wait(group, [&] { return me.done || !committing_; });
+  if (me.done) return finish(me);
+  committing_ = true;
+  std::vector<PendingWrite*> batch;
+  batch.swap(queue_);
+  group.unlock();
+  bool committed = false;
+  {
+    std::lock_guard lock(mu_);
+    Status begin = exec("BEGIN IMMEDIATE");
+    if (!begin.ok()) {
+      for (PendingWrite* w : batch) w->status = begin;
+    } else {
+      for (PendingWrite* w : batch) {
+        Status mark = exec("SAVEPOINT step_write");
+        w->status = mark.ok() ? run_op(*w) : mark;
+        if (!w->status.ok() && mark.ok()) logged(exec("ROLLBACK TO step_write"));
+        if (mark.ok()) logged(exec("RELEASE step_write"));
+      }
+      Status commit = exec("COMMIT");
+      committed = commit.ok();
+      if (!committed) {
+        logged(exec("ROLLBACK"));
+        for (PendingWrite* w : batch)
+          if (w->status.ok()) w->status = commit;
+      }
+    }
+  }
+  group.lock();
+  if (committed) commits_++;
+  for (PendingWrite* w : batch) w->done = true;
+  committing_ = false;
+  group.unlock();
+  group_cv_.notify_all();
+  return finish(me);
+}
+
+uint64_t Journal::step_commits() const {
+  std::lock_guard group(group_mu_);
+  return commits_;
 }
 
 Status Journal::set_run_status(const std::string& run_id, const std::string& status) {

@@ -1,7 +1,13 @@
 // The run journal: SQLite in the state directory (WAL, synchronous FULL), so a before-state that
-// record_before() returned for is on disk before the first mutating call of its step.
+// record_before() returned for is on disk before the first mutating call of its step. Step writes
+// from concurrent threads share commits (group commit): one fsync for many steps, and still no
+// write returns before the transaction holding it is durable.
 #pragma once
 
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -78,12 +84,31 @@ class Journal {
   // When a step of `target_arn` was last rolled back (the re-containment guard).
   std::optional<aws::TimePoint> last_rollback(const std::string& target_arn);
 
+  // Transactions the step writes have committed (each one synced); fewer than the writes when
+  // concurrent writers shared a commit.
+  uint64_t step_commits() const;
+
+ // One queued step write (public only for the group-commit helpers in journal.cc).
+  struct PendingWrite {
+    const std::function<Status()>* op;
+    Status status;
+    bool done = false;
+    std::exception_ptr thrown;
+  };
+
  private:
   Journal(sqlite3* db, aws::Clock& clock) : db_(db), clock_(clock) {}
   Status exec(const std::string& sql);
+  // Runs `op` (statements on db_, mu_ held) in a group commit; returns once its transaction is durable.
+  Status write(const std::function<Status()>& op);
   sqlite3* db_;
   aws::Clock& clock_;
-  std::mutex mu_;
+  std::mutex mu_;  // the connection
+  mutable std::mutex group_mu_;  // the queue below
+  std::condition_variable group_cv_;
+  std::vector<PendingWrite*> queue_;
+  bool committing_ = false;
+  uint64_t commits_ = 0;
 };
 
 // An exclusive lock on the state directory for the length of an apply or rollback. A second

@@ -157,6 +157,9 @@ TEST(SimScaleTest, ManyAccountsAndRegionsFinishNearTheCriticalPath) {
   sc.targets = make_targets(600, 50, {"us-east-1", "eu-west-1", "ap-southeast-2"});
   sc.workers = 600;
   sc.per_account_region = 16;
+  // No transient 5xx here: a retry's back-off on the longest chain is not part of any lower bound,
+  // and which target draws it depends on thread timing (the 1,000-instance test covers retries).
+  sc.sim.transient_rate = 0;
   auto r = run_scenario(sc);
   expect_near_bound(r);
   EXPECT_EQ(r.journal_steps_verified, 1200);
