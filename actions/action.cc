@@ -2,6 +2,13 @@
 
 namespace containctl::actions {
 
+void wait_without_calls(Context& ctx, std::chrono::milliseconds d) {
+  if (ctx.idle_wait)
+    ctx.idle_wait(d);
+  else
+    ctx.clock.sleep_for(d);
+}
+
 bool Options::flag(const std::string& key, bool fallback) const {
   auto it = values.find(key);
   if (it == values.end()) return fallback;

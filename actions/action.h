@@ -3,6 +3,8 @@
 // applies, verifies, and on rollback restores from the journaled before-state.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -81,7 +83,15 @@ struct Context {
   const Options& options;
   std::vector<std::string> allow_principals;  // S3 allow-list: settings' s3_allow_access + caller
   aws::Clock& clock;
+  // Set by the executor: waits `d` with the target's pool slot handed to other targets. Steps
+  // call it through wait_without_calls(); unset, that is a plain sleep.
+  std::function<void(std::chrono::milliseconds)> idle_wait = {};
 };
+
+// A wait during which the step makes no AWS calls at all (the EC2 untrack dwell): the executor
+// lets other targets of the same account and region run meanwhile. Only for waits with nothing
+// else of the step in flight.
+void wait_without_calls(Context& ctx, std::chrono::milliseconds d);
 
 class ActionFamily {
  public:

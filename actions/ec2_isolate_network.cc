@@ -227,7 +227,7 @@ Result<json> apply(Context& ctx, const Step& step, const json& before) {
   CC_TRY(parallel(ctx.clock, std::move(moves)));
   if (!to_move.empty()) {
     const int dwell = step.args.value("dwell_seconds", 0);
-    if (dwell > 0) ctx.clock.sleep_for(std::chrono::seconds(dwell));
+    if (dwell > 0) wait_without_calls(ctx, std::chrono::seconds(dwell));  // no calls: others use the slot
   }
   moves.clear();
   for (const auto& e : to_move) moves.push_back([&, e] { return set_groups(ctx, e["id"], {iso[e["vpc_id"]]}); });

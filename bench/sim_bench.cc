@@ -1,6 +1,6 @@
 // The scale simulation's three scenarios (see tests/support/sim_scenario.h for what is real and
 // what is modelled). Prints one line per scenario; virtual time, so it runs in seconds.
-//   sim_bench [--workers-10k N] [--per-account-region-10k N] [--state-dir-parent DIR] [--audit]
+//   sim_bench [--workers-10k N] [--per-account-region-10k N] [--state-dir-parent DIR] [--audit] [--dwell-ms N] [--transient-rate X]
 //   sim_bench --plan-10k
 #include <chrono>
 #include <cstdio>
@@ -95,6 +95,8 @@ int main(int argc, char** argv) {
   }
   int workers_10k = 2000, per_key_10k = 4;
   bool audit = false;
+  int dwell_ms = 0;
+  double transient_rate = -1;  // keep the SimConfig default
   std::string state_parent;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -103,9 +105,11 @@ int main(int argc, char** argv) {
     else if (a == "--per-account-region-10k" && has_value) per_key_10k = std::atoi(argv[++i]);
     else if (a == "--state-dir-parent" && has_value) state_parent = argv[++i];
     else if (a == "--audit") audit = true;
+    else if (a == "--transient-rate" && has_value) transient_rate = std::atof(argv[++i]);
+    else if (a == "--dwell-ms" && has_value) dwell_ms = std::atoi(argv[++i]);  // instances: move, dwell, move
     else {
       std::fprintf(stderr,
-                   "unknown option %s (--workers-10k N, --per-account-region-10k N, --state-dir-parent DIR, --audit)\n",
+                   "unknown option %s (--workers-10k N, --per-account-region-10k N, --state-dir-parent DIR, --audit, --dwell-ms N, --transient-rate X)\n",
                    argv[i]);
       return 2;
     }
@@ -121,6 +125,8 @@ int main(int argc, char** argv) {
   scenarios[2].per_account_region = per_key_10k;
   for (auto& s : scenarios) {
     s.audit = audit;
+    s.dwell_ms = dwell_ms;
+    if (transient_rate >= 0) s.sim.transient_rate = transient_rate;
     s.state_dir_parent = state_parent;
     auto start = std::chrono::steady_clock::now();
     auto r = sim::run_scenario(s);

@@ -14,6 +14,7 @@
 
 #include "actions/registry.h"
 #include "aws/concurrency.h"
+#include "orchestrator/target_pool.h"
 
 namespace containctl::orch {
 namespace {
@@ -41,6 +42,61 @@ void fault_point(const char* where) {
 bool is_done(const std::string& state) {
   return state == step_state::kVerified;
 }
+
+// The steps of one target that wait without calls (actions::wait_without_calls). When every
+// running step of the target is waiting, the target hands its pool slot back; the first to wake
+// takes it back, and the others wait for that, before any of them calls again.
+class IdleHold {
+ public:
+  IdleHold(aws::Clock& clock, PoolSlot& slot) : clock_(clock), slot_(slot) {}
+  void wave_started(int steps) {
+    std::lock_guard lock(mu_);
+    running_ = steps;
+  }
+  void step_finished() {
+    std::lock_guard lock(mu_);
+    running_--;
+    release_if_all_wait();
+  }
+  void wait(std::chrono::milliseconds d) {
+    {
+      std::lock_guard lock(mu_);
+      waiting_++;
+      release_if_all_wait();
+    }
+    clock_.sleep_for(d);
+    bool mine = false;
+    aws::wait_until(clock_, mu_, [&] {
+      if (!released_) {
+        waiting_--;
+        return true;
+      }
+      if (reacquiring_) return false;
+      reacquiring_ = mine = true;
+      return true;
+    });
+    if (!mine) return;
+    slot_.reacquire();
+    {
+      std::lock_guard lock(mu_);
+      released_ = reacquiring_ = false;
+      waiting_--;
+    }
+    aws::notify_waiters(clock_);
+  }
+
+ private:
+  void release_if_all_wait() {  // mu_ held
+    if (released_ || running_ == 0 || waiting_ < running_) return;
+    slot_.release();
+    released_ = true;
+  }
+  aws::Clock& clock_;
+  PoolSlot& slot_;
+  std::mutex mu_;
+  int running_ = 0, waiting_ = 0;
+  bool released_ = false, reacquiring_ = false;
+};
 
 struct Runner {
   Journal& journal;
@@ -128,7 +184,7 @@ struct Runner {
   }
 
   // The steps of one entry, in waves of steps whose dependencies are done.
-  bool run_entry(int idx, const PlanEntry& e, std::map<std::string, StepRecord>& records) {
+  bool run_entry(int idx, const PlanEntry& e, std::map<std::string, StepRecord>& records, PoolSlot& slot) {
     actions::ActionFamily* fam = family(e.family);
     if (!fam) {
       for (const auto& s : e.steps) failed(e, s, "unknown action family " + e.family);
@@ -142,6 +198,8 @@ struct Runner {
     aws::AwsClient target_client = (*client)->with_context(e.target.arn);  // audit records name the target
     actions::Context ctx{target_client, e.target, e.region, run_id, env.caller, env.options, env.allow_principals,
                          *env.clock};
+    IdleHold hold(*env.clock, slot);
+    ctx.idle_wait = [&hold](std::chrono::milliseconds d) { hold.wait(d); };
     std::set<std::string> done;
     for (const auto& s : e.steps) {
       if (!is_done(records[s.id].state)) continue;
@@ -163,10 +221,12 @@ struct Runner {
       std::vector<std::function<void()>> tasks;
       for (size_t i = 0; i < wave.size(); ++i) {
         const StepRecord rec = records[wave[i]->id];
-        tasks.push_back([this, idx, &e, s = wave[i], rec, fam, &ctx, &ok, i] {
+        tasks.push_back([this, idx, &e, s = wave[i], rec, fam, &ctx, &ok, i, &hold] {
           ok[i] = run_step(idx, e, *s, rec, *fam, ctx);
+          hold.step_finished();
         });
       }
+      hold.wave_started(static_cast<int>(tasks.size()));
       aws::fork_join(*env.clock, std::move(tasks));  // independent steps at once; one runs inline
       bool all_ok = true;
       for (size_t i = 0; i < wave.size(); ++i) {
@@ -181,63 +241,6 @@ struct Runner {
   }
 };
 
-// Runs `work(group)` for every group on up to `workers` threads (the caller is one of them), at
-// most `limit` groups at once per key, in the groups' order otherwise. Each key admits its first
-// `limit` groups to the ready queue; finishing a group admits the key's next one, so picking work
-// costs O(1) however many groups wait, and a key at its limit never holds up the others. Waits
-// go through the clock (aws/concurrency.h), so the simulation runs this very code in virtual time.
-template <class Work>
-void run_pool(aws::Clock& clock, const std::vector<std::vector<int>>& groups, const std::vector<std::string>& keys,
-              int workers, int limit, Work work) {
-  limit = std::max(1, limit);
-  std::mutex mu;
-  std::deque<size_t> ready;
-  std::map<std::string, std::deque<size_t>> waiting;  // per key, beyond its limit
-  std::map<std::string, int> admitted;                // per key: ready or running
-  for (size_t i = 0; i < groups.size(); ++i) {
-    if (admitted[keys[i]] < limit) {
-      admitted[keys[i]]++;
-      ready.push_back(i);
-    } else {
-      waiting[keys[i]].push_back(i);
-    }
-  }
-  size_t untaken = groups.size();
-  // More workers than slots could never all be busy.
-  const size_t slots = ready.size();
-  const size_t n = std::max<size_t>(1, std::min<size_t>(std::max(1, workers), slots));
-  auto worker = [&] {
-    for (;;) {
-      size_t pick = 0;
-      bool got = false, last = false;
-      aws::wait_until(clock, mu, [&] {
-        if (!ready.empty()) {
-          pick = ready.front();
-          ready.pop_front();
-          got = true;
-          last = --untaken == 0;
-          return true;
-        }
-        return untaken == 0;
-      });
-      if (last) aws::notify_waiters(clock);  // idle workers may stop
-      if (!got) return;
-      work(groups[pick]);
-      bool admitted_next = false;
-      {
-        std::lock_guard lock(mu);
-        auto& queue = waiting[keys[pick]];
-        if (!queue.empty()) {
-          ready.push_back(queue.front());
-          queue.pop_front();
-          admitted_next = true;
-        }
-      }
-      if (admitted_next) aws::notify_waiters(clock);
-    }
-  };
-  aws::fork_join(clock, std::vector<std::function<void()>>(n, worker));
-}
 
 // The pool's limit applies per key: (account, region), and (account, "global") for IAM, which has
 // no region, so an account's users and roles do not queue behind its instances.
@@ -276,10 +279,11 @@ RunOutcome execute_run(Journal& journal, const std::string& run_id, const std::v
   std::vector<std::vector<int>> groups;
   std::vector<std::string> keys;
   group_entries(entries, groups, keys);
-  run_pool(*env.clock, groups, keys, env.workers, env.per_account_region, [&](const std::vector<int>& group) {
-    for (int idx : group)
-      if (!r.run_entry(idx, entries[idx], records[idx])) break;
-  });
+  run_pool(*env.clock, groups, keys, env.workers, env.per_account_region,
+           [&](const std::vector<int>& group, PoolSlot& slot) {
+             for (int idx : group)
+               if (!r.run_entry(idx, entries[idx], records[idx], slot)) break;
+           });
   int total = 0;
   for (const auto& e : entries) total += static_cast<int>(e.steps.size());
   r.outcome.status = r.outcome.steps_failed == 0 && r.outcome.steps_done == total ? "succeeded"
@@ -349,7 +353,7 @@ Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, con
     groups.push_back(g);
     keys.push_back(pool_key(*items[g.front()].entry));
   }
-  run_pool(*env.clock, groups, keys, env.workers, env.per_account_region, [&](const std::vector<int>& group) {
+  run_pool(*env.clock, groups, keys, env.workers, env.per_account_region, [&](const std::vector<int>& group, PoolSlot&) {
     for (int i : group) {
       const RollbackItem& it = items[i];
       const PlanEntry& e = *it.entry;

@@ -149,6 +149,21 @@ TEST(SimScaleTest, ThousandInstancesInOneAccountRegionRunAtEc2sMutatingRate) {
   EXPECT_GT(r.transient, 0);  // 0.5% of ~5000 calls: retried, not failed
 }
 
+// The same 1,000 instances with isolate-network's shape (move, 2 s dwell, move) on the default
+// pool (8 workers, 4 per account and region): a dwelling target hands its slot on, so EC2's
+// mutating bucket still sets the pace. Holding slots through the dwell it would take at least
+// 1,000 / 4 x 2 s = 500 s against this 390 s bound (ratio >= 1.28).
+TEST(SimScaleTest, ThousandInstancesWithTheUntrackDwellStillRunAtEc2sMutatingRate) {
+  Scenario sc;
+  sc.name = "1000 instances, 2 s dwell";
+  sc.targets = make_targets(1000, 1, {"us-east-1"}, "instance");
+  sc.dwell_ms = 2000;
+  auto r = run_scenario(sc);
+  expect_near_bound(r);
+  EXPECT_NEAR(r.bucket_bound_s, (2000 - 50) / 5.0, 1.0);
+  EXPECT_GE(r.critical_path_s, 2.0);
+}
+
 // Many accounts and regions, all targets in flight at once (the settings' executor.workers and
 // per_account_region raised to allow it): the run ends within its critical path.
 TEST(SimScaleTest, ManyAccountsAndRegionsFinishNearTheCriticalPath) {

@@ -37,8 +37,11 @@ using nlohmann::json;
 // Instances: DescribeTags / CreateTags, DescribeInstances / ModifyInstanceAttribute / DescribeInstances.
 // Users: GetUserPolicy / PutUserPolicy / GetUserPolicy, ListAccessKeys / UpdateAccessKey.
 // Buckets: GET/PUT/GET ?publicAccessBlock, GET/PUT ?policy.
+// With dwell_ms, an instance's "b" is isolate-network's shape: a first move, a dwell without
+// calls (actions::wait_without_calls, as the EC2 untrack dwell), a second move.
 class SimFamily final : public actions::ActionFamily {
  public:
+  int dwell_ms = 0;
   std::string name() const override { return "sim"; }
   bool handles(const actions::Target&) const override { return true; }
   Result<json> discover(actions::Context&) override { return json::object(); }
@@ -66,6 +69,11 @@ class SimFamily final : public actions::ActionFamily {
   }
   Result<json> apply(actions::Context& ctx, const actions::Step& s, const json&) override {
     const auto& t = ctx.target;
+    if (t.type == "instance" && s.id == "b" && dwell_ms > 0) {
+      auto first = ec2(ctx, "ModifyInstanceAttribute", {{"InstanceId", t.name}, {"GroupId.1", "sg-0aaaaaaaaaaaaaaaa"}});
+      if (!first.ok()) return first.error();
+      actions::wait_without_calls(ctx, std::chrono::milliseconds(dwell_ms));
+    }
     if (t.type == "instance")
       return done(s.id == "a" ? ec2(ctx, "CreateTags", {{"ResourceId.1", t.name}, {"Tag.1.Key", "contained-by"},
                                                         {"Tag.1.Value", ctx.run_id}})
@@ -135,6 +143,7 @@ struct Scenario {
   aws::SimConfig sim;
   std::string state_dir_parent;  // where the journal (and audit log) go; default /dev/shm, else TMPDIR
   bool audit = false;            // record every call and step in a real audit log, as `apply` does
+  int dwell_ms = 0;              // instances wait this long between two moves (SimFamily)
 };
 
 struct ScenarioResult {
@@ -243,6 +252,7 @@ inline ScenarioResult run_scenario(const Scenario& sc) {
   };
 
   SimFamily family;
+  family.dwell_ms = sc.dwell_ms;
   actions::Identity caller{"100000000000", "arn:aws:iam::100000000000:user/responder", "AIDA", "AKIA"};
   std::map<std::string, std::unique_ptr<aws::AwsClient>> clients;
   std::vector<orch::PlanEntry> entries;
@@ -328,6 +338,8 @@ inline ScenarioResult run_scenario(const Scenario& sc) {
     for (const auto& s : *steps) res.journal_steps_verified += s.state == orch::step_state::kVerified;
   res.target_finish_s = target_finish_s;
   double critical_ms = 0;
+  for (const auto& e : entries)  // an instance's dwell is on its own chain, whatever the scheduler does
+    if (e.target.type == "instance") target_latency_ms[e.target.arn] += sc.dwell_ms;
   for (const auto& [target, ms] : target_latency_ms) critical_ms = std::max(critical_ms, ms);
 
   aws::SimStats st = transport->stats();
