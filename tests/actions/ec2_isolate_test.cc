@@ -144,8 +144,11 @@ TEST_F(Ec2Isolate, MultiInterfaceEachInterfaceIsolatedAndRestoredExactly) {
   }
   EXPECT_EQ(isolation.size(), 1u);  // one isolation group per VPC, shared
   // Never through the instance's Groups attribute (fails on multi-interface instances in AWS).
-  for (const std::string& body : probe_->bodies())
-    if (ProbeTransport::action_of(body) == "ModifyInstanceAttribute") EXPECT_EQ(body.find("GroupId"), std::string::npos);
+  for (const std::string& body : probe_->bodies()) {
+    if (ProbeTransport::action_of(body) == "ModifyInstanceAttribute") {
+      EXPECT_EQ(body.find("GroupId"), std::string::npos);
+    }
+  }
   st = roll_back(*family_, ctx, done);
   ASSERT_TRUE(st.ok()) << st.error().describe();
   EXPECT_EQ(read_state(*client_, id), original);
@@ -273,8 +276,11 @@ TEST_F(Ec2Isolate, OptionalStepsEipRoleSessionsAndNaclAreFlaggedAppliedAndRestor
                      {"ec2.nacl_hard_cut", "true"}};
   TargetPlan plan = plan_for(ctx);
   for (const char* s : {"disassociate-eips", "revoke-role-sessions", "nacl-hard-cut"}) ASSERT_TRUE(has_step(plan, s)) << s;
-  for (const Step& s : plan.steps)
-    if (s.id == "nacl-hard-cut") EXPECT_NE(s.description.find("SUBNET-WIDE"), std::string::npos);
+  for (const Step& s : plan.steps) {
+    if (s.id == "nacl-hard-cut") {
+      EXPECT_NE(s.description.find("SUBNET-WIDE"), std::string::npos);
+    }
+  }
   std::vector<Applied> done;
   Status st = execute(*family_, ctx, plan, done);
   ASSERT_TRUE(st.ok()) << st.error().describe();
