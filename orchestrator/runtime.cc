@@ -15,8 +15,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const GlobalOptions& g, bool need
   CC_ASSIGN(rt->audit_, AuditLog::open(rt->state_dir_ + "/audit.jsonl", *rt->clock_));
   if (need_aws) {
     CC_ASSIGN(rt->session_, Session::open(g));
-    for (const auto& [key, limit] : rt->settings_.rate_limits) {
-      aws::BucketConfig bucket{limit.rate_per_second, limit.burst};
+    for (const auto& [key, bucket] : rt->settings_.rate_limits) {
       size_t slash = key.find('/');
       if (slash == std::string::npos)
         rt->session_->limiter().configure(key, bucket);

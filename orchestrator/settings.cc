@@ -200,7 +200,7 @@ Result<Settings> load_settings(const std::string& path) {
       CC_TRY(r.known_fields(v, where + ".", {"rate_per_second", "burst"}));
       if (!v.contains("rate_per_second") || !v["rate_per_second"].is_number() || v["rate_per_second"].get<double>() <= 0)
         return r.bad(where + ".rate_per_second", "must be a number > 0");
-      RateLimit limit{v["rate_per_second"].get<double>(), v["rate_per_second"].get<double>()};
+      aws::BucketConfig limit{v["rate_per_second"].get<double>(), v["rate_per_second"].get<double>()};
       if (v.contains("burst")) {
         if (!v["burst"].is_number() || v["burst"].get<double>() < 1) return r.bad(where + ".burst", "must be a number >= 1");
         limit.burst = v["burst"].get<double>();

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "aws/result.h"
+#include "aws/retry.h"
 
 namespace containctl::orch {
 
@@ -20,12 +21,6 @@ struct LevelSettings {  // one level; unset fields inherit
   std::optional<std::vector<std::string>> actions;
   std::optional<std::string> auto_scope;  // confirmed | suspected
   std::optional<int> approvals_required;
-};
-
-// Client-side pacing for one bucket: calls per second and burst (AWS's token-bucket terms).
-struct RateLimit {
-  double rate_per_second = 0;
-  double burst = 0;
 };
 
 struct Settings {
@@ -45,7 +40,7 @@ struct Settings {
   int per_account_region = 4;
   // "rate_limits": "service" (per account, region and service) or "service/Operation" buckets.
   // EC2 needs none: AWS's published request-token figures are the default.
-  std::map<std::string, RateLimit> rate_limits;
+  std::map<std::string, aws::BucketConfig> rate_limits;
   std::string sha256;  // of the file's bytes ("" when absent)
 };
 
