@@ -1,16 +1,16 @@
 #include "orchestrator/planner.h"
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
+#include <atomic>
+#include <cstdint>
 #include <sstream>
-#include <thread>
 
 #include "actions/registry.h"
 #include "orchestrator/findings.h"
 #include "orchestrator/gate.h"
 #include "orchestrator/journal.h"
 #include "orchestrator/plan_file.h"
+#include "orchestrator/target_pool.h"
 
 namespace containctl::orch {
 namespace {
@@ -74,41 +74,6 @@ struct Entry {
   Status status = Ok{};  // of discovery and family.plan
   json result;           // the plan entry
 };
-
-// Runs work(i) for i in [0, n) on up to `workers` threads (the caller is one), at most `per_key`
-// at once with the same key(i). Items start in index order and every started item finishes.
-// After a failure (work(i) returns false) no new item starts: every item before the first failed
-// one has run, so the first failure in index order is the one a sequential loop would have hit.
-template <typename Key, typename Work>
-void run_bounded(size_t n, int workers, int per_key, Key key, Work work) {
-  if (n == 0) return;
-  const size_t threads = std::min<size_t>(n, static_cast<size_t>(std::max(1, workers)));
-  const int limit = std::max(1, per_key);
-  std::mutex mu;
-  std::condition_variable cv;
-  std::map<std::string, int> in_flight;
-  size_t next = 0;
-  bool failed = false;
-  auto worker = [&] {
-    std::unique_lock lock(mu);
-    while (!failed && next < n) {
-      const size_t i = next++;
-      const std::string k = key(i);
-      cv.wait(lock, [&] { return in_flight[k] < limit; });
-      in_flight[k]++;
-      lock.unlock();
-      const bool ok = work(i);
-      lock.lock();
-      if (!ok) failed = true;
-      in_flight[k]--;
-      cv.notify_all();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-}
 
 json options_json(const std::map<std::string, std::string>& o) {
   json j = json::object();
@@ -191,17 +156,31 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
     if (!c.finding_id.empty()) e.result["finding_id"] = c.finding_id;
     return Ok{};
   };
-  run_bounded(work.size(), req.discovery_workers, req.discovery_per_account_region,
-              [&](size_t w) { return entries[work[w]].account + "/" + entries[work[w]].region; },
-              [&](size_t w) {
-                Entry& e = entries[work[w]];
-                try {
-                  e.status = plan_one(e);
-                } catch (const std::exception& ex) {  // a thread must not end the process
-                  e.status = Error::internal(e.candidate->target.arn + ": planning failed: " + ex.what());
-                }
-                return e.status.ok();
-              });
+  // Each target is a group of its own in the executor's pool, with the settings' bounds. After a
+  // failure no later target (in request order) starts, while every earlier one still runs, so the
+  // first failure in request order is the one a sequential loop would have hit.
+  std::vector<std::vector<int>> groups;
+  std::vector<std::string> keys;
+  for (size_t w = 0; w < work.size(); ++w) {
+    groups.push_back({static_cast<int>(w)});
+    keys.push_back(entries[work[w]].account + "/" + entries[work[w]].region);
+  }
+  std::atomic<size_t> first_failed{SIZE_MAX};
+  run_pool(rt.clock(), groups, keys, settings.workers, settings.per_account_region,
+           [&](const std::vector<int>& group, PoolSlot&) {
+             const size_t w = static_cast<size_t>(group.front());
+             if (w > first_failed.load()) return;
+             Entry& e = entries[work[w]];
+             try {
+               e.status = plan_one(e);
+             } catch (const std::exception& ex) {  // a thread must not end the process
+               e.status = Error::internal(e.candidate->target.arn + ": planning failed: " + ex.what());
+             }
+             if (e.status.ok()) return;
+             size_t seen = first_failed.load();
+             while (w < seen && !first_failed.compare_exchange_weak(seen, w)) {
+             }
+           });
 
   // 3. The plan, in target order; the first failed discovery (in target order) is the error.
   json targets = json::array(), refused = json::array();

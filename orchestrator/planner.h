@@ -1,6 +1,6 @@
 // The planner: targets (ARNs or a finding) -> read-only discovery -> steps -> the gate's decision
 // per target -> a deterministic plan document. It makes read-only calls only. Targets are
-// discovered in parallel (bounded); the plan lists them in request order whatever order their
+// discovered in parallel (the settings' executor bounds); the plan lists them in request order whatever order their
 // discoveries finish in, and the error of a failed plan is that of the first failing target.
 #pragma once
 
@@ -21,9 +21,6 @@ struct PlanRequest {
   std::string confidence;            // override; default confirmed (ARNs) or suspected (findings)
   std::string requester;             // default: the caller's ARN
   std::map<std::string, std::string> options;
-  // Targets discovered at once, in all and per (account, region), as the executor bounds apply.
-  int discovery_workers = 8;
-  int discovery_per_account_region = 4;
 };
 
 Result<nlohmann::json> build_plan(Runtime& rt, const PlanRequest& request);

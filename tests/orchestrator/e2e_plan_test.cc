@@ -21,6 +21,34 @@ long long audit_ms(const std::string& t) {
   return static_cast<long long>(::timegm(&tm)) * 1000 + ms;
 }
 
+// Targets whose calls overlapped in time, from audit records: each target's span runs from its
+// first call's start to its last call's end. Times are whole milliseconds, so each span is shrunk
+// by 3 ms at both ends: back-to-back targets (one after the other) never count as overlapping.
+struct Overlap {
+  size_t targets = 0;  // targets with calls
+  int most = 0;        // the most at once
+};
+Overlap target_overlap(const std::vector<json>& records) {
+  std::map<std::string, std::pair<long long, long long>> span;
+  for (const auto& r : records) {
+    if (r["event"] != "aws_call" || !r.contains("target")) continue;
+    long long end = audit_ms(r["time"]), start = end - r["duration_ms"].get<long long>();
+    auto [it, fresh] = span.try_emplace(r["target"].get<std::string>(), start, end);
+    if (!fresh) it->second = {std::min(it->second.first, start), std::max(it->second.second, end)};
+  }
+  std::vector<std::pair<long long, int>> edges;  // (time, +1 start / -1 end); ends sort first
+  for (const auto& [arn, s] : span) {
+    if (s.second - s.first <= 6) continue;
+    edges.push_back({s.first + 3, 1});
+    edges.push_back({s.second - 3, -1});
+  }
+  std::sort(edges.begin(), edges.end());
+  Overlap out{span.size(), 0};
+  int now = 0;
+  for (const auto& e : edges) out.most = std::max(out.most, now += e.second);
+  return out;
+}
+
 class E2ePlanTest : public E2eTest {};
 
 TEST_F(E2ePlanTest, TargetsAreDiscoveredInParallelWithinTheBoundAndListedInRequestOrder) {
@@ -36,26 +64,9 @@ TEST_F(E2ePlanTest, TargetsAreDiscoveredInParallelWithinTheBoundAndListedInReque
   for (const auto& t : doc["targets"]) got.push_back(t["target"]);
   EXPECT_EQ(got, want) << "the plan lists targets in request order";
 
-  // Each target's discovery spans from its first call's start to its last call's end. Times are
-  // whole milliseconds, so each span is shrunk by 3 ms at both ends: back-to-back discoveries
-  // (one after the other) never count as overlapping.
-  std::map<std::string, std::pair<long long, long long>> span;
-  for (const auto& r : audit_records()) {
-    if (r["event"] != "aws_call" || !r.contains("target")) continue;
-    long long end = audit_ms(r["time"]), start = end - r["duration_ms"].get<long long>();
-    auto [it, fresh] = span.try_emplace(r["target"].get<std::string>(), start, end);
-    if (!fresh) it->second = {std::min(it->second.first, start), std::max(it->second.second, end)};
-  }
-  ASSERT_EQ(span.size(), want.size());
-  std::vector<std::pair<long long, int>> edges;  // (time, +1 start / -1 end); ends sort first
-  for (const auto& [arn, s] : span) {
-    if (s.second - s.first <= 6) continue;
-    edges.push_back({s.first + 3, 1});
-    edges.push_back({s.second - 3, -1});
-  }
-  std::sort(edges.begin(), edges.end());
-  int now = 0, most = 0;
-  for (const auto& e : edges) most = std::max(most, now += e.second);
+  Overlap o = target_overlap(audit_records());
+  ASSERT_EQ(o.targets, want.size());
+  const int most = o.most;
   EXPECT_GE(most, 2) << "no two targets were ever discovered at the same time";
   EXPECT_LE(most, 4) << "more than 4 targets of one account and region were discovered at once";
 }
@@ -71,6 +82,29 @@ TEST_F(E2ePlanTest, FailedPlanNamesTheFirstFailingTargetInRequestOrder) {
   EXPECT_NE(p.all().find(missing_a), std::string::npos) << p.all();
   EXPECT_EQ(p.all().find(missing_b), std::string::npos) << p.all();
   EXPECT_FALSE(fs::exists(dir_ + "/plan.json"));
+}
+
+// The settings' executor bounds reach both plan (discovery) and apply: with one target at a time,
+// no two targets' calls overlap in either.
+TEST_F(E2ePlanTest, ExecutorSettingsBoundPlanAndApply) {
+  seed(3);
+  json settings = org_settings("auto");
+  settings["executor"] = {{"workers", 1}, {"per_account_region", 1}};
+  write_settings(settings);
+  std::vector<std::string> targets;
+  for (const auto& arn : seed_["instance_arns"]) targets.insert(targets.end(), {"--target", arn});
+  Proc p = plan(targets, "plan.json", {"--option", "ec2.untrack_dwell_seconds=0"});
+  ASSERT_EQ(p.code, 0) << p.all();
+  const std::vector<json> planned = audit_records();
+  Overlap during_plan = target_overlap(planned);
+  EXPECT_EQ(during_plan.targets, 3u);
+  EXPECT_EQ(during_plan.most, 1) << "plan discovered targets at once despite executor.workers = 1";
+  Proc a = run({"--output", "json", "apply", dir_ + "/plan.json"});
+  ASSERT_EQ(a.code, 0) << a.all();
+  std::vector<json> all = audit_records();
+  Overlap during_apply = target_overlap(std::vector<json>(all.begin() + static_cast<long>(planned.size()), all.end()));
+  EXPECT_EQ(during_apply.targets, 3u);
+  EXPECT_EQ(during_apply.most, 1) << "apply ran targets at once despite executor.workers = 1";
 }
 
 // A plan made with --option applies: apply hands the plan's options to the families, and once
