@@ -4,9 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <climits>
 #include <cstdlib>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>

@@ -232,23 +232,19 @@ Status Journal::record_applied(const std::string& run_id, int entry, const std::
   });
 }
 
-namespace {
-// A write that throws (a bug, e.g. JSON that cannot be serialised) fails only itself: the leader
-// keeps the exception for its owner, who rethrows it on its own thread.
-Status run_op(Journal::PendingWrite& w) {
+Status Journal::PendingWrite::run() {
   try {
-    return (*w.op)();
+    return (*op)();
   } catch (...) {
-    w.thrown = std::current_exception();
+    thrown = std::current_exception();
     return Error::internal("journal: a step write threw");
   }
 }
 
-Status finish(const Journal::PendingWrite& w) {
-  if (w.thrown) std::rethrow_exception(w.thrown);
-  return w.status;
+Status Journal::PendingWrite::result() const {
+  if (thrown) std::rethrow_exception(thrown);
+  return status;
 }
-}  // namespace
 
 // Group commit. A writer queues its statements; if no commit is in progress it becomes the leader,
 // runs everything queued (each writer's statements in a savepoint of their own, so one failing
@@ -260,7 +256,7 @@ Status Journal::write(const std::function<Status()>& op) {
   std::unique_lock group(group_mu_);
   queue_.push_back(&me);
   group_cv_.wait(group, [&] { return me.done || !committing_; });
-  if (me.done) return finish(me);
+  if (me.done) return me.result();
   committing_ = true;
   std::vector<PendingWrite*> batch;
   batch.swap(queue_);
@@ -274,7 +270,7 @@ Status Journal::write(const std::function<Status()>& op) {
     } else {
       for (PendingWrite* w : batch) {
         Status mark = exec("SAVEPOINT step_write");
-        w->status = mark.ok() ? run_op(*w) : mark;
+        w->status = mark.ok() ? w->run() : mark;
         if (!w->status.ok() && mark.ok()) logged(exec("ROLLBACK TO step_write"));
         if (mark.ok()) logged(exec("RELEASE step_write"));
       }
@@ -293,7 +289,7 @@ Status Journal::write(const std::function<Status()>& op) {
   committing_ = false;
   group.unlock();
   group_cv_.notify_all();
-  return finish(me);
+  return me.result();
 }
 
 uint64_t Journal::step_commits() const {

@@ -88,15 +88,17 @@ class Journal {
   // concurrent writers shared a commit.
   uint64_t step_commits() const;
 
- // One queued step write (public only for the group-commit helpers in journal.cc).
+ private:
+  // One queued step write. A write that throws (a bug, e.g. JSON that cannot be serialised) fails
+  // only itself: the leader keeps the exception and result() rethrows it on the writer's thread.
   struct PendingWrite {
     const std::function<Status()>* op;
     Status status;
     bool done = false;
     std::exception_ptr thrown;
+    Status run();
+    Status result() const;
   };
-
- private:
   Journal(sqlite3* db, aws::Clock& clock) : db_(db), clock_(clock) {}
   Status exec(const std::string& sql);
   // Runs `op` (statements on db_, mu_ held) in a group commit; returns once its transaction is durable.
