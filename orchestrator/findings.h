@@ -1,14 +1,18 @@
-// Containment targets from findings: GuardDuty (as `aws guardduty get-findings` prints it, one
-// finding or the whole {"Findings": [...]} response, or the EventBridge "GuardDuty Finding" event
-// whose detail uses camelCase names) and Security Hub ASFF (one finding, {"Findings": [...]}, or
-// the EventBridge "Security Hub Findings - Imported" event with detail.findings).
+// Containment targets from findings, without any AWS call. Accepted documents: a GuardDuty
+// finding (as `aws guardduty get-findings` prints it, one finding, a bare array or the whole
+// {"Findings": [...]} response), the EventBridge "GuardDuty Finding" event (camelCase detail),
+// a Security Hub ASFF finding (one, an array, {"Findings": [...]}) and the EventBridge
+// "Security Hub Findings - Imported" / "- Custom Action" events (detail.findings).
 //
-// Supported: GuardDuty Instance, AccessKey and S3Bucket resources; ASFF AwsEc2Instance,
-// AwsIamUser, AwsIamRole, AwsIamAccessKey and AwsS3Bucket. Access keys: the principal type
-// decides (IAMUser -> the user, AssumedRole -> the role the session belongs to, Root -> refused:
-// root cannot be contained by policy); without a type, an AKIA key means its user and an ASIA key
-// a role session. A finding whose resources are all unsupported is an error; unsupported resources
-// next to supported ones in one ASFF finding are skipped with a warning on the log.
+// Every finding and every resource is judged on its own: what can be contained becomes a target,
+// everything else is listed under `skipped` with its reason, and one bad resource never sinks its
+// neighbours. Only a document that is not a finding at all is an error.
+//
+// Trust rule: a finding identifies resources, nothing more. Its text never raises confidence:
+// every target from a finding is `suspected` (only the operator's --confidence says confirmed).
+// A Security Hub finding whose ProductArn is not GuardDuty's or Security Hub's own was imported
+// by some other product (anyone with securityhub:BatchImportFindings can write one), and its
+// targets carry a note saying so. See docs/findings.md.
 #pragma once
 
 #include <string>
@@ -22,12 +26,28 @@ namespace containctl::orch {
 
 struct FindingTarget {
   std::string arn, confidence = "suspected", note, finding_id, finding_type, source;
-  std::string access_key_id;  // the key the finding names (AccessKey findings), for key-level actions
+  std::string access_key_id;          // the key the finding names, for key-level actions
+  std::vector<std::string> families;  // the action families that can contain this target
 };
 
-// `source_name` (a file name or "<stdin>") starts every error, followed by the field path.
-Result<std::vector<FindingTarget>> targets_from_finding(const nlohmann::json& doc, const std::string& source_name);
+struct SkippedResource {
+  std::string finding_id, resource, reason;
+};
+
+struct FindingTargets {
+  std::vector<FindingTarget> targets;   // duplicates collapsed, in the order first seen
+  std::vector<SkippedResource> skipped;
+};
+
+// `source_name` (a file name or "<stdin>") starts every error message.
+Result<FindingTargets> targets_from_finding(const nlohmann::json& doc, const std::string& source_name);
 // "-" reads stdin.
-Result<std::vector<FindingTarget>> load_finding_file(const std::string& path_or_dash);
+Result<FindingTargets> load_finding_file(const std::string& path_or_dash);
+
+// {"targets": [{arn, families, confidence, finding_id, finding_type, source, note, access_key_id}],
+//  "skipped": [{finding_id, resource, reason}]}
+nlohmann::json to_json(const FindingTargets& found);
+// The same for people: one line a target, one a skipped resource.
+std::string to_text(const FindingTargets& found);
 
 }  // namespace containctl::orch

@@ -1,5 +1,7 @@
 #include "orchestrator/planner.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -38,8 +40,13 @@ Result<std::vector<Candidate>> gather(const PlanRequest& req) {
     out.push_back({t, req.confidence.empty() ? "confirmed" : req.confidence, "", "", {}});
   }
   if (!req.finding_path.empty()) {
-    CC_ASSIGN(std::vector<FindingTarget> found, load_finding_file(req.finding_path));
-    for (const auto& f : found) {
+    CC_ASSIGN(FindingTargets found, load_finding_file(req.finding_path));
+    for (const auto& s : found.skipped) spdlog::warn("finding {}: skipped {}: {}", s.finding_id, s.resource, s.reason);
+    if (found.targets.empty() && req.target_arns.empty())
+      return Error::invalid(req.finding_path + ": nothing in the finding can be contained (" +
+                            std::to_string(found.skipped.size()) + " resource(s) skipped; `containctl targets --finding " +
+                            req.finding_path + "` lists why)", "NoTargets");
+    for (const auto& f : found.targets) {
       CC_ASSIGN(actions::Target t, actions::parse_target_arn(f.arn));
       Candidate c{t, req.confidence.empty() ? f.confidence : req.confidence, f.note, f.finding_id, {}};
       // A finding about a long-term key contains that key first.

@@ -1,0 +1,57 @@
+// Helpers shared by the findings tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+
+#include "orchestrator/findings.h"
+
+namespace containctl::orch::testing {
+
+using nlohmann::json;
+
+inline std::string finding_data(const std::string& name) {
+  return std::string(CONTAINCTL_SOURCE_DIR) + "/tests/data/findings/" + name;
+}
+
+inline json read_finding(const std::string& name) {
+  std::ifstream in(finding_data(name));
+  return json::parse(in);
+}
+
+inline FindingTargets judge(const json& doc) {
+  auto r = targets_from_finding(doc, "finding.json");
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().describe());
+  return r.ok() ? *r : FindingTargets{};
+}
+
+inline FindingTargets judge_file(const std::string& name) {
+  auto r = load_finding_file(finding_data(name));
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().describe());
+  return r.ok() ? *r : FindingTargets{};
+}
+
+inline std::vector<std::string> arns(const FindingTargets& f) {
+  std::vector<std::string> out;
+  for (const auto& t : f.targets) out.push_back(t.arn);
+  return out;
+}
+
+// The skipped entry whose resource contains `resource`, or nullptr.
+inline const SkippedResource* skipped(const FindingTargets& f, const std::string& resource) {
+  for (const auto& s : f.skipped) {
+    if (s.resource.find(resource) != std::string::npos) return &s;
+  }
+  return nullptr;
+}
+
+inline const FindingTarget* target(const FindingTargets& f, const std::string& arn) {
+  for (const auto& t : f.targets) {
+    if (t.arn == arn) return &t;
+  }
+  return nullptr;
+}
+
+}  // namespace containctl::orch::testing
