@@ -42,10 +42,13 @@ Result<std::vector<Candidate>> gather(const PlanRequest& req) {
   if (!req.finding_path.empty()) {
     CC_ASSIGN(FindingTargets found, load_finding_file(req.finding_path));
     for (const auto& s : found.skipped) spdlog::warn("finding {}: skipped {}: {}", s.finding_id, s.resource, s.reason);
-    if (found.targets.empty() && req.target_arns.empty())
+    if (found.targets.empty() && req.target_arns.empty()) {
+      std::string why = found.skipped.empty() ? "" : ": " + found.skipped[0].resource + ": " + found.skipped[0].reason;
       return Error::invalid(req.finding_path + ": nothing in the finding can be contained (" +
-                            std::to_string(found.skipped.size()) + " resource(s) skipped; `containctl targets --finding " +
-                            req.finding_path + "` lists why)", "NoTargets");
+                                std::to_string(found.skipped.size()) + " resource(s) skipped" + why +
+                                "; `containctl targets --finding FILE` lists them all)",
+                            "NoTargets");
+    }
     for (const auto& f : found.targets) {
       CC_ASSIGN(actions::Target t, actions::parse_target_arn(f.arn));
       Candidate c{t, req.confidence.empty() ? f.confidence : req.confidence, f.note, f.finding_id, {}};

@@ -18,17 +18,17 @@ namespace {
 using nlohmann::json;
 using namespace testing;
 
-struct Run {
+struct CliRun {
   int code = -1;
   std::string out;
 };
 
 // `stdin_file` feeds stdin; stderr goes to stdout's end only for text checks.
-Run containctl(const std::string& args, const std::string& stdin_file = "/dev/null") {
+CliRun containctl(const std::string& args, const std::string& stdin_file = "/dev/null") {
   std::string cmd = "env -i PATH=/usr/bin:/bin HOME=/nonexistent AWS_ENDPOINT_URL=http://127.0.0.1:9 "
                     "AWS_EC2_METADATA_DISABLED=true CONTAINCTL_STATE_DIR=/nonexistent/state " +
                     std::string(CONTAINCTL_BINARY) + " " + args + " <" + stdin_file + " 2>&1";
-  Run r;
+  CliRun r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;
   std::array<char, 4096> buf{};
@@ -40,7 +40,7 @@ Run containctl(const std::string& args, const std::string& stdin_file = "/dev/nu
 }
 
 TEST(TargetsCliTest, JsonDocumentFromAFileWithoutCredentials) {
-  Run r = containctl("--output json targets --finding " + finding_data("edge_guardduty_sample_s3_placeholder.json"));
+  CliRun r = containctl("--output json targets --finding " + finding_data("edge_guardduty_sample_s3_placeholder.json"));
   ASSERT_EQ(r.code, 0) << r.out;
   json doc = json::parse(r.out);
   ASSERT_EQ(doc["targets"].size(), 1u);
@@ -51,7 +51,7 @@ TEST(TargetsCliTest, JsonDocumentFromAFileWithoutCredentials) {
 }
 
 TEST(TargetsCliTest, StdinAndEverythingSkippedStillExitsZero) {
-  Run r = containctl("--output json targets --finding -", finding_data("awscli_securityhub_get_findings_account.json"));
+  CliRun r = containctl("--output json targets --finding -", finding_data("awscli_securityhub_get_findings_account.json"));
   ASSERT_EQ(r.code, 0) << r.out;
   json doc = json::parse(r.out);
   EXPECT_TRUE(doc["targets"].empty());
@@ -62,7 +62,7 @@ TEST(TargetsCliTest, StdinAndEverythingSkippedStillExitsZero) {
 }
 
 TEST(TargetsCliTest, NotAFindingExitsOneAndSaysWhatWasExpected) {
-  Run r = containctl("targets --finding " + std::string(CONTAINCTL_SOURCE_DIR) + "/tests/data/e2e/world.py");
+  CliRun r = containctl("targets --finding " + std::string(CONTAINCTL_SOURCE_DIR) + "/tests/data/e2e/world.py");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("not valid JSON"), std::string::npos) << r.out;
   r = containctl("--output json targets --finding -", "/dev/null");
@@ -78,7 +78,7 @@ TEST(TargetsCliTest, NotAFindingExitsOneAndSaysWhatWasExpected) {
 }
 
 TEST(TargetsCliTest, TextOutputForPeople) {
-  Run r = containctl("targets --finding " + finding_data("awsdocs_securityhub_imported_event.json"));
+  CliRun r = containctl("targets --finding " + finding_data("awsdocs_securityhub_imported_event.json"));
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("1 target(s), 1 skipped"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("target  arn:aws:ec2:us-east-1:193043430472:instance/i-0c10c2c7863d1a356  [ec2-isolate]"),
@@ -87,7 +87,7 @@ TEST(TargetsCliTest, TextOutputForPeople) {
 }
 
 TEST(TargetsCliTest, FindingIsRequired) {
-  Run r = containctl("targets");
+  CliRun r = containctl("targets");
   EXPECT_EQ(r.code, 2) << r.out;
 }
 
