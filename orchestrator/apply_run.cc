@@ -51,7 +51,7 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
   if (!caller_r.ok()) return report_error(rt.globals(), caller_r.error());
   const actions::Identity caller = *caller_r;
 
-  auto journal_r = Journal::open(rt.state_dir(), rt.clock());
+  auto journal_r = rt.open_journal();
   if (!journal_r.ok()) return report_error(rt.globals(), journal_r.error());
   Journal& journal = **journal_r;
 
@@ -125,7 +125,7 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
     return kExitOk;
   }
 
-  auto lock = StateLock::acquire(rt.state_dir());
+  auto lock = journal.guard_run();
   if (!lock.ok()) return report_error(rt.globals(), lock.error());
 
   std::string run_id = req.resume_run_id;

@@ -26,7 +26,7 @@ int run_rollback(GlobalOptions& g, const std::string& run_id, bool dry_run, bool
   auto rt_r = Runtime::open(g, !dry_run);
   if (!rt_r.ok()) return report_error(g, rt_r.error());
   Runtime& rt = **rt_r;
-  auto journal_r = Journal::open(rt.state_dir(), rt.clock());
+  auto journal_r = rt.open_journal();
   if (!journal_r.ok()) return report_error(g, journal_r.error());
   Journal& journal = **journal_r;
   auto run = journal.run(run_id);
@@ -52,7 +52,7 @@ int run_rollback(GlobalOptions& g, const std::string& run_id, bool dry_run, bool
     print_result(g, {{"run_id", run_id}, {"dry_run", true}, {"steps", items}}, text.str());
     return kExitOk;
   }
-  auto lock = StateLock::acquire(rt.state_dir());
+  auto lock = journal.guard_run();
   if (!lock.ok()) return report_error(g, lock.error());
   auto caller = rt.session().caller();
   if (!caller.ok()) return report_error(g, caller.error());
@@ -84,7 +84,7 @@ int run_rollback(GlobalOptions& g, const std::string& run_id, bool dry_run, bool
 int run_status(GlobalOptions& g, const std::string& run_id) {
   auto rt = Runtime::open(g, false);
   if (!rt.ok()) return report_error(g, rt.error());
-  auto journal = Journal::open((*rt)->state_dir(), (*rt)->clock());
+  auto journal = (*rt)->open_journal();
   if (!journal.ok()) return report_error(g, journal.error());
   if (run_id.empty()) {
     auto runs = (*journal)->runs();

@@ -1,15 +1,8 @@
-// The run journal: SQLite in the state directory (WAL, synchronous FULL), so a before-state that
-// record_before() returned for is on disk before the first mutating call of its step. Step writes
-// from concurrent threads share commits (group commit): one fsync for many steps, and still no
-// write returns before the transaction holding it is durable.
+// The run journal: the records of runs and steps, and the interface every state backend implements.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <exception>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,8 +12,6 @@
 #include "aws/clock.h"
 #include "aws/result.h"
 #include "orchestrator/plan_file.h"
-
-struct sqlite3;
 
 namespace containctl::orch {
 
@@ -65,60 +56,56 @@ struct RunRecord {
   nlohmann::json plan;
 };
 
+// The state store's run journal: one interface, two backends (settings "state": {"backend": ...}):
+// `sqlite` (journal_sqlite.h, the embedded default in the state directory) and `aws` (a DynamoDB
+// table and an S3 bucket shared by a team). Every backend keeps the durability rule: a write
+// returns Ok only once it is durable (synced to disk, or acknowledged by the store), so a
+// before-state is recorded before the first mutating call of its step.
+// Whatever keeps a second run off the state for the length of an apply or rollback.
+class RunGuard {
+ public:
+  virtual ~RunGuard() = default;
+};
+
 class Journal {
  public:
+  // The SQLite journal in `state_dir` (kept for callers that have no settings, e.g. tests).
   static Result<std::unique_ptr<Journal>> open(const std::string& state_dir, aws::Clock& clock);
-  ~Journal();
+  virtual ~Journal() = default;
 
-  Status create_run(const RunRecord& run, const std::vector<PlanEntry>& entries);
-  Result<RunRecord> run(const std::string& run_id);
-  Result<std::vector<RunRecord>> runs();  // oldest first
-  Result<std::vector<StepRecord>> steps(const std::string& run_id);
+  virtual Status create_run(const RunRecord& run, const std::vector<PlanEntry>& entries) = 0;
+  virtual Result<RunRecord> run(const std::string& run_id) = 0;
+  virtual Result<std::vector<RunRecord>> runs() = 0;  // oldest first
+  virtual Result<std::vector<StepRecord>> steps(const std::string& run_id) = 0;
 
   // Keeps the FIRST captured before-state: a resumed step never re-captures its own after-state.
-  Status record_before(const std::string& run_id, int entry, const std::string& step_id, const nlohmann::json& before);
-  Status set_state(const std::string& run_id, int entry, const std::string& step_id, const std::string& state,
-                   const std::string& error = "");
-  Status record_applied(const std::string& run_id, int entry, const std::string& step_id, const nlohmann::json& applied);
-  Status set_run_status(const std::string& run_id, const std::string& status);
+  virtual Status record_before(const std::string& run_id, int entry, const std::string& step_id,
+                               const nlohmann::json& before) = 0;
+  virtual Status set_state(const std::string& run_id, int entry, const std::string& step_id, const std::string& state,
+                           const std::string& error = "") = 0;
+  virtual Status record_applied(const std::string& run_id, int entry, const std::string& step_id,
+                                const nlohmann::json& applied) = 0;
+  virtual Status set_run_status(const std::string& run_id, const std::string& status) = 0;
   // When a step of `target_arn` was last rolled back (the re-containment guard).
-  std::optional<aws::TimePoint> last_rollback(const std::string& target_arn);
+  virtual std::optional<aws::TimePoint> last_rollback(const std::string& target_arn) = 0;
 
-  // Transactions the step writes have committed (each one synced); fewer than the writes when
-  // concurrent writers shared a commit.
-  uint64_t step_commits() const;
+  // Held for the length of an apply or rollback (sqlite: the state-directory lock, so a second
+  // run on the same journal is refused with the holder's pid).
+  virtual Result<std::unique_ptr<RunGuard>> guard_run() = 0;
 
- private:
-  // One queued step write. A write that throws (a bug, e.g. JSON that cannot be serialised) fails
-  // only itself: the leader keeps the exception and result() rethrows it on the writer's thread.
-  struct PendingWrite {
-    const std::function<Status()>* op;
-    Status status;
-    bool done = false;
-    std::exception_ptr thrown;
-    Status run();
-    Status result() const;
-  };
-  Journal(sqlite3* db, aws::Clock& clock) : db_(db), clock_(clock) {}
-  Status exec(const std::string& sql);
-  // Runs `op` (statements on db_, mu_ held) in a group commit; returns once its transaction is durable.
-  Status write(const std::function<Status()>& op);
-  sqlite3* db_;
-  aws::Clock& clock_;
-  std::mutex mu_;  // the connection
-  mutable std::mutex group_mu_;  // the queue below
-  std::condition_variable group_cv_;
-  std::vector<PendingWrite*> queue_;
-  bool committing_ = false;
-  uint64_t commits_ = 0;
+  // Durable commits the step writes took; fewer than the writes when concurrent writers shared one.
+  virtual uint64_t step_commits() const = 0;
+  // "sqlite" or "aws", and where the state lives (for messages).
+  virtual std::string backend() const = 0;
+  virtual std::string location() const = 0;
 };
 
 // An exclusive lock on the state directory for the length of an apply or rollback. A second
 // run gets an error naming the holder's pid instead of interleaving with it.
-class StateLock {
+class StateLock : public RunGuard {
  public:
   static Result<std::unique_ptr<StateLock>> acquire(const std::string& state_dir);
-  ~StateLock();
+  ~StateLock() override;
 
  private:
   explicit StateLock(int fd) : fd_(fd) {}

@@ -102,7 +102,7 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
   CC_ASSIGN(actions::Identity caller, rt.session().caller());
   aws::TimePoint now = rt.clock().now();
   std::unique_ptr<Journal> journal;
-  if (auto j = Journal::open(rt.state_dir(), rt.clock()); j.ok()) journal = std::move(*j);
+  if (auto j = rt.open_journal(); j.ok()) journal = std::move(*j);
 
   json plan = json::object();
   plan["format"] = kPlanFormat;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "orchestrator/journal.h"
+#include "orchestrator/state_store.h"
 
 namespace containctl::orch {
 
@@ -49,6 +50,12 @@ void Runtime::audit(const std::string& event, nlohmann::json fields) {
   }
   if (Status st = audit_->append(event, fields); !st.ok())
     spdlog::error("audit log {}: could not record '{}': {}", audit_->path(), event, st.error().describe());
+}
+
+Result<std::unique_ptr<Journal>> Runtime::open_journal() {
+  if (settings_.state.backend == "sqlite") return orch::open_journal(settings_.state, state_dir_, *clock_, nullptr);
+  if (!session_) { CC_ASSIGN(session_, Session::open(g_)); }
+  return orch::open_journal(settings_.state, state_dir_, *clock_, &session_->base_config());
 }
 
 Result<aws::AwsClient*> Runtime::client_for(const std::string& account, const std::string& partition) {

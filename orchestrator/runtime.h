@@ -10,6 +10,7 @@
 
 #include "orchestrator/audit_log.h"
 #include "orchestrator/cli_common.h"
+#include "orchestrator/journal.h"
 #include "orchestrator/session.h"
 #include "orchestrator/settings.h"
 
@@ -30,6 +31,10 @@ class Runtime {
   // write is logged as an error (the log's own verify names the gap).
   void audit(const std::string& event, nlohmann::json fields);
   void set_run_id(const std::string& run_id);
+
+  // The journal of the state backend the settings name (sqlite in the state directory, or the
+  // team store, which opens the AWS session if the command had not).
+  Result<std::unique_ptr<Journal>> open_journal();
 
   // A client for an entry's account (AssumeRole into member_role_name for other accounts).
   Result<aws::AwsClient*> client_for(const std::string& account, const std::string& partition);

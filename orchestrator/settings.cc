@@ -87,6 +87,31 @@ struct Reader {
       return bad(field, "must be an integer >= " + std::to_string(min));
     return v.get<int>();
   }
+  Result<StateSettings> state(const json& v) const {
+    if (!v.is_object()) return bad("state", "must be an object with \"backend\"");
+    CC_TRY(known_fields(v, "state.", {"backend", "table", "bucket", "region"}));
+    StateSettings st;
+    if (v.contains("backend")) { CC_ASSIGN(st.backend, one_of(v["backend"], "state.backend", {"sqlite", "aws"})); }
+    if (v.contains("table")) { CC_ASSIGN(st.table, str(v["table"], "state.table")); }
+    if (v.contains("bucket")) { CC_ASSIGN(st.bucket, str(v["bucket"], "state.bucket")); }
+    if (v.contains("region")) { CC_ASSIGN(st.region, str(v["region"], "state.region")); }
+    if (st.backend == "sqlite") {
+      for (const char* f : {"table", "bucket", "region"})
+        if (v.contains(f)) return bad(std::string("state.") + f, "only the aws backend takes it");
+      return st;
+    }
+    // DynamoDB table names: 3-255 of [A-Za-z0-9_.-]; S3 bucket names: 3-63 of [a-z0-9.-].
+    static const std::regex kTable("^[A-Za-z0-9_.-]{3,255}$");
+    static const std::regex kBucket("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$");
+    static const std::regex kRegion("^[a-z]{2}(-[a-z]+)+-[0-9]+$");
+    if (st.table.empty()) return bad("state.table", "the aws backend needs a DynamoDB table name");
+    if (!std::regex_match(st.table, kTable)) return bad("state.table", "'" + st.table + "' is not a DynamoDB table name");
+    if (st.bucket.empty()) return bad("state.bucket", "the aws backend needs an S3 bucket name");
+    if (!std::regex_match(st.bucket, kBucket)) return bad("state.bucket", "'" + st.bucket + "' is not an S3 bucket name");
+    if (!st.region.empty() && !std::regex_match(st.region, kRegion))
+      return bad("state.region", "'" + st.region + "' is not a region");
+    return st;
+  }
   Result<LevelSettings> level(const json& obj, const std::string& where, bool org) const {
     if (!obj.is_object()) return bad(where, "must be an object");
     std::vector<std::string> known = {"mode", "actions", "auto_scope", "approvals_required"};
@@ -150,7 +175,7 @@ Result<Settings> load_settings(const std::string& path) {
   Reader r{path};
   CC_TRY(r.known_fields(doc, "", {"organization", "accounts", "approvers", "protected", "s3_allow_access",
                                   "member_role_name", "max_targets_per_run", "recontain_guard_hours", "executor",
-                                  "rate_limits"}));
+                                  "rate_limits", "state"}));
   if (doc.contains("organization")) {
     CC_ASSIGN(s.organization, r.level(doc["organization"], "organization", true));
     if (doc["organization"].contains("id")) { CC_ASSIGN(s.organization_id, r.str(doc["organization"]["id"], "organization.id")); }
@@ -208,6 +233,7 @@ Result<Settings> load_settings(const std::string& path) {
       s.rate_limits[key] = limit;
     }
   }
+  if (doc.contains("state")) { CC_ASSIGN(s.state, r.state(doc["state"])); }
   return s;
 }
 

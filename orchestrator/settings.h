@@ -23,6 +23,15 @@ struct LevelSettings {  // one level; unset fields inherit
   std::optional<int> approvals_required;
 };
 
+// Where runs, steps, locks and the audit log live ("state"): the embedded SQLite journal in the
+// state directory (default), or the team store (a DynamoDB table and an S3 bucket).
+struct StateSettings {
+  std::string backend = "sqlite";  // sqlite | aws
+  std::string table;               // aws: the DynamoDB table
+  std::string bucket;              // aws: the S3 bucket for large before-states and audit checkpoints
+  std::string region;              // aws: their region ("" = the session's)
+};
+
 struct Settings {
   std::string path;          // "" when no file exists
   bool present = false;
@@ -41,6 +50,7 @@ struct Settings {
   // "rate_limits": "service" (per account, region and service) or "service/Operation" buckets.
   // EC2 needs none: AWS's published request-token figures are the default.
   std::map<std::string, aws::BucketConfig> rate_limits;
+  StateSettings state;
   std::string sha256;  // of the file's bytes ("" when absent)
 };
 

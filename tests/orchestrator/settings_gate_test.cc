@@ -110,6 +110,31 @@ TEST(Settings, ExecutorAndRateLimits) {
   }
 }
 
+TEST(Settings, StateBackend) {
+  auto none = load_settings("/nonexistent/settings.json");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->state.backend, "sqlite");
+  auto team = load_settings(write_temp("state.json", R"({"state": {"backend": "aws", "table": "containctl-state",
+      "bucket": "containctl-state-111122223333", "region": "us-east-1"}})"));
+  ASSERT_TRUE(team.ok()) << team.error().describe();
+  EXPECT_EQ(team->state.backend, "aws");
+  EXPECT_EQ(team->state.table, "containctl-state");
+  EXPECT_EQ(team->state.bucket, "containctl-state-111122223333");
+  EXPECT_EQ(team->state.region, "us-east-1");
+  struct Bad { const char* text; const char* field; };
+  for (const Bad& b : {Bad{R"({"state": {"backend": "dynamo"}})", "state.backend"},
+                       Bad{R"({"state": {"backend": "aws", "bucket": "b-123"}})", "state.table"},
+                       Bad{R"({"state": {"backend": "aws", "table": "t-1"}})", "state.bucket"},
+                       Bad{R"({"state": {"backend": "aws", "table": "t-1", "bucket": "Not_A_Bucket"}})", "state.bucket"},
+                       Bad{R"({"state": {"backend": "sqlite", "table": "t-1"}})", "state.table"},
+                       Bad{R"({"state": {"backend": "aws", "table": "t-1", "bucket": "b-1", "tabel": "x"}})", "state.tabel"},
+                       Bad{R"({"state": "aws"})", "state"}}) {
+    auto r = load_settings(write_temp("badstate.json", b.text));
+    ASSERT_FALSE(r.ok()) << b.text;
+    EXPECT_NE(r.error().message.find(std::string("'") + b.field + "'"), std::string::npos) << r.error().message;
+  }
+}
+
 TEST(Gate, DecisionsFollowModeScopeFamilyAndProtection) {
   auto s = *load_settings(write_temp("gate.json", kSettings));
   const std::string inst = "arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0";

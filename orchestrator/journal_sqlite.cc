@@ -1,0 +1,302 @@
+#include "orchestrator/journal_sqlite.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+namespace containctl::orch {
+namespace {
+
+using nlohmann::json;
+
+Error db_error(sqlite3* db, const std::string& what) {
+  return Error::io("journal: " + what + ": " + (db ? sqlite3_errmsg(db) : "unknown error"));
+}
+
+// RAII prepared statement.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
+  ~Stmt() { sqlite3_finalize(s_); }
+  bool ok() const { return rc_ == SQLITE_OK; }
+  Stmt& bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(int i, long long v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  int step() { return sqlite3_step(s_); }
+  std::string text(int col) {
+    auto p = sqlite3_column_text(s_, col);
+    return p ? reinterpret_cast<const char*>(p) : "";
+  }
+  long long integer(int col) { return sqlite3_column_int64(s_, col); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* s_ = nullptr;
+  int rc_;
+};
+
+json parse_or_null(const std::string& s) { return s.empty() ? json() : json::parse(s, nullptr, false); }
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteJournal>> SqliteJournal::open(const std::string& state_dir, aws::Clock& clock) {
+  CC_TRY(ensure_state_dir(state_dir));
+  std::string path = state_dir + "/journal.db";
+  // Create 0600 before SQLite does (it would honour the umask).
+  int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) return Error::io("journal " + path + ": " + std::strerror(errno));
+  ::close(fd);
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
+    Error e = db_error(db, "cannot open " + path);
+    sqlite3_close(db);
+    return e;
+  }
+  sqlite3_busy_timeout(db, 10000);
+  std::unique_ptr<SqliteJournal> j(new SqliteJournal(db, state_dir, clock));
+  CC_TRY(j->exec("PRAGMA journal_mode=WAL"));
+  CC_TRY(j->exec("PRAGMA synchronous=FULL"));
+  CC_TRY(j->exec(
+      "CREATE TABLE IF NOT EXISTS runs(run_id TEXT PRIMARY KEY, plan_hash TEXT, status TEXT, started_at TEXT,"
+      " finished_at TEXT, requester TEXT, mode TEXT, plan TEXT);"
+      "CREATE TABLE IF NOT EXISTS steps(run_id TEXT, entry INTEGER, step_id TEXT, target TEXT, family TEXT,"
+      " state TEXT, before TEXT, applied TEXT, error TEXT, updated_at TEXT, applied_at TEXT, apply_seq INTEGER,"
+      " ord INTEGER, PRIMARY KEY(run_id, entry, step_id));"
+      "CREATE TABLE IF NOT EXISTS rollbacks(target TEXT, run_id TEXT, at TEXT);"
+      "CREATE INDEX IF NOT EXISTS rollbacks_target ON rollbacks(target);"));
+  return j;
+}
+
+SqliteJournal::~SqliteJournal() { sqlite3_close(db_); }
+
+Status SqliteJournal::exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown";
+    sqlite3_free(err);
+    if (msg.find("locked") != std::string::npos || msg.find("busy") != std::string::npos)
+      return Error::io("journal is locked by another run: " + msg);
+    return Error::io("journal: " + msg);
+  }
+  return Ok{};
+}
+
+Status SqliteJournal::create_run(const RunRecord& run, const std::vector<PlanEntry>& entries) {
+  std::lock_guard lock(mu_);
+  CC_TRY(exec("BEGIN IMMEDIATE"));
+  std::string now = aws::format_iso8601(clock_.now());
+  {
+    Stmt s(db_, "INSERT INTO runs(run_id, plan_hash, status, started_at, finished_at, requester, mode, plan)"
+                " VALUES(?,?,?,?,?,?,?,?)");
+    s.bind(1, run.run_id).bind(2, run.plan_hash).bind(3, run.status).bind(4, now).bind(5, std::string())
+        .bind(6, run.requester).bind(7, run.mode).bind(8, run.plan.dump());
+    if (s.step() != SQLITE_DONE) {
+      Error e = db_error(db_, "create run " + run.run_id);
+      logged(exec("ROLLBACK"));
+      return e;
+    }
+  }
+  long long ord = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    for (const auto& step : entries[i].steps) {
+      Stmt s(db_, "INSERT INTO steps(run_id, entry, step_id, target, family, state, updated_at, apply_seq, ord)"
+                  " VALUES(?,?,?,?,?,?,?,0,?)");
+      s.bind(1, run.run_id).bind(2, static_cast<long long>(i)).bind(3, step.id).bind(4, entries[i].target.arn)
+          .bind(5, entries[i].family).bind(6, std::string(step_state::kPending)).bind(7, now).bind(8, ord++);
+      if (s.step() != SQLITE_DONE) {
+        Error e = db_error(db_, "create step " + step.id);
+        logged(exec("ROLLBACK"));
+        return e;
+      }
+    }
+  }
+  return exec("COMMIT");
+}
+
+Result<std::vector<RunRecord>> SqliteJournal::runs() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT run_id, plan_hash, status, started_at, finished_at, requester, mode FROM runs"
+              " ORDER BY started_at, rowid");
+  std::vector<RunRecord> out;
+  for (int rc; (rc = s.step()) == SQLITE_ROW;)
+    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), json()});
+  return out;
+}
+
+Result<RunRecord> SqliteJournal::run(const std::string& run_id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT run_id, plan_hash, status, started_at, finished_at, requester, mode, plan FROM runs"
+              " WHERE run_id = ?");
+  s.bind(1, run_id);
+  if (s.step() != SQLITE_ROW) return Error::invalid("no run '" + run_id + "' in the journal", "UnknownRun");
+  return RunRecord{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), parse_or_null(s.text(7))};
+}
+
+Result<std::vector<StepRecord>> SqliteJournal::steps(const std::string& run_id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT run_id, entry, step_id, target, family, state, before, applied, error, updated_at, applied_at,"
+              " apply_seq FROM steps WHERE run_id = ? ORDER BY ord");
+  s.bind(1, run_id);
+  std::vector<StepRecord> out;
+  while (s.step() == SQLITE_ROW) {
+    StepRecord r;
+    r.run_id = s.text(0);
+    r.entry = static_cast<int>(s.integer(1));
+    r.step_id = s.text(2);
+    r.target = s.text(3);
+    r.family = s.text(4);
+    r.state = s.text(5);
+    r.before = parse_or_null(s.text(6));
+    r.applied = parse_or_null(s.text(7));
+    r.error = s.text(8);
+    r.updated_at = s.text(9);
+    r.applied_at = s.text(10);
+    r.apply_seq = s.integer(11);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Status SqliteJournal::record_before(const std::string& run_id, int entry, const std::string& step_id, const json& before) {
+  return write([&]() -> Status {
+    Stmt s(db_, "UPDATE steps SET before = COALESCE(before, ?), state = ?, updated_at = ?"
+                " WHERE run_id = ? AND entry = ? AND step_id = ?");
+    s.bind(1, before.dump()).bind(2, std::string(step_state::kCaptured)).bind(3, aws::format_iso8601(clock_.now()))
+        .bind(4, run_id).bind(5, static_cast<long long>(entry)).bind(6, step_id);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "record before-state of " + step_id);
+    return Ok{};
+  });
+}
+
+Status SqliteJournal::set_state(const std::string& run_id, int entry, const std::string& step_id, const std::string& state,
+                          const std::string& error) {
+  return write([&]() -> Status {
+    std::string now = aws::format_iso8601(clock_.now());
+    Stmt s(db_, "UPDATE steps SET state = ?, error = ?, updated_at = ? WHERE run_id = ? AND entry = ? AND step_id = ?");
+    s.bind(1, state).bind(2, error).bind(3, now).bind(4, run_id).bind(5, static_cast<long long>(entry)).bind(6, step_id);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "set state of " + step_id);
+    if (state == step_state::kRolledBack) {
+      Stmt r(db_, "INSERT INTO rollbacks(target, run_id, at) SELECT target, run_id, ? FROM steps"
+                  " WHERE run_id = ? AND entry = ? AND step_id = ?");
+      r.bind(1, now).bind(2, run_id).bind(3, static_cast<long long>(entry)).bind(4, step_id);
+      if (r.step() != SQLITE_DONE) return db_error(db_, "record rollback of " + step_id);
+    }
+    return Ok{};
+  });
+}
+
+Status SqliteJournal::record_applied(const std::string& run_id, int entry, const std::string& step_id, const json& applied) {
+  return write([&]() -> Status {
+    Stmt s(db_, "UPDATE steps SET applied = ?, state = ?, applied_at = ?, updated_at = ?,"
+                " apply_seq = (SELECT COALESCE(MAX(apply_seq), 0) + 1 FROM steps WHERE run_id = ?)"
+                " WHERE run_id = ? AND entry = ? AND step_id = ?");
+    std::string now = aws::format_iso8601(clock_.now());
+    s.bind(1, applied.dump()).bind(2, std::string(step_state::kApplied)).bind(3, now).bind(4, now).bind(5, run_id)
+        .bind(6, run_id).bind(7, static_cast<long long>(entry)).bind(8, step_id);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "record applied " + step_id);
+    return Ok{};
+  });
+}
+
+Status SqliteJournal::PendingWrite::run() {
+  try {
+    return (*op)();
+  } catch (...) {
+    thrown = std::current_exception();
+    return Error::internal("journal: a step write threw");
+  }
+}
+
+Status SqliteJournal::PendingWrite::result() const {
+  if (thrown) std::rethrow_exception(thrown);
+  return status;
+}
+
+// Group commit. A writer queues its statements; if no commit is in progress it becomes the leader,
+// runs everything queued (each writer's statements in a savepoint of their own, so one failing
+// write undoes only itself) in one transaction and commits it, which syncs once. Writers that
+// queue meanwhile wait for the next leader. Each returns only after its own transaction
+// committed, so a returned Ok still means the write is on disk.
+Status SqliteJournal::write(const std::function<Status()>& op) {
+  PendingWrite me{&op, Ok{}, false};
+  std::unique_lock group(group_mu_);
+  queue_.push_back(&me);
+  group_cv_.wait(group, [&] { return me.done || !committing_; });
+  if (me.done) return me.result();
+  committing_ = true;
+  std::vector<PendingWrite*> batch;
+  batch.swap(queue_);
+  group.unlock();
+  bool committed = false;
+  {
+    std::lock_guard lock(mu_);
+    Status begin = exec("BEGIN IMMEDIATE");
+    if (!begin.ok()) {
+      for (PendingWrite* w : batch) w->status = begin;
+    } else {
+      for (PendingWrite* w : batch) {
+        Status mark = exec("SAVEPOINT step_write");
+        w->status = mark.ok() ? w->run() : mark;
+        if (!w->status.ok() && mark.ok()) logged(exec("ROLLBACK TO step_write"));
+        if (mark.ok()) logged(exec("RELEASE step_write"));
+      }
+      Status commit = exec("COMMIT");
+      committed = commit.ok();
+      if (!committed) {
+        logged(exec("ROLLBACK"));
+        for (PendingWrite* w : batch)
+          if (w->status.ok()) w->status = commit;
+      }
+    }
+  }
+  group.lock();
+  if (committed) commits_++;
+  for (PendingWrite* w : batch) w->done = true;
+  committing_ = false;
+  group.unlock();
+  group_cv_.notify_all();
+  return me.result();
+}
+
+Result<std::unique_ptr<RunGuard>> SqliteJournal::guard_run() {
+  CC_ASSIGN(std::unique_ptr<StateLock> lock, StateLock::acquire(state_dir_));
+  return std::unique_ptr<RunGuard>(std::move(lock));
+}
+
+uint64_t SqliteJournal::step_commits() const {
+  std::lock_guard group(group_mu_);
+  return commits_;
+}
+
+Status SqliteJournal::set_run_status(const std::string& run_id, const std::string& status) {
+  std::lock_guard lock(mu_);
+  bool final = status != "running" && status != "rolling_back";
+  Stmt s(db_, "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?");
+  s.bind(1, status).bind(2, final ? aws::format_iso8601(clock_.now()) : std::string()).bind(3, run_id);
+  if (s.step() != SQLITE_DONE) return db_error(db_, "set run status");
+  return Ok{};
+}
+
+std::optional<aws::TimePoint> SqliteJournal::last_rollback(const std::string& target_arn) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT MAX(at) FROM rollbacks WHERE target = ?");
+  s.bind(1, target_arn);
+  if (s.step() != SQLITE_ROW) return std::nullopt;
+  aws::TimePoint t;
+  if (!aws::parse_time(s.text(0), t)) return std::nullopt;
+  return t;
+}
+
+}  // namespace containctl::orch
