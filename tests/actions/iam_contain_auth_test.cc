@@ -75,6 +75,39 @@ TEST_F(IamContainAuthTest, ContainedUsersOwnCallsAreDeniedAndAllowedAgainAfterRo
   EXPECT_EQ(user_state(*admin_, "mallory"), original);
 }
 
+TEST_F(IamContainAuthTest, UserWithDecoyDenyPolicyIsReallyDeniedAndGetsTheDecoyBack) {
+  iam_ok(*admin_, "CreateUser", {{"UserName", "mallory"}});
+  aws::Credentials mallory = create_key(*admin_, "mallory");
+  // The adversary's decoy: containctl's policy name and Sids, Effect Allow.
+  iam_ok(*admin_, "PutUserPolicy",
+         {{"UserName", "mallory"},
+          {"PolicyName", iam::kUserDenyPolicy},
+          {"PolicyDocument",
+           R"({"Version":"2012-10-17","Statement":[{"Sid":"ContainctlDenyAll","Effect":"Allow","Action":"*","Resource":"*"},)"
+           R"({"Sid":"ContainctlDenyOlderSessions","Effect":"Allow","Action":"*","Resource":"*"}]})"}});
+  const json original = user_state(*admin_, "mallory");
+  auto as_mallory = moto().client(mallory);
+  auto probe = [&] { return as_mallory->query("ec2", "us-east-1", "DescribeInstances", {}); };
+  ASSERT_TRUE(probe().ok()) << probe().error().describe();
+
+  Target t = *parse_target_arn("arn:aws:iam::123456789012:user/mallory");
+  Context c{*admin_, t, "us-east-1", "run-auth-3", caller_, opts_, {}, clock_};
+  auto plan = plan_for(*family_, c);
+  ASSERT_TRUE(plan.ok()) << plan.error().describe();
+  auto applied = apply_all(*family_, c, *plan);
+  ASSERT_TRUE(applied.ok()) << applied.error().describe();
+  // moto does not enforce Inactive keys (moto-notes §2): the deny alone stops the call.
+  auto denied = probe();
+  ASSERT_FALSE(denied.ok());
+  EXPECT_EQ(denied.error().code, "AccessDenied");
+
+  RollbackOptions ro;
+  ro.reactivate_keys = true;
+  must("rollback", rollback_all(*family_, c, *applied, ro));
+  EXPECT_TRUE(probe().ok());
+  EXPECT_EQ(user_state(*admin_, "mallory"), original);
+}
+
 TEST_F(IamContainAuthTest, AssumedRoleSessionIsCutAndWorksAgainAfterRollback) {
   const std::string trust =
       R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/admin"},"Action":"sts:AssumeRole"}]})";
