@@ -1,5 +1,10 @@
 #include "actions/iam_common.h"
 
+#include <algorithm>
+#include <cctype>
+
+#include <spdlog/spdlog.h>
+
 #include "aws/sigv4.h"
 
 namespace containctl::actions::iam {
@@ -82,14 +87,6 @@ bool same_policy(const json& current, const json& before) {
   return pa == pb;
 }
 
-Status restore_inline_policy(Context& ctx, Principal p, const std::string& name, const std::string& policy,
-                             const json& before) {
-  CC_ASSIGN(json current, get_inline_policy(ctx, p, name, policy));
-  if (same_policy(current, before)) return Ok{};
-  if (before.value("exists", false)) return put_inline_policy(ctx, p, name, policy, before["document"]);
-  return delete_inline_policy(ctx, p, name, policy);
-}
-
 Result<json> list_inline_policy_names(Context& ctx, Principal p, const std::string& name) {
   json out = json::array();
   CC_TRY(list_all(ctx, std::string("List") + principal_word(p) + "Policies", {{principal_name_param(p), name}},
@@ -131,11 +128,34 @@ Result<json> capture_tag(Context& ctx, Principal p, const std::string& name, con
   return json{{"value", tags.contains(key) ? tags[key] : json(nullptr)}};
 }
 
-Status restore_tag(Context& ctx, Principal p, const std::string& name, const std::string& key, const json& before) {
-  CC_ASSIGN(json now, capture_tag(ctx, p, name, key));
+std::string run_id_shown(const Context& ctx) { return ctx.run_id.empty() ? kRunIdPlaceholder : ctx.run_id; }
+
+Result<json> apply_run_tag(Context& ctx, Principal p, const std::string& name) {
+  if (ctx.run_id.empty()) return Error::internal("iam-contain: no run id to tag IAM " + std::string(principal_word(p)) + " " + name + " with");
+  CC_TRY(tag(ctx, p, name, kRunTagKey, ctx.run_id));
+  return json{{"tag", kRunTagKey}, {"value", ctx.run_id}};
+}
+
+Result<bool> run_tag_holds(Context& ctx, Principal p, const std::string& name) {
+  CC_ASSIGN(json t, capture_tag(ctx, p, name, kRunTagKey));
+  return !ctx.run_id.empty() && t["value"] == ctx.run_id;
+}
+
+Status restore_run_tag(Context& ctx, Principal p, const std::string& name, const json& before) {
+  CC_ASSIGN(json now, capture_tag(ctx, p, name, kRunTagKey));
   if (now["value"] == before["value"]) return Ok{};
-  if (before["value"].is_null()) return untag(ctx, p, name, key);
-  return tag(ctx, p, name, key, before["value"].get<std::string>());
+  if (now["value"] != ctx.run_id) {
+    spdlog::warn("iam-contain: tag {} of IAM {} {} no longer names run {}; left as it is", kRunTagKey,
+                 principal_word(p), name, ctx.run_id);
+    return Ok{};
+  }
+  if (before["value"].is_null()) return untag(ctx, p, name, kRunTagKey);
+  return tag(ctx, p, name, kRunTagKey, before["value"].get<std::string>());
+}
+
+Result<bool> run_tag_gone(Context& ctx, Principal p, const std::string& name, const json& before) {
+  CC_ASSIGN(json now, capture_tag(ctx, p, name, kRunTagKey));
+  return now["value"] == before["value"] || now["value"] != ctx.run_id;
 }
 
 json deny_all_statement() {
@@ -163,13 +183,138 @@ json statements_of(const std::string& document) {
 }
 }  // namespace
 
-std::string cutoff_of(const std::string& document) {
-  for (const auto& s : statements_of(document)) {
-    if (!s.is_object() || s.value("Sid", "") != kSidDenyOlderSessions) continue;
-    auto p = json::json_pointer("/Condition/DateLessThan/aws:TokenIssueTime");
-    if (s.contains(p) && s[p].is_string()) return s[p].get<std::string>();
+namespace {
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// A string or list of strings as a sorted, duplicate-free list (lower-cased when `fold`).
+json value_set(const json& v, bool fold) {
+  json list = v.is_array() ? v : json::array({v});
+  std::vector<json> out;
+  for (const auto& e : list) out.push_back(fold && e.is_string() ? json(lower(e.get<std::string>())) : e);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+json normalized_statement(const json& s) {
+  if (!s.is_object()) return s;
+  json out = json::object();
+  for (const auto& [k, v] : s.items()) {
+    if (k == "Sid") continue;
+    if (k == "Action" || k == "NotAction") {
+      out[k] = value_set(v, true);
+    } else if (k == "Resource" || k == "NotResource") {
+      out[k] = value_set(v, false);
+    } else if (k == "Condition" && v.is_object()) {
+      json cond = json::object();
+      for (const auto& [op, block] : v.items()) {
+        if (!block.is_object()) {
+          cond[op] = block;
+          continue;
+        }
+        json keys = json::object();
+        for (const auto& [key, val] : block.items()) keys[lower(key)] = value_set(val, false);
+        cond[op] = keys;
+      }
+      out[k] = cond;
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+// The aws:TokenIssueTime of every DateLessThan condition in the document.
+std::vector<std::string> cutoffs_in(const json& normalized) {
+  std::vector<std::string> out;
+  if (!normalized.is_object()) return out;
+  for (const auto& s : normalized["Statement"]) {
+    if (!s.is_object() || !s.contains("Condition") || !s["Condition"].is_object()) continue;
+    const json& c = s["Condition"];
+    if (!c.contains("DateLessThan") || !c["DateLessThan"].is_object()) continue;
+    const json& d = c["DateLessThan"];
+    if (!d.contains("aws:tokenissuetime")) continue;
+    for (const auto& v : d["aws:tokenissuetime"])
+      if (v.is_string()) out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+json normalized_policy(const std::string& document) {
+  auto doc = json::parse(document, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("Statement")) return nullptr;
+  json out = json::object();
+  for (const auto& [k, v] : doc.items()) {
+    if (k == "Id") continue;  // a label, like Sid
+    if (k != "Statement") out[k] = v;
+  }
+  const json& raw = doc["Statement"];
+  std::vector<json> statements;
+  for (const auto& s : raw.is_array() ? raw : json::array({raw})) statements.push_back(normalized_statement(s));
+  std::sort(statements.begin(), statements.end());
+  statements.erase(std::unique(statements.begin(), statements.end()), statements.end());
+  out["Statement"] = statements;
+  return out;
+}
+
+std::string our_document(OurPolicy kind, const std::string& cutoff) {
+  switch (kind) {
+    case OurPolicy::kUserDeny:
+      return policy_text(json::array({deny_all_statement(), deny_older_sessions_statement(cutoff)}));
+    case OurPolicy::kRoleRevoke:
+      return policy_text(json::array({deny_older_sessions_statement(cutoff)}));
+    case OurPolicy::kRoleDeny:
+      return policy_text(json::array({deny_all_statement()}));
   }
   return "";
+}
+
+std::optional<std::string> match_ours(OurPolicy kind, const json& policy) {
+  if (!policy.is_object() || !policy.value("exists", false) || !policy.contains("document") ||
+      !policy["document"].is_string())
+    return std::nullopt;
+  const json have = normalized_policy(policy["document"].get<std::string>());
+  if (have.is_null()) return std::nullopt;
+  std::string cutoff;
+  if (kind != OurPolicy::kRoleDeny) {
+    const auto found = cutoffs_in(have);
+    aws::TimePoint t;
+    if (found.size() != 1 || !aws::parse_time(found.front(), t)) return std::nullopt;
+    cutoff = found.front();
+  }
+  if (normalized_policy(our_document(kind, cutoff)) != have) return std::nullopt;
+  return cutoff;
+}
+
+Status restore_our_policy(Context& ctx, Principal p, const std::string& name, const std::string& policy,
+                          OurPolicy kind, const json& before, const std::string& applied_cutoff, bool force) {
+  CC_ASSIGN(json current, get_inline_policy(ctx, p, name, policy));
+  if (same_policy(current, before)) return Ok{};
+  const auto ours = match_ours(kind, current);
+  const bool as_applied = ours && (applied_cutoff.empty() || *ours == applied_cutoff);
+  if (!as_applied && !force)
+    return Error::refused(std::string("rollback of inline policy ") + policy + " on IAM " +
+                              lower(principal_word(p)) + " " + name +
+                              " refused: it changed since this run applied it (" +
+                              (!current.value("exists", false) ? "it was deleted"
+                               : ours ? "another containment with cutoff " + *ours + " replaced it"
+                                      : "its content is no longer containctl's") +
+                              "); putting back the state before this run would undo that change. Rerun rollback "
+                              "with --force to restore the state before this run anyway",
+                          "ChangedSinceApply");
+  if (before.value("exists", false)) return put_inline_policy(ctx, p, name, policy, before["document"]);
+  return delete_inline_policy(ctx, p, name, policy);
+}
+
+std::string cutoff_of(const std::string& document) {
+  const auto found = cutoffs_in(normalized_policy(document));
+  return found.empty() ? "" : found.front();
 }
 
 bool has_sid(const std::string& document, const std::string& sid) {

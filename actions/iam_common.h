@@ -25,11 +25,21 @@ inline constexpr const char* kSidDenyOlderSessions = "ContainctlDenyOlderSession
 inline constexpr const char* kRunTagKey = "containctl:contained-by-run";
 // Shown in plans where the apply-time timestamp goes (it is chosen when the step runs).
 inline constexpr const char* kApplyTimePlaceholder = "<apply time, UTC>";
+// Shown in plans where the run id goes: a run id exists only once apply starts a run.
+inline constexpr const char* kRunIdPlaceholder = "<run id, chosen at apply>";
+
 
 // "User" or "Role": selects the IAM operation names (PutUserPolicy / PutRolePolicy, ...).
 enum class Principal { kUser, kRole };
 const char* principal_word(Principal p);       // "User" / "Role"
 const char* principal_name_param(Principal p);  // "UserName" / "RoleName"
+
+// ctx.run_id, or the placeholder at plan time.
+std::string run_id_shown(const Context& ctx);
+// Tags the principal with this run's id (ctx.run_id, taken at apply time, never from the plan).
+Result<json> apply_run_tag(Context& ctx, Principal p, const std::string& name);
+// Reads back that the run tag holds this run's id.
+Result<bool> run_tag_holds(Context& ctx, Principal p, const std::string& name);
 
 Result<aws::XmlResponse> call(Context& ctx, const std::string& action, const aws::Params& params);
 bool is_no_such_entity(const Error& e);
@@ -54,9 +64,6 @@ Status put_inline_policy(Context& ctx, Principal p, const std::string& name, con
                          const std::string& document);
 // NoSuchEntity counts as done (idempotent).
 Status delete_inline_policy(Context& ctx, Principal p, const std::string& name, const std::string& policy);
-// Puts `before` back exactly: the original text when it existed, no policy when it did not.
-Status restore_inline_policy(Context& ctx, Principal p, const std::string& name, const std::string& policy,
-                             const json& before);
 // True when `current` and `before` ({"exists","document"}) describe the same policy.
 bool same_policy(const json& current, const json& before);
 
@@ -68,16 +75,43 @@ Status tag(Context& ctx, Principal p, const std::string& name, const std::string
 Status untag(Context& ctx, Principal p, const std::string& name, const std::string& key);
 // {"value": "..."} or {"value": null}: the state of one tag key, for capture and rollback.
 Result<json> capture_tag(Context& ctx, Principal p, const std::string& name, const std::string& key);
-Status restore_tag(Context& ctx, Principal p, const std::string& name, const std::string& key, const json& before);
+// Rollback of the run tag (kRunTagKey): removes only this run's mark (ctx.run_id), putting `before`
+// back; a value written since by another run or anyone else stays.
+Status restore_run_tag(Context& ctx, Principal p, const std::string& name, const json& before);
+// True when the run tag no longer carries this run's id.
+Result<bool> run_tag_gone(Context& ctx, Principal p, const std::string& name, const json& before);
 
 // Policy documents. `cutoff` is ISO-8601 UTC; sessions whose aws:TokenIssueTime is earlier are denied.
 json deny_all_statement();
 json deny_older_sessions_statement(const std::string& cutoff);
 std::string policy_text(const json& statements);
-// The DateLessThan aws:TokenIssueTime of our DenyOlderSessions statement; "" when absent.
+// The DateLessThan aws:TokenIssueTime of the document's statements; "" when absent.
 std::string cutoff_of(const std::string& document);
-// True when the document carries a statement with this Sid.
+// True when the document carries a statement with this Sid (shown to people; never a judgement).
 bool has_sid(const std::string& document, const std::string& sid);
+
+// The documents containctl writes, one per inline policy it owns.
+enum class OurPolicy {
+  kUserDeny,    // user ContainctlDenyAll: deny all + deny sessions issued before the cutoff
+  kRoleRevoke,  // role ContainctlRevokeOlderSessions: deny sessions issued before the cutoff
+  kRoleDeny,    // role ContainctlDenyAll: deny all (no cutoff)
+};
+std::string our_document(OurPolicy kind, const std::string& cutoff);
+// The policy's cutoff ("" for kRoleDeny) when `policy` ({"exists","document"}) says exactly what
+// containctl writes for `kind`; nullopt otherwise. Judged on content alone, never on the policy's
+// name or Sids (an adversary can write those): statements are compared as a set, Sid ignored,
+// single values and one-element lists alike, Action names and condition keys case-insensitive;
+// Effect, Action, NotAction, Resource, NotResource, Principal, Condition and Version must match.
+std::optional<std::string> match_ours(OurPolicy kind, const json& policy);
+// The document in a comparable normal form (as above); null when it is not a policy document.
+json normalized_policy(const std::string& document);
+
+// Rollback of one of our inline policies: puts `before` back when the live policy is still what
+// this run wrote (`applied_cutoff`, or any of ours when "" because the process died in apply) or
+// already `before`. Anything else means someone changed it since (another run, the adversary,
+// a person): refused naming the policy, unless `force`, which restores `before` anyway.
+Status restore_our_policy(Context& ctx, Principal p, const std::string& name, const std::string& policy,
+                          OurPolicy kind, const json& before, const std::string& applied_cutoff, bool force);
 
 std::string now_iso(const Context& ctx);
 ApiCall api_call(const std::string& operation, json params, bool mutating = true);

@@ -16,17 +16,24 @@ constexpr Principal kRole = Principal::kRole;
 
 std::string role_of(const Step& step) { return step.args.value("role_name", ""); }
 
-std::string revoke_document(const std::string& cutoff) {
-  return policy_text(json::array({deny_older_sessions_statement(cutoff)}));
-}
-std::string full_deny_document() { return policy_text(json::array({deny_all_statement()})); }
-
-bool is_ours(const json& policy, const char* sid) {
-  return policy.value("exists", false) && has_sid(policy["document"], sid);
-}
+std::string revoke_document(const std::string& cutoff) { return our_document(OurPolicy::kRoleRevoke, cutoff); }
+std::string full_deny_document() { return our_document(OurPolicy::kRoleDeny, ""); }
 
 const char* policy_for(const Step& step) { return step.id == "revoke-sessions" ? kRoleRevokePolicy : kRoleDenyPolicy; }
-const char* sid_for(const Step& step) { return step.id == "revoke-sessions" ? kSidDenyOlderSessions : kSidDenyAll; }
+OurPolicy kind_for(const Step& step) {
+  return step.id == "revoke-sessions" ? OurPolicy::kRoleRevoke : OurPolicy::kRoleDeny;
+}
+
+// A revocation that is containctl's by content and still cuts sessions that may be alive: its
+// cutoff is less than the role's maximum session duration ago. An older cutoff (an old run's, or
+// an adversary's copy dated 2001) only denies sessions that have expired anyway.
+std::optional<std::string> live_revocation(const Context& ctx, const json& policy, int max_session) {
+  auto cutoff = match_ours(OurPolicy::kRoleRevoke, policy);
+  aws::TimePoint at;
+  if (!cutoff || !aws::parse_time(*cutoff, at)) return std::nullopt;
+  if (at + std::chrono::seconds(max_session) <= ctx.clock.now()) return std::nullopt;
+  return cutoff;
+}
 
 // "arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION" -> NAME when the caller is that role's session.
 bool caller_is_role(const Identity& caller, const std::string& account, const std::string& role) {
@@ -89,7 +96,7 @@ Result<TargetPlan> plan_role(Context& ctx, const json& d) {
              ": temporary credentials have no IAM user behind them, so the role whose session issued them (" + role +
              ") is contained; revoking older sessions cuts that session.";
 
-  const bool revoke_in_place = is_ours(d["revoke_policy"], kSidDenyOlderSessions);
+  const auto revoke_in_place = live_revocation(ctx, d["revoke_policy"], max_session);
   const bool refresh = ctx.options.flag("iam.refresh_revocation");
   if (!revoke_in_place || refresh) {
     Step s;
@@ -113,7 +120,7 @@ Result<TargetPlan> plan_role(Context& ctx, const json& d) {
     p.steps.push_back(std::move(s));
   }
   const bool full_deny = ctx.options.flag("iam.full_deny");
-  if (full_deny && !is_ours(d["deny_policy"], kSidDenyAll)) {
+  if (full_deny && !match_ours(OurPolicy::kRoleDeny, d["deny_policy"])) {
     Step s;
     s.id = "deny-all";
     s.description = std::string("Attach inline policy ") + kRoleDenyPolicy + " to IAM role " + role +
@@ -130,19 +137,19 @@ Result<TargetPlan> plan_role(Context& ctx, const json& d) {
   if (p.steps.empty()) {
     p.already_contained = true;
     p.note += std::string(p.note.empty() ? "" : " ") + "IAM role " + role + " is already contained: " +
-              kRoleRevokePolicy + " denies sessions issued before " + cutoff_of(d["revoke_policy"]["document"]) +
+              kRoleRevokePolicy + " denies sessions issued before " + revoke_in_place.value_or("") +
               (full_deny ? std::string(" and ") + kRoleDenyPolicy + " denies everything" : "") +
               ". --option iam.refresh_revocation=true moves the cutoff to a new apply time.";
     return p;
   }
   Step t;
   t.id = "tag";
-  t.description = std::string("Tag IAM role ") + role + " with " + kRunTagKey + "=" + ctx.run_id;
-  t.calls.push_back(api_call("TagRole", {{"RoleName", role}, {"Tags", {{{"Key", kRunTagKey}, {"Value", ctx.run_id}}}}}));
+  t.description = std::string("Tag IAM role ") + role + " with " + kRunTagKey + "=" + run_id_shown(ctx);
+  t.calls.push_back(
+      api_call("TagRole", {{"RoleName", role}, {"Tags", {{{"Key", kRunTagKey}, {"Value", run_id_shown(ctx)}}}}}));
   t.before = {{"tag", d["tags"].contains(kRunTagKey) ? d["tags"][kRunTagKey] : json(nullptr)}};
-  t.after = {{"tag", ctx.run_id}};
+  t.after = {{"tag", run_id_shown(ctx)}};
   t.args = base_args;
-  t.args["run_id"] = ctx.run_id;
   p.steps.push_back(std::move(t));
   p.warnings.push_back("Sessions of role " + role + " issued before containment are cut, legitimate ones included.");
   return p;
@@ -162,20 +169,21 @@ Result<json> apply_role(Context& ctx, const Step& step, const json& before) {
   const std::string role = role_of(step);
   if (step.id == "revoke-sessions") {
     CC_ASSIGN(json current, get_inline_policy(ctx, kRole, role, kRoleRevokePolicy));
-    if (is_ours(current, kSidDenyOlderSessions) && !same_policy(current, before["inline_policy"]))
-      return json{{"policy", kRoleRevokePolicy}, {"sessions_issued_before", cutoff_of(current["document"])}};
+    // Resumed after a crash: our revocation is there and was not before (judged by content).
+    if (auto ours = match_ours(OurPolicy::kRoleRevoke, current); ours && !same_policy(current, before["inline_policy"]))
+      return json{{"policy", kRoleRevokePolicy}, {"sessions_issued_before", *ours}};
     const std::string cutoff = now_iso(ctx);  // apply time, not plan time
     CC_TRY(put_inline_policy(ctx, kRole, role, kRoleRevokePolicy, revoke_document(cutoff)));
     return json{{"policy", kRoleRevokePolicy}, {"sessions_issued_before", cutoff}};
   }
   if (step.id == "deny-all") {
     CC_ASSIGN(json current, get_inline_policy(ctx, kRole, role, kRoleDenyPolicy));
-    if (!is_ours(current, kSidDenyAll)) CC_TRY(put_inline_policy(ctx, kRole, role, kRoleDenyPolicy, full_deny_document()));
+    if (!match_ours(OurPolicy::kRoleDeny, current))
+      CC_TRY(put_inline_policy(ctx, kRole, role, kRoleDenyPolicy, full_deny_document()));
     return json{{"policy", kRoleDenyPolicy}};
   }
   if (step.id == "tag") {
-    CC_TRY(tag(ctx, kRole, role, kRunTagKey, step.args.value("run_id", ctx.run_id)));
-    return json{{"tag", kRunTagKey}};
+    return apply_run_tag(ctx, kRole, role);
   }
   return Error::invalid("iam-contain: unknown role step '" + step.id + "'");
 }
@@ -184,13 +192,14 @@ Status verify_role(Context& ctx, const Step& step) {
   const std::string role = role_of(step);
   if (step.id == "revoke-sessions" || step.id == "deny-all") {
     CC_ASSIGN(json current, get_inline_policy(ctx, kRole, role, policy_for(step)));
-    if (!is_ours(current, sid_for(step)))
-      return step_error(step, std::string("inline policy ") + policy_for(step) + " is missing or not containctl's");
+    if (!match_ours(kind_for(step), current))
+      return step_error(step, std::string("inline policy ") + policy_for(step) +
+                                  " is missing or does not say what containctl wrote");
     return Ok{};
   }
   if (step.id == "tag") {
-    CC_ASSIGN(json t, capture_tag(ctx, kRole, role, kRunTagKey));
-    if (t["value"] != step.args.value("run_id", ctx.run_id)) return step_error(step, "run tag is missing");
+    CC_ASSIGN(bool holds, run_tag_holds(ctx, kRole, role));
+    if (!holds) return step_error(step, "run tag " + std::string(kRunTagKey) + " does not hold run id " + ctx.run_id);
     return Ok{};
   }
   return Error::invalid("iam-contain: unknown role step '" + step.id + "'");
@@ -203,8 +212,9 @@ Status rollback_role(Context& ctx, const Step& step, const json& before, const j
     CC_ASSIGN(json current, get_inline_policy(ctx, kRole, role, kRoleRevokePolicy));
     if (same_policy(current, before["inline_policy"])) return Ok{};  // never applied, or already rolled back
     // The hold is checked here too, so the family is safe even when driven without the executor.
-    std::string cutoff = applied.is_object() ? applied.value("sessions_issued_before", "") : "";
-    if (cutoff.empty() && current.value("exists", false)) cutoff = cutoff_of(current["document"]);
+    const std::string applied_cutoff = applied.is_object() ? applied.value("sessions_issued_before", "") : "";
+    std::string cutoff = applied_cutoff;
+    if (cutoff.empty()) cutoff = match_ours(OurPolicy::kRoleRevoke, current).value_or("");
     aws::TimePoint applied_at;
     const int hold = std::max(step.min_hold_seconds, step.args.value("max_session_duration", 0));
     if (!options.force && hold > 0 && !cutoff.empty() && aws::parse_time(cutoff, applied_at)) {
@@ -216,10 +226,13 @@ Status rollback_role(Context& ctx, const Step& step, const json& before, const j
                                   " s); rerun rollback with --force to remove it anyway",
                               "HoldNotElapsed");
     }
-    return restore_inline_policy(ctx, kRole, role, kRoleRevokePolicy, before["inline_policy"]);
+    return restore_our_policy(ctx, kRole, role, kRoleRevokePolicy, OurPolicy::kRoleRevoke, before["inline_policy"],
+                              applied_cutoff, options.force);
   }
-  if (step.id == "deny-all") return restore_inline_policy(ctx, kRole, role, kRoleDenyPolicy, before["inline_policy"]);
-  if (step.id == "tag") return restore_tag(ctx, kRole, role, kRunTagKey, before);
+  if (step.id == "deny-all")
+    return restore_our_policy(ctx, kRole, role, kRoleDenyPolicy, OurPolicy::kRoleDeny, before["inline_policy"], "",
+                              options.force);
+  if (step.id == "tag") return restore_run_tag(ctx, kRole, role, before);
   return Error::invalid("iam-contain: unknown role step '" + step.id + "'");
 }
 
@@ -232,8 +245,8 @@ Status verify_rollback_role(Context& ctx, const Step& step, const json& before, 
     return Ok{};
   }
   if (step.id == "tag") {
-    CC_ASSIGN(json t, capture_tag(ctx, kRole, role, kRunTagKey));
-    if (t["value"] != before["value"]) return step_error(step, "run tag not restored");
+    CC_ASSIGN(bool gone, run_tag_gone(ctx, kRole, role, before));
+    if (!gone) return step_error(step, "run tag not restored");
     return Ok{};
   }
   return Error::invalid("iam-contain: unknown role step '" + step.id + "'");

@@ -22,14 +22,10 @@ constexpr Principal kUser = Principal::kUser;
 std::string user_of(const Step& step) { return step.args.value("user_name", ""); }
 
 // The policy put on the user; the plan shows it with a placeholder for the apply-time cutoff.
-std::string user_deny_document(const std::string& cutoff) {
-  return policy_text(json::array({deny_all_statement(), deny_older_sessions_statement(cutoff)}));
-}
+std::string user_deny_document(const std::string& cutoff) { return our_document(OurPolicy::kUserDeny, cutoff); }
 
-bool is_our_user_policy(const json& policy) {
-  return policy.value("exists", false) && has_sid(policy["document"], kSidDenyAll) &&
-         has_sid(policy["document"], kSidDenyOlderSessions);
-}
+// The cutoff when the policy says exactly what containctl writes (content, not name or Sids).
+std::optional<std::string> our_user_deny(const json& policy) { return match_ours(OurPolicy::kUserDeny, policy); }
 
 Result<json> login_profile(Context& ctx, const std::string& user) {
   auto r = call(ctx, "GetLoginProfile", {{"UserName", user}});
@@ -162,7 +158,7 @@ Result<TargetPlan> plan_user(Context& ctx, const json& d) {
     p.steps.push_back(std::move(s));
   }
 
-  const bool deny_in_place = is_our_user_policy(d["deny_policy"]);
+  const auto deny_in_place = our_user_deny(d["deny_policy"]);
   if (!deny_in_place) {
     Step s;
     s.id = "deny-all";
@@ -227,17 +223,18 @@ Result<TargetPlan> plan_user(Context& ctx, const json& d) {
   if (p.steps.empty()) {
     p.already_contained = true;
     p.note = "IAM user " + user + " is already contained: no active access keys and " + kUserDenyPolicy +
-             " is in place (sessions issued before " + cutoff_of(d["deny_policy"]["document"]) + " are denied).";
+             " denies every action (checked by content; sessions issued before " + *deny_in_place +
+             " are denied too).";
     return p;
   }
   Step t;
   t.id = "tag";
-  t.description = std::string("Tag IAM user ") + user + " with " + kRunTagKey + "=" + ctx.run_id;
-  t.calls.push_back(api_call("TagUser", {{"UserName", user}, {"Tags", {{{"Key", kRunTagKey}, {"Value", ctx.run_id}}}}}));
+  t.description = std::string("Tag IAM user ") + user + " with " + kRunTagKey + "=" + run_id_shown(ctx);
+  t.calls.push_back(
+      api_call("TagUser", {{"UserName", user}, {"Tags", {{{"Key", kRunTagKey}, {"Value", run_id_shown(ctx)}}}}}));
   t.before = {{"tag", d["tags"].contains(kRunTagKey) ? d["tags"][kRunTagKey] : json(nullptr)}};
-  t.after = {{"tag", ctx.run_id}};
+  t.after = {{"tag", run_id_shown(ctx)}};
   t.args = base_args;
-  t.args["run_id"] = ctx.run_id;
   p.steps.push_back(std::move(t));
 
   p.warnings.push_back("Restore removes the deny policy and the tag; access keys stay Inactive unless rollback runs "
@@ -295,16 +292,16 @@ Result<json> apply_user(Context& ctx, const Step& step, const json& before) {
   if (step.id == "deny-all") {
     CC_ASSIGN(json current, get_inline_policy(ctx, kUser, user, kUserDenyPolicy));
     // Resumed after a crash: our policy is already there (it differs from the captured state).
-    if (is_our_user_policy(current) && !same_policy(current, before["inline_policy"]))
-      return json{{"policy", kUserDenyPolicy}, {"sessions_issued_before", cutoff_of(current["document"])}};
+    // Judged by content: a decoy with our name and Sids is overwritten like anything else.
+    if (auto ours = our_user_deny(current); ours && !same_policy(current, before["inline_policy"]))
+      return json{{"policy", kUserDenyPolicy}, {"sessions_issued_before", *ours}};
     // The cutoff is taken now, at apply time: sessions issued between plan and apply are cut too.
     const std::string cutoff = now_iso(ctx);
     CC_TRY(put_inline_policy(ctx, kUser, user, kUserDenyPolicy, user_deny_document(cutoff)));
     return json{{"policy", kUserDenyPolicy}, {"sessions_issued_before", cutoff}};
   }
   if (step.id == "tag") {
-    CC_TRY(tag(ctx, kUser, user, kRunTagKey, step.args.value("run_id", ctx.run_id)));
-    return json{{"tag", kRunTagKey}};
+    return apply_run_tag(ctx, kUser, user);
   }
   if (step.id == "disable-console") {
     auto r = call(ctx, "DeleteLoginProfile", {{"UserName", user}});
@@ -334,13 +331,14 @@ Status verify_user(Context& ctx, const Step& step) {
   }
   if (step.id == "deny-all") {
     CC_ASSIGN(json current, get_inline_policy(ctx, kUser, user, kUserDenyPolicy));
-    if (!is_our_user_policy(current))
-      return step_error(step, std::string("inline policy ") + kUserDenyPolicy + " is missing or not containctl's");
+    if (!our_user_deny(current))
+      return step_error(step, std::string("inline policy ") + kUserDenyPolicy +
+                                  " is missing or does not say what containctl wrote (deny all, deny older sessions)");
     return Ok{};
   }
   if (step.id == "tag") {
-    CC_ASSIGN(json t, capture_tag(ctx, kUser, user, kRunTagKey));
-    if (t["value"] != step.args.value("run_id", ctx.run_id)) return step_error(step, "run tag is missing");
+    CC_ASSIGN(bool holds, run_tag_holds(ctx, kUser, user));
+    if (!holds) return step_error(step, "run tag " + std::string(kRunTagKey) + " does not hold run id " + ctx.run_id);
     return Ok{};
   }
   if (step.id == "disable-console") {
@@ -407,8 +405,12 @@ Status rollback_user(Context& ctx, const Step& step, const json& before, const j
     if (!gone.empty()) return step_error(step, "cannot reactivate access key(s) " + gone + ": deleted since containment");
     return Ok{};
   }
-  if (step.id == "deny-all") return restore_inline_policy(ctx, kUser, user, kUserDenyPolicy, before["inline_policy"]);
-  if (step.id == "tag") return restore_tag(ctx, kUser, user, kRunTagKey, before);
+  if (step.id == "deny-all") {
+    const std::string cutoff = applied.is_object() ? applied.value("sessions_issued_before", "") : "";
+    return restore_our_policy(ctx, kUser, user, kUserDenyPolicy, OurPolicy::kUserDeny, before["inline_policy"], cutoff,
+                              options.force);
+  }
+  if (step.id == "tag") return restore_run_tag(ctx, kUser, user, before);
   if (step.id == "disable-console") {
     if (before["login_profile"].is_null()) return Ok{};
     return recreate_login_profile(ctx, step);
@@ -445,8 +447,8 @@ Status verify_rollback_user(Context& ctx, const Step& step, const json& before, 
     return Ok{};
   }
   if (step.id == "tag") {
-    CC_ASSIGN(json t, capture_tag(ctx, kUser, user, kRunTagKey));
-    if (t["value"] != before["value"]) return step_error(step, "run tag not restored");
+    CC_ASSIGN(bool gone, run_tag_gone(ctx, kUser, user, before));
+    if (!gone) return step_error(step, "run tag not restored");
     return Ok{};
   }
   if (step.id == "disable-console") {

@@ -199,5 +199,93 @@ TEST_F(IamAdversaryTest, RunTagIsNeverEvidenceOfContainment) {
   EXPECT_NE(find_step(*plan, "deny-all"), nullptr);
 }
 
+TEST_F(IamAdversaryTest, TagCarriesTheRunIdOfTheApplyNotThePlan) {
+  make_user_without_active_key("ivan");
+  Target t = user_target("ivan");
+  Context planning = ctx(t, "");  // plan has no run yet (orchestrator/planner.cc)
+  auto plan = plan_for(*family_, planning);
+  ASSERT_TRUE(plan.ok()) << plan.error().describe();
+  const Step* tag = find_step(*plan, "tag");
+  ASSERT_NE(tag, nullptr);
+  EXPECT_FALSE(tag->args.contains("run_id")) << tag->args.dump();
+  EXPECT_EQ(tag->after["tag"], iam::kRunIdPlaceholder);
+
+  Context applying = ctx(t, "run-20260301-abc");
+  auto applied = apply_all(*family_, applying, *plan);
+  ASSERT_TRUE(applied.ok()) << applied.error().describe();
+  EXPECT_EQ(user_state(*client_, "ivan")["tags"][iam::kRunTagKey], "run-20260301-abc");
+  // Verify compares with the run's id: another run's id does not hold.
+  Context other = ctx(t, "run-other");
+  EXPECT_FALSE(family_->verify(other, *tag).ok());
+  EXPECT_TRUE(family_->verify(applying, *tag).ok());
+}
+
+TEST_F(IamAdversaryTest, UserPolicyChangedSinceApplyIsNotRolledBackWithoutForce) {
+  make_user_without_active_key("judy");
+  put_user_policy("judy", iam::kUserDenyPolicy, decoy_user_policy());
+  const json original = user_state(*client_, "judy");
+  Target t = user_target("judy");
+  Context c = ctx(t);
+  auto plan = plan_for(*family_, c);
+  ASSERT_TRUE(plan.ok()) << plan.error().describe();
+  auto applied = apply_all(*family_, c, *plan);
+  ASSERT_TRUE(applied.ok()) << applied.error().describe();
+  // Someone changes the policy after apply (a stricter hand-written deny).
+  const std::string changed =
+      R"({"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]})";
+  put_user_policy("judy", iam::kUserDenyPolicy, changed);
+  Status st = rollback_all(*family_, c, *applied, {});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().kind, ErrorKind::kRefused);
+  EXPECT_NE(st.error().message.find("--force"), std::string::npos) << st.error().message;
+  EXPECT_NE(st.error().message.find("changed since"), std::string::npos) << st.error().message;
+  EXPECT_EQ(user_state(*client_, "judy")["inline"][iam::kUserDenyPolicy], json::parse(changed));
+  RollbackOptions forced;
+  forced.force = true;
+  must("forced rollback", rollback_all(*family_, c, *applied, forced));
+  EXPECT_EQ(user_state(*client_, "judy"), original);
+}
+
+TEST_F(IamAdversaryTest, RoleRollbackLeavesALaterRunsRevocationAndTag) {
+  iam_ok(*client_, "CreateRole", {{"RoleName", "shared"}, {"AssumeRolePolicyDocument", "{}"}});
+  const json original = role_state(*client_, "shared");
+  Target t = role_target("shared");
+  Context run_a = ctx(t, "run-a");
+  auto plan_a = plan_for(*family_, run_a);
+  ASSERT_TRUE(plan_a.ok()) << plan_a.error().describe();
+  auto applied_a = apply_all(*family_, run_a, *plan_a);
+  ASSERT_TRUE(applied_a.ok()) << applied_a.error().describe();
+
+  // A second run moves the cutoff later (iam.refresh_revocation) and retags.
+  clock_.advance(std::chrono::minutes(20));
+  opts_.values["iam.refresh_revocation"] = "true";
+  Context run_b = ctx(t, "run-b");
+  auto plan_b = plan_for(*family_, run_b);
+  ASSERT_TRUE(plan_b.ok()) << plan_b.error().describe();
+  auto applied_b = apply_all(*family_, run_b, *plan_b);
+  ASSERT_TRUE(applied_b.ok()) << applied_b.error().describe();
+  const json after_b = role_state(*client_, "shared");
+  EXPECT_EQ(iam::cutoff_of(after_b["inline"][iam::kRoleRevokePolicy].dump()), "2026-03-01T10:20:00Z");
+
+  // Run A's rollback, after its hold: B's containment stays, with a message naming --force.
+  clock_.advance(std::chrono::hours(2));
+  Status st = rollback_all(*family_, run_a, *applied_a, {});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().kind, ErrorKind::kRefused);
+  EXPECT_NE(st.error().message.find("--force"), std::string::npos);
+  EXPECT_EQ(role_state(*client_, "shared"), after_b);
+  // The tag step alone: A's mark was replaced by B's, which stays.
+  must("tag rollback", family_->rollback(run_a, (*applied_a)[1].step, (*applied_a)[1].before, (*applied_a)[1].applied, {}));
+  must("tag verify", family_->verify_rollback(run_a, (*applied_a)[1].step, (*applied_a)[1].before, {}));
+  EXPECT_EQ(role_state(*client_, "shared")["tags"][iam::kRunTagKey], "run-b");
+
+  // B's rollback restores A's containment exactly; then A's rollback restores the original.
+  must("rollback b", rollback_all(*family_, run_b, *applied_b, {}));
+  EXPECT_EQ(iam::cutoff_of(role_state(*client_, "shared")["inline"][iam::kRoleRevokePolicy].dump()),
+            "2026-03-01T10:00:00Z");
+  must("rollback a", rollback_all(*family_, run_a, *applied_a, {}));
+  EXPECT_EQ(role_state(*client_, "shared"), original);
+}
+
 }  // namespace
 }  // namespace containctl::actions
