@@ -53,7 +53,9 @@ std::vector<std::string> contain_iam_actions() {
       "iam:ListUserTags",
       // users: apply and rollback
       "iam:UpdateAccessKey", "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:TagUser", "iam:UntagUser",
-      "iam:DeleteLoginProfile", "iam:CreateLoginProfile", "iam:DeactivateMFADevice",
+      "iam:DeleteLoginProfile", "iam:CreateLoginProfile",
+      "iam:UpdateLoginProfile",  // only when CreateLoginProfile's answer was lost
+      "iam:DeactivateMFADevice",
       // roles
       "iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRoleTags",
       "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:TagRole", "iam:UntagRole"};

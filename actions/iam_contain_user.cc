@@ -378,11 +378,36 @@ Status recreate_login_profile(Context& ctx, const Step& step) {
   }
   auto r = call(ctx, "CreateLoginProfile",
                 {{"UserName", user}, {"Password", password}, {"PasswordResetRequired", "true"}});
-  wipe(password);
   if (!r.ok()) {
-    ::unlink(path.c_str());
-    return step_error(step, "CreateLoginProfile failed: " + r.error().code);
+    // Not idempotent: the answer may be lost after IAM created the profile (a retry then answers
+    // EntityAlreadyExists). Read back before deciding; a profile that exists now gets the
+    // password in the file (UpdateLoginProfile sets it again, harmless when it already is), so no
+    // console password exists that nobody knows.
+    auto now = login_profile(ctx, user);
+    if (now.ok() && !now->is_null()) {
+      auto fixed = call(ctx, "UpdateLoginProfile",
+                        {{"UserName", user}, {"Password", password}, {"PasswordResetRequired", "true"}});
+      wipe(password);
+      if (!fixed.ok())
+        return step_error(step, "CreateLoginProfile failed (" + r.error().code +
+                                    ") but a login profile exists now, and setting its password to the one in " + path +
+                                    " failed too (" + fixed.error().code + "): reset the console password of " + user +
+                                    " by hand");
+      spdlog::warn("iam-contain: CreateLoginProfile for IAM user {} answered {}, but the profile exists: its password "
+                   "was set to the one in {}",
+                   user, r.error().code, path);
+    } else {
+      wipe(password);
+      if (!now.ok())
+        return step_error(step, "CreateLoginProfile failed (" + r.error().code +
+                                    ") and reading it back failed too (" + now.error().code + "); " + path +
+                                    " holds the password that was sent: if user " + user +
+                                    " has a login profile now, it is that one");
+      ::unlink(path.c_str());
+      return step_error(step, "CreateLoginProfile failed: " + r.error().code);
+    }
   }
+  wipe(password);
   spdlog::warn("iam-contain: new console password of IAM user {} written to {} (mode 0600); the user must change it "
                "at first sign-in",
                user, path);

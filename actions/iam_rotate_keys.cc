@@ -102,6 +102,34 @@ Status delete_key(Context& ctx, const std::string& user, const std::string& id) 
   return Ok{};
 }
 
+// CreateAccessKey is not idempotent: an attempt whose answer was lost (timeout, 5xx after IAM
+// processed it) may have created a key nobody received the secret of. Reads the user's keys back
+// and deletes each one that is neither in `known` nor `keep`. Returns a sentence naming what it
+// found ("" when nothing), or an error naming the key ids it could not check or delete, so the
+// responder (and rollback, which deletes every key created since capture) can act on them.
+Result<std::string> remove_orphan_keys(Context& ctx, const std::string& user, const std::vector<std::string>& known,
+                                       const std::string& keep) {
+  auto keys = list_access_keys(ctx, user);
+  if (!keys.ok())
+    return Error{keys.error().kind, "OrphanCheckFailed",
+                 "cannot list the access keys of user " + user + " to look for a key created without its secret (" +
+                     keys.error().code + "); rollback deletes any key created since capture"};
+  std::vector<std::string> orphans, failed;
+  for (const auto& k : ids_of(*keys)) {
+    if (k == keep || contains(known, k)) continue;
+    if (k == ctx.caller.access_key_id) continue;  // never; cannot be new, but the interlock is absolute
+    orphans.push_back(k);
+    if (!delete_key(ctx, user, k).ok()) failed.push_back(k);
+  }
+  if (!failed.empty())
+    return Error{ErrorKind::kClient, "OrphanKey",
+                 "access key(s) " + join(failed) + " of user " + user +
+                     " were created without containctl receiving their secret and could not be deleted; delete "
+                     "them (rollback of this run does)"};
+  if (orphans.empty()) return std::string();
+  return "access key(s) " + join(orphans) + " created without containctl receiving the secret (lost answer) were deleted";
+}
+
 Error self_rotation(const std::string& id) {
   return Error::refused("iam-rotate-keys refuses to rotate, deactivate or delete access key " + id +
                             ": it is the key containctl is signing with",
@@ -426,13 +454,25 @@ class IamRotateKeys final : public ActionFamily {
     if (count >= 2)
       return step_error(step, "user already has two access keys (" + join(ids_of(keys)) + "); no slot for a new one");
     CC_TRY(delivery_free(ctx, delivery));
-    CC_ASSIGN(aws::XmlResponse r, call(ctx, "CreateAccessKey", {{"UserName", user}}));
-    const std::string id = aws::xml_text(r.root(), "AccessKeyId");
-    std::string secret = aws::xml_text(r.root(), "SecretAccessKey");
-    if (id.empty() || secret.empty()) {
+    // Keys that exist now and are not this step's to create: the read-back below tells a key
+    // CreateAccessKey made without handing us its secret from these.
+    std::vector<std::string> known = ids_of(keys);
+    if (fresh.size() == 1) known.erase(std::remove(known.begin(), known.end(), fresh[0]), known.end());
+    auto r = call(ctx, "CreateAccessKey", {{"UserName", user}});
+    std::string id = r.ok() ? aws::xml_text(r->root(), "AccessKeyId") : "";
+    std::string secret = r.ok() ? aws::xml_text(r->root(), "SecretAccessKey") : "";
+    if (!r.ok() || id.empty() || secret.empty()) {
       iam::wipe(secret);
-      return step_error(step, "CreateAccessKey answered without a key", ErrorKind::kParse);
+      CC_ASSIGN(std::string orphans, remove_orphan_keys(ctx, user, known, ""));
+      const std::string why = r.ok() ? "CreateAccessKey answered without a key" : "CreateAccessKey failed (" +
+                                                                                       r.error().code + ")";
+      return step_error(step, why + (orphans.empty() ? "; no key was created" : "; " + orphans),
+                        r.ok() ? ErrorKind::kParse : r.error().kind);
     }
+    // A request that timed out after IAM processed it, then retried, leaves a key whose secret only
+    // the lost answer held.
+    CC_ASSIGN(std::string orphans, remove_orphan_keys(ctx, user, known, id));
+    if (!orphans.empty()) spdlog::warn("iam-rotate-keys: user {}: {}", user, orphans);
     Status st = deliver(ctx, delivery, user, id, secret);  // wipes `secret`
     if (!st.ok()) {
       // An undelivered key is useless and a risk: remove it, then report why delivery failed.
@@ -443,7 +483,9 @@ class IamRotateKeys final : public ActionFamily {
                         st.error().kind);
     }
     spdlog::info("iam-rotate-keys: new access key {} of IAM user {} delivered to {}", id, user, delivered_to(delivery));
-    return json{{"new_access_key_id", id}, {"delivered_to", delivered_to(delivery)}};
+    json out = {{"new_access_key_id", id}, {"delivered_to", delivered_to(delivery)}};
+    if (!orphans.empty()) out["orphan_keys"] = orphans;
+    return out;
   }
 };
 
