@@ -24,6 +24,8 @@ void instance(Judge& j, const std::string& where, const std::string& id, const s
 void bucket(Judge& j, const std::string& where, const std::string& name, const std::string& arn_given,
             const std::string& actor) {
   if (name.empty() && arn_given.empty()) return j.skip(where, "the bucket has neither Name nor Arn");
+  if (name.find_first_of("/:") != std::string::npos)
+    return j.skip(label(where, name), "'" + name + "' is not a bucket name");
   std::string arn = "arn:" + j.partition + ":s3:::" + name;
   if (!arn_given.empty()) {
     std::string why, repaired;

@@ -123,8 +123,16 @@ void add_principal(Judge& j, const std::string& resource, const Principal& in) {
   auto from_issuer = [&](const std::string& why) {
     j.target(resource, issuer, key + " is a session issued by " + issuer + why + key_note, key_id);
   };
+  // A name is one path segment. "role/session" or "a/b" would make the last segment (a session
+  // name the caller chose) look like the principal, so such names are refused, not split.
+  auto bad_name = [&](const std::string& name) {
+    if (starts_with(name, "arn:") || name.find_first_of("/:") == std::string::npos) return false;
+    j.skip(resource, "'" + name + "' is not a user or role name (it contains '/' or ':')");
+    return true;
+  };
   auto user = [&](const std::string& name, const std::string& how) {
     if (name.empty()) return j.skip(resource, "the IAM user's name is missing");
+    if (bad_name(name)) return;
     std::string arn = starts_with(name, "arn:") ? name : iam_arn(j.partition, account, "user", name);
     std::string note = asia ? "temporary credentials " + p.key_id + " of IAM user " + name +
                                   " (GetSessionToken); containing the user also revokes them"
@@ -134,6 +142,7 @@ void add_principal(Judge& j, const std::string& resource, const Principal& in) {
   };
   auto role = [&](const std::string& name) {
     if (name.empty()) return j.skip(resource, "a role session, but neither the role's name nor the session issuer is given");
+    if (bad_name(name)) return;
     std::string arn = starts_with(name, "arn:") ? name : iam_arn(j.partition, account, "role", name);
     j.target(resource, arn,
              key + " is a session of role " + name +

@@ -168,6 +168,27 @@ TEST(FindingsEdgeTest, TypeAndIdMustAgree) {
   EXPECT_NE(r.skipped.at(0).reason.find("service is 'ec2'"), std::string::npos) << r.skipped[0].reason;
 }
 
+// Attack: the session name is the caller's choice. A principal name "role/session" (or a bucket
+// name "bucket/key") must not be split into a path and a last segment the attacker picked.
+TEST(FindingsEdgeTest, NamesWithSlashesAreNotSplit) {
+  json f = read_finding("guardduty_accesskey_role_event.json");
+  f["detail"]["resource"]["accessKeyDetails"]["userName"] = "web-server-role/BreakGlass";
+  auto r = judge(f);
+  EXPECT_TRUE(r.targets.empty()) << r.targets[0].arn;
+  EXPECT_NE(r.skipped.at(0).reason.find("is not a user or role name"), std::string::npos) << r.skipped[0].reason;
+  json u = read_finding("guardduty_accesskey_user.json");
+  u["Findings"][0]["Resource"]["AccessKeyDetails"]["UserName"] = "ops/admin";
+  EXPECT_TRUE(judge(u).targets.empty());
+  json s3 = read_finding("guardduty_s3bucket.json");
+  auto& b = s3["Findings"][0]["Resource"]["S3BucketDetails"][0];
+  b["Name"] = "customer-exports-prod/secret.csv";
+  b.erase("Arn");
+  r = judge(s3);
+  EXPECT_EQ(arns(r), (std::vector<std::string>{"arn:aws:iam::111122223333:user/ci-deploy",
+                                                "arn:aws:s3:::customer-exports-archive"}));
+  ASSERT_NE(skipped(r, "S3BucketDetails[0]"), nullptr);
+}
+
 TEST(FindingsEdgeTest, JsonOutputHasTheContractFields) {
   json out = to_json(judge_file("edge_guardduty_sample_s3_placeholder.json"));
   ASSERT_EQ(out["targets"].size(), 1u);
