@@ -161,30 +161,24 @@ Result<std::vector<std::string>> split_command(const std::string& command) {
   return words;
 }
 
-Result<Credentials> run_credential_process(const std::string& command, const std::string& profile, const Clock& clock,
-                                           const ProcessOptions& options) {
-  auto argv = split_command(command);
-  if (!argv.ok()) return process_error(profile, argv.error().message);
-  CC_ASSIGN(RunOutput r, run(*argv, profile, options));
-  // Never quote the output: a helper that half-works may still have printed a secret.
-  if (r.exit_status != 0)
-    return process_error(profile, "'" + (*argv)[0] + "' exited with status " + std::to_string(r.exit_status));
-  auto j = nlohmann::json::parse(r.out, nullptr, false);
+Result<Credentials> parse_credential_process_output(const std::string& out, const std::string& profile,
+                                                    const Clock& clock) {
+  auto j = nlohmann::json::parse(out, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return process_error(profile, "output is not a JSON object");
   if (!j.contains("Version")) return process_error(profile, "output has no Version (expected 1)");
   if (!j["Version"].is_number_integer() || j["Version"].get<long long>() != 1)
     return process_error(
         profile,
         "unsupported Version " + (j["Version"].is_number() ? j["Version"].dump() : "(not a number)") + " (expected 1)");
-  auto str = [&](const char* field, bool required, std::string& out) -> Status {
+  auto str = [&](const char* field, bool required, std::string& value) -> Status {
     auto it = j.find(field);
     if (it == j.end() || it->is_null()) {
       if (required) return process_error(profile, std::string("output has no ") + field);
       return Ok{};
     }
     if (!it->is_string()) return process_error(profile, std::string(field) + " is not a string");
-    out = it->get<std::string>();
-    if (required && out.empty()) return process_error(profile, std::string(field) + " is empty");
+    value = it->get<std::string>();
+    if (required && value.empty()) return process_error(profile, std::string(field) + " is empty");
     return Ok{};
   };
   Credentials c;
@@ -201,6 +195,17 @@ Result<Credentials> run_credential_process(const std::string& command, const std
   }
   c.source = "process:" + profile;
   return c;
+}
+
+Result<Credentials> run_credential_process(const std::string& command, const std::string& profile, const Clock& clock,
+                                           const ProcessOptions& options) {
+  auto argv = split_command(command);
+  if (!argv.ok()) return process_error(profile, argv.error().message);
+  CC_ASSIGN(RunOutput r, run(*argv, profile, options));
+  // Never quote the output: a helper that half-works may still have printed a secret.
+  if (r.exit_status != 0)
+    return process_error(profile, "'" + (*argv)[0] + "' exited with status " + std::to_string(r.exit_status));
+  return parse_credential_process_output(r.out, profile, clock);
 }
 
 std::shared_ptr<CredentialsProvider> make_credential_process_provider(const std::string& command,

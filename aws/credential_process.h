@@ -29,6 +29,11 @@ struct ProcessOptions {
 // empty command.
 Result<std::vector<std::string>> split_command(const std::string& command);
 
+// Validates what a credential_process command printed (Version 1 JSON). `profile` names the source
+// in errors; no error ever quotes the output.
+Result<Credentials> parse_credential_process_output(const std::string& out, const std::string& profile,
+                                                    const Clock& clock);
+
 // Runs the command once and validates its answer. `profile` names the source in errors.
 Result<Credentials> run_credential_process(const std::string& command, const std::string& profile, const Clock& clock,
                                            const ProcessOptions& options = {});

@@ -32,6 +32,26 @@ Error metadata_error(const std::string& where, const std::string& what, ErrorKin
   return Error{kind, "MetadataCredentialsError", where + ": " + what};
 }
 
+bool allowed_plain_http_host(const std::string& host) {
+  if (host == "localhost" || host == "169.254.170.2" || host == "169.254.170.23" || host == "[fd00:ec2::23]" ||
+      host == "[::1]" || host == "[0:0:0:0:0:0:0:1]")
+    return true;
+  // 127.0.0.0/8 written as a dotted quad.
+  int a, b, c, d;
+  char tail;
+  if (std::sscanf(host.c_str(), "%d.%d.%d.%d%c", &a, &b, &c, &d, &tail) == 4)
+    return a == 127 && b >= 0 && b <= 255 && c >= 0 && c <= 255 && d >= 0 && d <= 255;
+  return false;
+}
+
+// Origin and path only: a query string may carry something the user considers private.
+std::string describe_url(const std::string& url) {
+  auto u = parse_url(url);
+  return u.ok() ? u->origin() + u->path : std::string("(malformed URL)");
+}
+
+}  // namespace
+
 // The credentials document both services return: AccessKeyId, SecretAccessKey, Token, Expiration.
 Result<Credentials> parse_credentials_document(const std::string& body, const std::string& where,
                                                const std::string& source) {
@@ -61,25 +81,6 @@ Result<Credentials> parse_credentials_document(const std::string& body, const st
   return c;
 }
 
-bool allowed_plain_http_host(const std::string& host) {
-  if (host == "localhost" || host == "169.254.170.2" || host == "169.254.170.23" || host == "[fd00:ec2::23]" ||
-      host == "[::1]" || host == "[0:0:0:0:0:0:0:1]")
-    return true;
-  // 127.0.0.0/8 written as a dotted quad.
-  int a, b, c, d;
-  char tail;
-  if (std::sscanf(host.c_str(), "%d.%d.%d.%d%c", &a, &b, &c, &d, &tail) == 4)
-    return a == 127 && b >= 0 && b <= 255 && c >= 0 && c <= 255 && d >= 0 && d <= 255;
-  return false;
-}
-
-// Origin and path only: a query string may carry something the user considers private.
-std::string describe_url(const std::string& url) {
-  auto u = parse_url(url);
-  return u.ok() ? u->origin() + u->path : std::string("(malformed URL)");
-}
-
-}  // namespace
 
 std::shared_ptr<HttpTransport> make_metadata_transport() {
   return std::make_shared<CurlTransport>(

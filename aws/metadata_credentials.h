@@ -34,6 +34,11 @@ struct ContainerEndpoint {
 
 // From the environment: nullopt-like empty url when neither URI variable is set; an error when
 // FULL_URI is malformed or names a host the SDKs would refuse.
+// The credentials document both services answer with (AccessKeyId, SecretAccessKey, Token,
+// Expiration, optional Code). `where` names the source in errors; never quotes a value.
+Result<Credentials> parse_credentials_document(const std::string& body, const std::string& where,
+                                               const std::string& source);
+
 Result<ContainerEndpoint> container_endpoint_from_environment();
 Result<Credentials> fetch_container_credentials(const ContainerEndpoint& endpoint, HttpTransport& transport);
 std::shared_ptr<CredentialsProvider> make_container_provider(ContainerEndpoint endpoint,
