@@ -1,10 +1,28 @@
 #include "actions/iam_contain.h"
 
+#include "actions/iam_contain_steps.h"
+
 namespace containctl::actions {
 
 namespace {
 
-bool is_role_step(const Step& step) { return step.args.value("kind", "") == "role"; }
+using iam::ContainArgs;
+using iam::ContainOps;
+
+// The typed arguments of a step and its operations (user or role table, by args.kind).
+struct Resolved {
+  ContainArgs args;
+  const ContainOps* ops;
+};
+
+Result<Resolved> resolve(const Step& step) {
+  CC_ASSIGN(ContainArgs args, iam::parse_contain_args(step));
+  const auto& table = args.principal == iam::Principal::kRole ? iam::role_step_ops() : iam::user_step_ops();
+  auto it = table.find(step.id);
+  if (it == table.end())
+    return Error::invalid("iam-contain plan step '" + step.id + "' has no operations", "InvalidPlan");
+  return Resolved{std::move(args), &it->second};
+}
 
 class IamContain final : public ActionFamily {
  public:
@@ -17,24 +35,30 @@ class IamContain final : public ActionFamily {
   }
   Result<TargetPlan> plan(Context& ctx, const json& d) override {
     if (!handles(ctx.target)) return Error::invalid("iam-contain does not handle target " + ctx.target.arn);
-    return ctx.target.type == "role" ? iam::plan_role(ctx, d) : iam::plan_user(ctx, d);
+    CC_ASSIGN(TargetPlan p, ctx.target.type == "role" ? iam::plan_role(ctx, d) : iam::plan_user(ctx, d));
+    for (const auto& s : p.steps) CC_TRY(iam::check_contain_step(s));  // what plan writes, apply can read
+    return p;
   }
   Result<json> capture(Context& ctx, const Step& s) override {
-    return is_role_step(s) ? iam::capture_role(ctx, s) : iam::capture_user(ctx, s);
+    CC_ASSIGN(Resolved r, resolve(s));
+    return r.ops->capture(ctx, s, r.args);
   }
   Result<json> apply(Context& ctx, const Step& s, const json& before) override {
-    return is_role_step(s) ? iam::apply_role(ctx, s, before) : iam::apply_user(ctx, s, before);
+    CC_ASSIGN(Resolved r, resolve(s));
+    return r.ops->apply(ctx, s, r.args, before);
   }
   Status verify(Context& ctx, const Step& s) override {
-    return is_role_step(s) ? iam::verify_role(ctx, s) : iam::verify_user(ctx, s);
+    CC_ASSIGN(Resolved r, resolve(s));
+    return r.ops->verify(ctx, s, r.args);
   }
   Status rollback(Context& ctx, const Step& s, const json& before, const json& applied,
                   const RollbackOptions& o) override {
-    return is_role_step(s) ? iam::rollback_role(ctx, s, before, applied, o)
-                           : iam::rollback_user(ctx, s, before, applied, o);
+    CC_ASSIGN(Resolved r, resolve(s));
+    return r.ops->rollback(ctx, s, r.args, before, applied, o);
   }
   Status verify_rollback(Context& ctx, const Step& s, const json& before, const RollbackOptions& o) override {
-    return is_role_step(s) ? iam::verify_rollback_role(ctx, s, before, o) : iam::verify_rollback_user(ctx, s, before, o);
+    CC_ASSIGN(Resolved r, resolve(s));
+    return r.ops->verify_rollback(ctx, s, r.args, before, o);
   }
   std::vector<std::string> iam_actions() const override { return iam::contain_iam_actions(); }
 };

@@ -13,24 +13,16 @@ std::unique_ptr<ActionFamily> make_iam_contain();
 
 namespace iam {
 
-// The user and role halves, dispatched by IamContain on the target type / step args["kind"].
+// The user and role halves, dispatched by IamContain on the target type; their steps' operations
+// are in iam_contain_steps.h.
 Result<json> discover_user(Context& ctx);
 Result<TargetPlan> plan_user(Context& ctx, const json& discovered);
-Result<json> capture_user(Context& ctx, const Step& step);
-Result<json> apply_user(Context& ctx, const Step& step, const json& before);
-Status verify_user(Context& ctx, const Step& step);
-Status rollback_user(Context& ctx, const Step& step, const json& before, const json& applied,
-                     const RollbackOptions& options);
-Status verify_rollback_user(Context& ctx, const Step& step, const json& before, const RollbackOptions& options);
-
 Result<json> discover_role(Context& ctx);
 Result<TargetPlan> plan_role(Context& ctx, const json& discovered);
-Result<json> capture_role(Context& ctx, const Step& step);
-Result<json> apply_role(Context& ctx, const Step& step, const json& before);
-Status verify_role(Context& ctx, const Step& step);
-Status rollback_role(Context& ctx, const Step& step, const json& before, const json& applied,
-                     const RollbackOptions& options);
-Status verify_rollback_role(Context& ctx, const Step& step, const json& before, const RollbackOptions& options);
+
+// Checks a step of an iam-contain plan (a plan file read back, perhaps edited by hand): its typed
+// arguments parse and its id is a step of its principal kind. The error names the step and field.
+Status check_contain_step(const Step& step);
 
 // Every IAM action iam-contain can call.
 std::vector<std::string> contain_iam_actions();

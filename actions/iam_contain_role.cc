@@ -7,6 +7,7 @@
 
 #include "actions/iam_common.h"
 #include "actions/iam_contain.h"
+#include "actions/iam_contain_steps.h"
 
 namespace containctl::actions::iam {
 
@@ -14,15 +15,9 @@ namespace {
 
 constexpr Principal kRole = Principal::kRole;
 
-std::string role_of(const Step& step) { return step.args.value("role_name", ""); }
-
 std::string revoke_document(const std::string& cutoff) { return our_document(OurPolicy::kRoleRevoke, cutoff); }
 std::string full_deny_document() { return our_document(OurPolicy::kRoleDeny, ""); }
 
-const char* policy_for(const Step& step) { return step.id == "revoke-sessions" ? kRoleRevokePolicy : kRoleDenyPolicy; }
-OurPolicy kind_for(const Step& step) {
-  return step.id == "revoke-sessions" ? OurPolicy::kRoleRevoke : OurPolicy::kRoleDeny;
-}
 
 // A revocation that is containctl's by content and still cuts sessions that may be alive: its
 // cutoff is less than the role's maximum session duration ago. An older cutoff (an old run's, or
@@ -155,101 +150,93 @@ Result<TargetPlan> plan_role(Context& ctx, const json& d) {
   return p;
 }
 
-Result<json> capture_role(Context& ctx, const Step& step) {
-  const std::string role = role_of(step);
-  if (step.id == "revoke-sessions" || step.id == "deny-all") {
-    CC_ASSIGN(json pol, get_inline_policy(ctx, kRole, role, policy_for(step)));
+namespace {
+
+// ---- revoke-sessions and deny-all: one inline policy each ----
+
+ContainOps policy_ops(const char* policy, OurPolicy kind) {
+  ContainOps ops;
+  ops.capture = [policy](Context& ctx, const Step&, const ContainArgs& a) -> Result<json> {
+    CC_ASSIGN(json pol, get_inline_policy(ctx, kRole, a.name, policy));
     return json{{"inline_policy", pol}};
-  }
-  if (step.id == "tag") return capture_tag(ctx, kRole, role, kRunTagKey);
-  return Error::invalid("iam-contain: unknown role step '" + step.id + "'");
-}
-
-Result<json> apply_role(Context& ctx, const Step& step, const json& before) {
-  const std::string role = role_of(step);
-  if (step.id == "revoke-sessions") {
-    CC_ASSIGN(json current, get_inline_policy(ctx, kRole, role, kRoleRevokePolicy));
-    // Resumed after a crash: our revocation is there and was not before (judged by content).
-    if (auto ours = match_ours(OurPolicy::kRoleRevoke, current); ours && !same_policy(current, before["inline_policy"]))
-      return json{{"policy", kRoleRevokePolicy}, {"sessions_issued_before", *ours}};
-    const std::string cutoff = now_iso(ctx);  // apply time, not plan time
-    CC_TRY(put_inline_policy(ctx, kRole, role, kRoleRevokePolicy, revoke_document(cutoff)));
-    return json{{"policy", kRoleRevokePolicy}, {"sessions_issued_before", cutoff}};
-  }
-  if (step.id == "deny-all") {
-    CC_ASSIGN(json current, get_inline_policy(ctx, kRole, role, kRoleDenyPolicy));
-    if (!match_ours(OurPolicy::kRoleDeny, current))
-      CC_TRY(put_inline_policy(ctx, kRole, role, kRoleDenyPolicy, full_deny_document()));
-    return json{{"policy", kRoleDenyPolicy}};
-  }
-  if (step.id == "tag") {
-    return apply_run_tag(ctx, kRole, role);
-  }
-  return Error::invalid("iam-contain: unknown role step '" + step.id + "'");
-}
-
-Status verify_role(Context& ctx, const Step& step) {
-  const std::string role = role_of(step);
-  if (step.id == "revoke-sessions" || step.id == "deny-all") {
-    CC_ASSIGN(json current, get_inline_policy(ctx, kRole, role, policy_for(step)));
-    if (!match_ours(kind_for(step), current))
-      return step_error(step, std::string("inline policy ") + policy_for(step) +
-                                  " is missing or does not say what containctl wrote");
+  };
+  ops.verify = [policy, kind](Context& ctx, const Step& step, const ContainArgs& a) -> Status {
+    CC_ASSIGN(json current, get_inline_policy(ctx, kRole, a.name, policy));
+    if (!match_ours(kind, current))
+      return step_error(step, std::string("inline policy ") + policy + " is missing or does not say what containctl wrote");
     return Ok{};
-  }
-  if (step.id == "tag") {
-    CC_ASSIGN(bool holds, run_tag_holds(ctx, kRole, role));
-    if (!holds) return step_error(step, "run tag " + std::string(kRunTagKey) + " does not hold run id " + ctx.run_id);
+  };
+  ops.verify_rollback = [policy](Context& ctx, const Step& step, const ContainArgs& a, const json& before,
+                                 const RollbackOptions&) -> Status {
+    CC_ASSIGN(json current, get_inline_policy(ctx, kRole, a.name, policy));
+    if (!same_policy(current, field(before, "inline_policy")))
+      return step_error(step, std::string("inline policy ") + policy + " differs from its state before containment");
     return Ok{};
-  }
-  return Error::invalid("iam-contain: unknown role step '" + step.id + "'");
+  };
+  return ops;
 }
 
-Status rollback_role(Context& ctx, const Step& step, const json& before, const json& applied,
+Result<json> revoke_apply(Context& ctx, const Step&, const ContainArgs& a, const json& before) {
+  CC_ASSIGN(json current, get_inline_policy(ctx, kRole, a.name, kRoleRevokePolicy));
+  // Resumed after a crash: our revocation is there and was not before (judged by content).
+  if (auto ours = match_ours(OurPolicy::kRoleRevoke, current); ours && !same_policy(current, field(before, "inline_policy")))
+    return json{{"policy", kRoleRevokePolicy}, {"sessions_issued_before", *ours}};
+  const std::string cutoff = now_iso(ctx);  // apply time, not plan time
+  CC_TRY(put_inline_policy(ctx, kRole, a.name, kRoleRevokePolicy, revoke_document(cutoff)));
+  return json{{"policy", kRoleRevokePolicy}, {"sessions_issued_before", cutoff}};
+}
+
+Status revoke_rollback(Context& ctx, const Step& step, const ContainArgs& a, const json& before, const json& applied,
+                       const RollbackOptions& options) {
+  const std::string& role = a.name;
+  const json& was = field(before, "inline_policy");
+  CC_ASSIGN(json current, get_inline_policy(ctx, kRole, role, kRoleRevokePolicy));
+  if (same_policy(current, was)) return Ok{};  // never applied, or already rolled back
+  // The hold is checked here too, so the family is safe even when driven without the executor.
+  const std::string applied_cutoff = applied.is_object() ? applied.value("sessions_issued_before", "") : "";
+  std::string cutoff = applied_cutoff;
+  if (cutoff.empty()) cutoff = match_ours(OurPolicy::kRoleRevoke, current).value_or("");
+  aws::TimePoint applied_at;
+  const int hold = std::max(step.min_hold_seconds, a.max_session_duration);
+  if (!options.force && hold > 0 && !cutoff.empty() && aws::parse_time(cutoff, applied_at)) {
+    const aws::TimePoint until = applied_at + std::chrono::seconds(hold);
+    if (ctx.clock.now() < until)
+      return Error::refused("rollback of " + std::string(kRoleRevokePolicy) + " on role " + role +
+                                " refused: sessions issued before " + cutoff + " may still be valid until " +
+                                aws::format_iso8601(until) + " (maximum session duration " + std::to_string(hold) +
+                                " s); rerun rollback with --force to remove it anyway",
+                            "HoldNotElapsed");
+  }
+  return restore_our_policy(ctx, kRole, role, kRoleRevokePolicy, OurPolicy::kRoleRevoke, was, applied_cutoff,
+                            options.force);
+}
+
+Result<json> deny_apply(Context& ctx, const Step&, const ContainArgs& a, const json&) {
+  CC_ASSIGN(json current, get_inline_policy(ctx, kRole, a.name, kRoleDenyPolicy));
+  if (!match_ours(OurPolicy::kRoleDeny, current))
+    CC_TRY(put_inline_policy(ctx, kRole, a.name, kRoleDenyPolicy, full_deny_document()));
+  return json{{"policy", kRoleDenyPolicy}};
+}
+
+Status deny_rollback(Context& ctx, const Step&, const ContainArgs& a, const json& before, const json&,
                      const RollbackOptions& options) {
-  const std::string role = role_of(step);
-  if (step.id == "revoke-sessions") {
-    CC_ASSIGN(json current, get_inline_policy(ctx, kRole, role, kRoleRevokePolicy));
-    if (same_policy(current, before["inline_policy"])) return Ok{};  // never applied, or already rolled back
-    // The hold is checked here too, so the family is safe even when driven without the executor.
-    const std::string applied_cutoff = applied.is_object() ? applied.value("sessions_issued_before", "") : "";
-    std::string cutoff = applied_cutoff;
-    if (cutoff.empty()) cutoff = match_ours(OurPolicy::kRoleRevoke, current).value_or("");
-    aws::TimePoint applied_at;
-    const int hold = std::max(step.min_hold_seconds, step.args.value("max_session_duration", 0));
-    if (!options.force && hold > 0 && !cutoff.empty() && aws::parse_time(cutoff, applied_at)) {
-      const aws::TimePoint until = applied_at + std::chrono::seconds(hold);
-      if (ctx.clock.now() < until)
-        return Error::refused("rollback of " + std::string(kRoleRevokePolicy) + " on role " + role +
-                                  " refused: sessions issued before " + cutoff + " may still be valid until " +
-                                  aws::format_iso8601(until) + " (maximum session duration " + std::to_string(hold) +
-                                  " s); rerun rollback with --force to remove it anyway",
-                              "HoldNotElapsed");
-    }
-    return restore_our_policy(ctx, kRole, role, kRoleRevokePolicy, OurPolicy::kRoleRevoke, before["inline_policy"],
-                              applied_cutoff, options.force);
-  }
-  if (step.id == "deny-all")
-    return restore_our_policy(ctx, kRole, role, kRoleDenyPolicy, OurPolicy::kRoleDeny, before["inline_policy"], "",
-                              options.force);
-  if (step.id == "tag") return restore_run_tag(ctx, kRole, role, before);
-  return Error::invalid("iam-contain: unknown role step '" + step.id + "'");
+  return restore_our_policy(ctx, kRole, a.name, kRoleDenyPolicy, OurPolicy::kRoleDeny, field(before, "inline_policy"),
+                            "", options.force);
 }
 
-Status verify_rollback_role(Context& ctx, const Step& step, const json& before, const RollbackOptions& options) {
-  const std::string role = role_of(step);
-  if (step.id == "revoke-sessions" || step.id == "deny-all") {
-    CC_ASSIGN(json current, get_inline_policy(ctx, kRole, role, policy_for(step)));
-    if (!same_policy(current, before["inline_policy"]))
-      return step_error(step, std::string("inline policy ") + policy_for(step) + " differs from its state before containment");
-    return Ok{};
-  }
-  if (step.id == "tag") {
-    CC_ASSIGN(bool gone, run_tag_gone(ctx, kRole, role, before));
-    if (!gone) return step_error(step, "run tag not restored");
-    return Ok{};
-  }
-  return Error::invalid("iam-contain: unknown role step '" + step.id + "'");
+}  // namespace
+
+const std::map<std::string, ContainOps>& role_step_ops() {
+  static const std::map<std::string, ContainOps> table = [] {
+    ContainOps revoke = policy_ops(kRoleRevokePolicy, OurPolicy::kRoleRevoke);
+    revoke.apply = revoke_apply;
+    revoke.rollback = revoke_rollback;
+    ContainOps deny = policy_ops(kRoleDenyPolicy, OurPolicy::kRoleDeny);
+    deny.apply = deny_apply;
+    deny.rollback = deny_rollback;
+    return std::map<std::string, ContainOps>{{"revoke-sessions", revoke}, {"deny-all", deny}, {"tag", run_tag_ops()}};
+  }();
+  return table;
 }
 
 }  // namespace containctl::actions::iam

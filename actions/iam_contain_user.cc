@@ -5,12 +5,12 @@
 //   disable-console  (iam.disable_console=true) DeleteLoginProfile: irreversible
 //   deactivate-mfa   (iam.deactivate_mfa=SERIAL) DeactivateMFADevice: irreversible
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
 
 #include "actions/iam_common.h"
 #include "actions/iam_contain.h"
+#include "actions/iam_contain_steps.h"
 #include "actions/secret_delivery.h"
 
 namespace containctl::actions::iam {
@@ -19,13 +19,18 @@ namespace {
 
 constexpr Principal kUser = Principal::kUser;
 
-std::string user_of(const Step& step) { return step.args.value("user_name", ""); }
-
 // The policy put on the user; the plan shows it with a placeholder for the apply-time cutoff.
 std::string user_deny_document(const std::string& cutoff) { return our_document(OurPolicy::kUserDeny, cutoff); }
 
 // The cutoff when the policy says exactly what containctl writes (content, not name or Sids).
 std::optional<std::string> our_user_deny(const json& policy) { return match_ours(OurPolicy::kUserDeny, policy); }
+
+bool lists_serial(const json& devices, const std::string& serial) {
+  return std::any_of(devices.begin(), devices.end(),
+                     [&](const json& d) { return d.value("SerialNumber", "") == serial; });
+}
+
+}  // namespace
 
 Result<json> login_profile(Context& ctx, const std::string& user) {
   auto r = call(ctx, "GetLoginProfile", {{"UserName", user}});
@@ -44,13 +49,6 @@ Result<json> mfa_serials(Context& ctx, const std::string& user) {
   }));
   return out;
 }
-
-bool lists_serial(const json& devices, const std::string& serial) {
-  return std::any_of(devices.begin(), devices.end(),
-                     [&](const json& d) { return d.value("SerialNumber", "") == serial; });
-}
-
-}  // namespace
 
 Result<json> discover_user(Context& ctx) {
   const std::string& name = ctx.target.name;
@@ -245,244 +243,6 @@ Result<TargetPlan> plan_user(Context& ctx, const json& d) {
     p.warnings.push_back("The console password stays; the deny policy blocks every console action. "
                          "--option iam.disable_console=true deletes it (irreversible).");
   return p;
-}
-
-Result<json> capture_user(Context& ctx, const Step& step) {
-  const std::string user = user_of(step);
-  if (step.id == "deactivate-keys") {
-    CC_ASSIGN(json keys, list_access_keys(ctx, user));
-    return json{{"access_keys", keys}};
-  }
-  if (step.id == "deny-all") {
-    CC_ASSIGN(json pol, get_inline_policy(ctx, kUser, user, kUserDenyPolicy));
-    return json{{"inline_policy", pol}};
-  }
-  if (step.id == "tag") return capture_tag(ctx, kUser, user, kRunTagKey);
-  if (step.id == "disable-console") {
-    CC_ASSIGN(json lp, login_profile(ctx, user));
-    return json{{"login_profile", lp}};
-  }
-  if (step.id == "deactivate-mfa") {
-    CC_ASSIGN(json devices, mfa_serials(ctx, user));
-    return json{{"mfa_devices", devices}};
-  }
-  return Error::invalid("iam-contain: unknown user step '" + step.id + "'");
-}
-
-Result<json> apply_user(Context& ctx, const Step& step, const json& before) {
-  const std::string user = user_of(step);
-  if (step.id == "deactivate-keys") {
-    CC_ASSIGN(json keys, list_access_keys(ctx, user));
-    json done = json::array(), missing = json::array();
-    for (const auto& id_j : step.args["key_ids"]) {
-      const std::string id = id_j;
-      if (id == ctx.caller.access_key_id)
-        return Error::refused("access key " + id + " is the key containctl is signing with", "SelfContainment");
-      const json* k = find_key(keys, id);
-      if (!k) {
-        missing.push_back(id);  // deleted since the plan: it cannot authenticate any more
-        continue;
-      }
-      if ((*k)["Status"] != "Inactive")
-        CC_TRY(call(ctx, "UpdateAccessKey", {{"UserName", user}, {"AccessKeyId", id}, {"Status", "Inactive"}}));
-      done.push_back(id);
-    }
-    return json{{"deactivated", done}, {"missing", missing}};
-  }
-  if (step.id == "deny-all") {
-    CC_ASSIGN(json current, get_inline_policy(ctx, kUser, user, kUserDenyPolicy));
-    // Resumed after a crash: our policy is already there (it differs from the captured state).
-    // Judged by content: a decoy with our name and Sids is overwritten like anything else.
-    if (auto ours = our_user_deny(current); ours && !same_policy(current, before["inline_policy"]))
-      return json{{"policy", kUserDenyPolicy}, {"sessions_issued_before", *ours}};
-    // The cutoff is taken now, at apply time: sessions issued between plan and apply are cut too.
-    const std::string cutoff = now_iso(ctx);
-    CC_TRY(put_inline_policy(ctx, kUser, user, kUserDenyPolicy, user_deny_document(cutoff)));
-    return json{{"policy", kUserDenyPolicy}, {"sessions_issued_before", cutoff}};
-  }
-  if (step.id == "tag") {
-    return apply_run_tag(ctx, kUser, user);
-  }
-  if (step.id == "disable-console") {
-    auto r = call(ctx, "DeleteLoginProfile", {{"UserName", user}});
-    if (!r.ok() && !is_no_such_entity(r.error())) return r.error();
-    return json{{"deleted", r.ok()}};
-  }
-  if (step.id == "deactivate-mfa") {
-    const std::string serial = step.args.value("serial", "");
-    CC_ASSIGN(json devices, mfa_serials(ctx, user));
-    if (lists_serial(devices, serial))
-      CC_TRY(call(ctx, "DeactivateMFADevice", {{"UserName", user}, {"SerialNumber", serial}}));
-    return json{{"deactivated", serial}};
-  }
-  return Error::invalid("iam-contain: unknown user step '" + step.id + "'");
-}
-
-Status verify_user(Context& ctx, const Step& step) {
-  const std::string user = user_of(step);
-  if (step.id == "deactivate-keys") {
-    CC_ASSIGN(json keys, list_access_keys(ctx, user));
-    for (const auto& id : step.args["key_ids"]) {
-      const json* k = find_key(keys, id);
-      if (k && (*k)["Status"] != "Inactive")
-        return step_error(step, "access key " + id.get<std::string>() + " is still " + (*k)["Status"].get<std::string>());
-    }
-    return Ok{};
-  }
-  if (step.id == "deny-all") {
-    CC_ASSIGN(json current, get_inline_policy(ctx, kUser, user, kUserDenyPolicy));
-    if (!our_user_deny(current))
-      return step_error(step, std::string("inline policy ") + kUserDenyPolicy +
-                                  " is missing or does not say what containctl wrote (deny all, deny older sessions)");
-    return Ok{};
-  }
-  if (step.id == "tag") {
-    CC_ASSIGN(bool holds, run_tag_holds(ctx, kUser, user));
-    if (!holds) return step_error(step, "run tag " + std::string(kRunTagKey) + " does not hold run id " + ctx.run_id);
-    return Ok{};
-  }
-  if (step.id == "disable-console") {
-    CC_ASSIGN(json lp, login_profile(ctx, user));
-    if (!lp.is_null()) return step_error(step, "the login profile still exists");
-    return Ok{};
-  }
-  if (step.id == "deactivate-mfa") {
-    CC_ASSIGN(json devices, mfa_serials(ctx, user));
-    if (lists_serial(devices, step.args.value("serial", "")))
-      return step_error(step, "MFA device " + step.args.value("serial", "") + " is still enabled");
-    return Ok{};
-  }
-  return Error::invalid("iam-contain: unknown user step '" + step.id + "'");
-}
-
-namespace {
-
-// The one way out of a deleted console password: a new one, straight into a new 0600 file.
-Status recreate_login_profile(Context& ctx, const Step& step) {
-  const std::string user = user_of(step);
-  CC_ASSIGN(json lp, login_profile(ctx, user));
-  if (!lp.is_null()) return Ok{};  // already restored (rollback runs twice, or someone recreated it)
-  std::string path = step.args.value("password_out", "");
-  if (path.empty()) {
-    CC_ASSIGN(path, default_password_path(ctx.options, user, ctx.run_id));
-  }
-  std::string password = generate_password();
-  std::string content =
-      json{{"UserName", user}, {"Password", password}, {"PasswordResetRequired", true}}.dump(2) + "\n";
-  // File first: a password IAM accepted but nobody received would lock the user out again.
-  Status written = write_new_secret_file(path, content);
-  wipe(content);
-  if (!written.ok()) {
-    wipe(password);
-    return step_error(step, "cannot write the new console password: " + written.error().message, ErrorKind::kIo);
-  }
-  auto r = call(ctx, "CreateLoginProfile",
-                {{"UserName", user}, {"Password", password}, {"PasswordResetRequired", "true"}});
-  if (!r.ok()) {
-    // Not idempotent: the answer may be lost after IAM created the profile (a retry then answers
-    // EntityAlreadyExists). Read back before deciding; a profile that exists now gets the
-    // password in the file (UpdateLoginProfile sets it again, harmless when it already is), so no
-    // console password exists that nobody knows.
-    auto now = login_profile(ctx, user);
-    if (now.ok() && !now->is_null()) {
-      auto fixed = call(ctx, "UpdateLoginProfile",
-                        {{"UserName", user}, {"Password", password}, {"PasswordResetRequired", "true"}});
-      wipe(password);
-      if (!fixed.ok())
-        return step_error(step, "CreateLoginProfile failed (" + r.error().code +
-                                    ") but a login profile exists now, and setting its password to the one in " + path +
-                                    " failed too (" + fixed.error().code + "): reset the console password of " + user +
-                                    " by hand");
-      spdlog::warn("iam-contain: CreateLoginProfile for IAM user {} answered {}, but the profile exists: its password "
-                   "was set to the one in {}",
-                   user, r.error().code, path);
-    } else {
-      wipe(password);
-      if (!now.ok())
-        return step_error(step, "CreateLoginProfile failed (" + r.error().code +
-                                    ") and reading it back failed too (" + now.error().code + "); " + path +
-                                    " holds the password that was sent: if user " + user +
-                                    " has a login profile now, it is that one");
-      ::unlink(path.c_str());
-      return step_error(step, "CreateLoginProfile failed: " + r.error().code);
-    }
-  }
-  wipe(password);
-  spdlog::warn("iam-contain: new console password of IAM user {} written to {} (mode 0600); the user must change it "
-               "at first sign-in",
-               user, path);
-  return Ok{};
-}
-
-}  // namespace
-
-Status rollback_user(Context& ctx, const Step& step, const json& before, const json& applied,
-                     const RollbackOptions& options) {
-  const std::string user = user_of(step);
-  if (step.id == "deactivate-keys") {
-    if (!options.reactivate_keys) {
-      spdlog::warn("iam-contain: access keys of IAM user {} stay Inactive; rollback --reactivate-keys turns them back on",
-                   user);
-      return Ok{};
-    }
-    CC_ASSIGN(std::string gone,
-              reactivate_keys(ctx, user, before.value("access_keys", json::array()), step.args["key_ids"]));
-    if (!gone.empty()) return step_error(step, "cannot reactivate access key(s) " + gone + ": deleted since containment");
-    return Ok{};
-  }
-  if (step.id == "deny-all") {
-    const std::string cutoff = applied.is_object() ? applied.value("sessions_issued_before", "") : "";
-    return restore_our_policy(ctx, kUser, user, kUserDenyPolicy, OurPolicy::kUserDeny, before["inline_policy"], cutoff,
-                              options.force);
-  }
-  if (step.id == "tag") return restore_run_tag(ctx, kUser, user, before);
-  if (step.id == "disable-console") {
-    if (before["login_profile"].is_null()) return Ok{};
-    return recreate_login_profile(ctx, step);
-  }
-  if (step.id == "deactivate-mfa") {
-    spdlog::warn("iam-contain: MFA device {} of IAM user {} stays deactivated (irreversible)",
-                 step.args.value("serial", ""), user);
-    return Ok{};
-  }
-  return Error::invalid("iam-contain: unknown user step '" + step.id + "'");
-}
-
-Status verify_rollback_user(Context& ctx, const Step& step, const json& before, const RollbackOptions& options) {
-  const std::string user = user_of(step);
-  if (step.id == "deactivate-keys") {
-    CC_ASSIGN(json keys, list_access_keys(ctx, user));
-    const json before_keys = before.value("access_keys", json::array());
-    for (const auto& id : step.args["key_ids"]) {
-      const json* was = find_key(before_keys, id);
-      const json* now = find_key(keys, id);
-      if (!was || !now) continue;
-      // Without --reactivate-keys the documented outcome is Inactive.
-      std::string want = options.reactivate_keys ? (*was)["Status"].get<std::string>() : "Inactive";
-      if ((*now)["Status"] != want)
-        return step_error(step, "access key " + id.get<std::string>() + " is " + (*now)["Status"].get<std::string>() +
-                                    ", expected " + want);
-    }
-    return Ok{};
-  }
-  if (step.id == "deny-all") {
-    CC_ASSIGN(json current, get_inline_policy(ctx, kUser, user, kUserDenyPolicy));
-    if (!same_policy(current, before["inline_policy"]))
-      return step_error(step, std::string("inline policy ") + kUserDenyPolicy + " differs from its state before containment");
-    return Ok{};
-  }
-  if (step.id == "tag") {
-    CC_ASSIGN(bool gone, run_tag_gone(ctx, kUser, user, before));
-    if (!gone) return step_error(step, "run tag not restored");
-    return Ok{};
-  }
-  if (step.id == "disable-console") {
-    CC_ASSIGN(json lp, login_profile(ctx, user));
-    if (!before["login_profile"].is_null() && lp.is_null()) return step_error(step, "no login profile after rollback");
-    return Ok{};
-  }
-  if (step.id == "deactivate-mfa") return Ok{};  // irreversible: nothing to compare
-  return Error::invalid("iam-contain: unknown user step '" + step.id + "'");
 }
 
 }  // namespace containctl::actions::iam

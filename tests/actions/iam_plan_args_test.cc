@@ -1,0 +1,99 @@
+// iam-contain's typed step arguments: a hand-edited or damaged plan step is refused with an error
+// naming the step and the field, before any AWS call.
+#include <gtest/gtest.h>
+
+#include "actions/iam_contain.h"
+#include "aws/clock.h"
+#include "tests/support/fake_transport.h"
+
+namespace containctl::actions {
+namespace {
+
+using nlohmann::json;
+
+Step user_step(const std::string& id, json args) {
+  Step s;
+  s.id = id;
+  s.args = std::move(args);
+  return s;
+}
+
+json user_args() { return {{"kind", "user"}, {"user_name", "mallory"}, {"account", "123456789012"}}; }
+
+std::string problem(const Step& s) {
+  Status st = iam::check_contain_step(s);
+  if (st.ok()) return "";
+  EXPECT_EQ(st.error().code, "InvalidPlan");
+  return st.error().message;
+}
+
+TEST(IamPlanArgs, ValidStepsPass) {
+  json keys = user_args();
+  keys["key_ids"] = {"AKIAEXAMPLEKEY000001"};
+  EXPECT_EQ(problem(user_step("deactivate-keys", keys)), "");
+  EXPECT_EQ(problem(user_step("deny-all", user_args())), "");
+  json role = {{"kind", "role"}, {"role_name", "app"}, {"account", "123456789012"}, {"max_session_duration", 3600}};
+  EXPECT_EQ(problem(user_step("revoke-sessions", role)), "");
+}
+
+TEST(IamPlanArgs, EachBrokenFieldIsNamed) {
+  struct Case {
+    std::string step;
+    json args;
+    std::string names;
+  };
+  json no_name = user_args();
+  no_name.erase("user_name");
+  json bad_name = user_args();
+  bad_name["user_name"] = "mallory/../x";
+  json keys_not_list = user_args();
+  keys_not_list["key_ids"] = "AKIAEXAMPLEKEY000001";
+  json key_number = user_args();
+  key_number["key_ids"] = {42};
+  json bad_account = user_args();
+  bad_account["account"] = "12345";
+  json bad_kind = user_args();
+  bad_kind["kind"] = "group";
+  json role = {{"kind", "role"}, {"role_name", "app"}, {"account", "123456789012"}, {"max_session_duration", "3600"}};
+  json pw = user_args();
+  pw["password_out"] = "relative/pw.json";
+  const std::vector<Case> cases = {
+      {"deny-all", no_name, "args.user_name"},           {"deny-all", bad_name, "args.user_name"},
+      {"deactivate-keys", keys_not_list, "args.key_ids"}, {"deactivate-keys", key_number, "args.key_ids"},
+      {"deny-all", bad_account, "args.account"},         {"deny-all", bad_kind, "args.kind"},
+      {"revoke-sessions", role, "args.max_session_duration"}, {"disable-console", pw, "args.password_out"},
+      {"deactivate-mfa", user_args(), "args.serial"},    {"revoke-sessions", user_args(), "not a step of an IAM user"},
+      {"deny-all", json::array(), "must be an object"},
+  };
+  for (const auto& c : cases) {
+    const std::string msg = problem(user_step(c.step, c.args));
+    EXPECT_NE(msg.find(c.names), std::string::npos) << c.step << " " << c.args.dump() << " -> " << msg;
+    EXPECT_NE(msg.find("'" + c.step + "'"), std::string::npos) << msg;
+  }
+}
+
+TEST(IamPlanArgs, ABrokenStepMakesNoCall) {
+  auto transport = std::make_shared<testing::FakeTransport>();
+  aws::ManualClock clock{std::chrono::system_clock::now()};
+  aws::ClientConfig cfg;
+  cfg.transport = transport;
+  cfg.clock = &clock;
+  cfg.credentials = std::make_shared<aws::StaticCredentialsProvider>(aws::Credentials{"AKIDEXAMPLE", "secret", "", std::nullopt, "test"});
+  aws::AwsClient client(cfg);
+  Target t = *parse_target_arn("arn:aws:iam::123456789012:user/mallory");
+  Identity caller{"123456789012", "arn:aws:iam::123456789012:user/responder", "", ""};
+  Options opts;
+  Context ctx{client, t, "us-east-1", "run-1", caller, opts, {}, clock};
+  auto family = make_iam_contain();
+  json args = user_args();
+  args["key_ids"] = {nullptr};
+  Step s = user_step("deactivate-keys", args);
+  EXPECT_FALSE(family->capture(ctx, s).ok());
+  EXPECT_FALSE(family->apply(ctx, s, json::object()).ok());
+  EXPECT_FALSE(family->verify(ctx, s).ok());
+  EXPECT_FALSE(family->rollback(ctx, s, json::object(), nullptr, {}).ok());
+  EXPECT_EQ(transport->request_count(), 0u);
+}
+
+}  // namespace
+}  // namespace containctl::actions
