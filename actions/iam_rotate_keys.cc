@@ -40,45 +40,125 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-std::string delivered_to(const json& delivery) {
-  return delivery.value("type", "") == "file" ? "file " + delivery.value("path", "")
-                                               : "Secrets Manager secret " + delivery.value("name", "") + " (" +
-                                                     delivery.value("region", "") + ")";
+// Where the new secret goes (args.delivery): a new file, or a new Secrets Manager secret.
+struct Delivery {
+  std::string type;  // "file" | "secretsmanager"
+  std::string path;  // file
+  std::string name;  // secretsmanager
+  std::string region;
+  bool file() const { return type == "file"; }
+  json to_json() const {
+    return file() ? json{{"type", type}, {"path", path}} : json{{"type", type}, {"name", name}, {"region", region}};
+  }
+};
+
+// The typed arguments of an iam-rotate-keys step, parsed from Step.args when a plan loads and
+// before each use.
+struct RotateArgs {
+  std::string user;                           // args.user_name
+  std::string account;                        // args.account
+  std::string key_id;                         // delete-inactive-key: args.key_id
+  Delivery delivery;                          // create-new-key: args.delivery
+  std::vector<std::string> existing_key_ids;  // create-new-key: args.existing_key_ids
+  std::vector<std::string> old_key_ids;       // create-new-key: args.old_key_ids
+  std::vector<std::string> key_ids;           // deactivate-old-key: args.key_ids
+};
+
+Error bad_field(const Step& step, const std::string& field, const std::string& problem) {
+  return Error::invalid("iam-rotate-keys plan step '" + step.id + "': field 'args." + field + "' " + problem,
+                        "InvalidPlan");
+}
+
+Result<std::string> str_at(const Step& step, const json& obj, const char* key, const std::string& path) {
+  if (!obj.is_object() || !obj.contains(key)) return bad_field(step, path, "is missing");
+  const json& v = obj.at(key);
+  if (!v.is_string() || v.get<std::string>().empty()) return bad_field(step, path, "must be a non-empty string");
+  return v.get<std::string>();
+}
+
+Result<std::vector<std::string>> key_list(const Step& step, const char* key) {
+  if (!step.args.contains(key) || !step.args.at(key).is_array())
+    return bad_field(step, key, "must be a list of access key ids");
+  std::vector<std::string> out;
+  for (const auto& k : step.args.at(key)) {
+    if (!k.is_string() || k.get<std::string>().size() < 16 ||
+        k.get<std::string>().find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != std::string::npos)
+      return bad_field(step, key, "holds " + k.dump() + ", which is not an access key id");
+    out.push_back(k.get<std::string>());
+  }
+  return out;
+}
+
+Result<RotateArgs> parse_rotate_args(const Step& step) {
+  if (!step.args.is_object()) return bad_field(step, "", "must be an object");
+  RotateArgs a;
+  CC_ASSIGN(a.user, str_at(step, step.args, "user_name", "user_name"));
+  if (a.user.size() > 64 || a.user.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+=,.@_-") !=
+                                std::string::npos)
+    return bad_field(step, "user_name", "is not an IAM user name");
+  CC_ASSIGN(a.account, str_at(step, step.args, "account", "account"));
+  if (a.account.size() != 12 || a.account.find_first_not_of("0123456789") != std::string::npos)
+    return bad_field(step, "account", "must be a 12-digit account id");
+  if (step.id == "delete-inactive-key") {
+    CC_ASSIGN(a.key_id, str_at(step, step.args, "key_id", "key_id"));
+  } else if (step.id == "create-new-key") {
+    const json& d = step.args.contains("delivery") ? step.args.at("delivery") : json();
+    CC_ASSIGN(a.delivery.type, str_at(step, d, "type", "delivery.type"));
+    if (a.delivery.file()) {
+      CC_ASSIGN(a.delivery.path, str_at(step, d, "path", "delivery.path"));
+      if (a.delivery.path.front() != '/') return bad_field(step, "delivery.path", "must be an absolute path");
+    } else if (a.delivery.type == "secretsmanager") {
+      CC_ASSIGN(a.delivery.name, str_at(step, d, "name", "delivery.name"));
+      CC_ASSIGN(a.delivery.region, str_at(step, d, "region", "delivery.region"));
+    } else {
+      return bad_field(step, "delivery.type", "must be \"file\" or \"secretsmanager\"");
+    }
+    CC_ASSIGN(a.existing_key_ids, key_list(step, "existing_key_ids"));
+    CC_ASSIGN(a.old_key_ids, key_list(step, "old_key_ids"));
+  } else if (step.id == "deactivate-old-key") {
+    CC_ASSIGN(a.key_ids, key_list(step, "key_ids"));
+  } else {
+    return Error::invalid("iam-rotate-keys plan step '" + step.id + "' is not a step of this family", "InvalidPlan");
+  }
+  return a;
+}
+
+std::string delivered_to(const Delivery& d) {
+  return d.file() ? "file " + d.path : "Secrets Manager secret " + d.name + " (" + d.region + ")";
 }
 
 // True when the delivery target already holds the secret of `key_id` (apply resumed after a crash).
-Result<bool> delivered(Context& ctx, const json& delivery, const std::string& key_id) {
-  if (delivery.value("type", "") == "file") return iam::file_mentions(delivery["path"], key_id);
-  CC_ASSIGN(json s, iam::describe_secret(ctx, delivery["region"], delivery["name"]));
+Result<bool> delivered(Context& ctx, const Delivery& d, const std::string& key_id) {
+  if (d.file()) return iam::file_mentions(d.path, key_id);
+  CC_ASSIGN(json s, iam::describe_secret(ctx, d.region, d.name));
   return s.value("exists", false) && s.value("description", "").find(key_id) != std::string::npos;
 }
 
 // The delivery target must not exist yet: nothing is ever overwritten.
-Status delivery_free(Context& ctx, const json& delivery) {
-  if (delivery.value("type", "") == "file") {
+Status delivery_free(Context& ctx, const Delivery& d) {
+  if (d.file()) {
     struct stat st {};
-    if (::lstat(delivery.value("path", "").c_str(), &st) == 0)
-      return Error{ErrorKind::kIo, "FileExists", "refusing to overwrite existing file " + delivery.value("path", "")};
+    if (::lstat(d.path.c_str(), &st) == 0)
+      return Error{ErrorKind::kIo, "FileExists", "refusing to overwrite existing file " + d.path};
     return Ok{};
   }
-  CC_ASSIGN(json s, iam::describe_secret(ctx, delivery["region"], delivery["name"]));
+  CC_ASSIGN(json s, iam::describe_secret(ctx, d.region, d.name));
   if (s.value("exists", false))
     return Error{ErrorKind::kClient, "SecretExists",
-                 "Secrets Manager secret " + delivery.value("name", "") + " already exists; refusing to overwrite it"};
+                 "Secrets Manager secret " + d.name + " already exists; refusing to overwrite it"};
   return Ok{};
 }
 
-Status deliver(Context& ctx, const json& delivery, const std::string& user, const std::string& key_id,
+Status deliver(Context& ctx, const Delivery& d, const std::string& user, const std::string& key_id,
                std::string& secret) {
   std::string content = json{{"UserName", user}, {"AccessKeyId", key_id}, {"SecretAccessKey", secret}}.dump();
   iam::wipe(secret);
   Status st = Ok{};
-  if (delivery.value("type", "") == "file") {
+  if (d.file()) {
     content += "\n";
-    st = iam::write_new_secret_file(delivery["path"], content);
+    st = iam::write_new_secret_file(d.path, content);
   } else {
-    auto arn = iam::create_secret(ctx, delivery["region"], delivery["name"],
-                                  iam::secret_description(user, key_id, ctx.run_id), content);
+    auto arn = iam::create_secret(ctx, d.region, d.name, iam::secret_description(user, key_id, ctx.run_id), content);
     if (!arn.ok()) st = arn.error();
   }
   iam::wipe(content);
@@ -86,14 +166,14 @@ Status deliver(Context& ctx, const json& delivery, const std::string& user, cons
 }
 
 // Removes what the delivery left, when it belongs to `key_id`.
-Status undeliver(Context& ctx, const json& delivery, const std::string& key_id) {
-  CC_ASSIGN(bool ours, delivered(ctx, delivery, key_id));
+Status undeliver(Context& ctx, const Delivery& d, const std::string& key_id) {
+  CC_ASSIGN(bool ours, delivered(ctx, d, key_id));
   if (!ours) return Ok{};
-  if (delivery.value("type", "") == "file") {
-    ::unlink(delivery.value("path", "").c_str());
+  if (d.file()) {
+    ::unlink(d.path.c_str());
     return Ok{};
   }
-  return iam::delete_secret(ctx, delivery["region"], delivery["name"]);
+  return iam::delete_secret(ctx, d.region, d.name);
 }
 
 Status delete_key(Context& ctx, const std::string& user, const std::string& id) {
@@ -178,12 +258,12 @@ class IamRotateKeys final : public ActionFamily {
     if (out.empty() == sm.empty())
       return Error::invalid("iam-rotate-keys needs exactly one of --option iam.secret_out=PATH (a new 0600 file) or "
                             "--option iam.secret_manager_name=NAME (a new Secrets Manager secret)");
-    json delivery;
+    Delivery delivery;
     if (!out.empty()) {
       CC_ASSIGN(std::string path, iam::check_new_secret_path(out, "iam.secret_out"));
-      delivery = {{"type", "file"}, {"path", path}};
+      delivery = {"file", path, "", ""};
     } else {
-      delivery = {{"type", "secretsmanager"}, {"name", sm}, {"region", ctx.options.get("iam.secret_manager_region", ctx.region)}};
+      delivery = {"secretsmanager", "", sm, ctx.options.get("iam.secret_manager_region", ctx.region)};
     }
 
     std::vector<std::string> old_ids;
@@ -248,9 +328,9 @@ class IamRotateKeys final : public ActionFamily {
     c.id = "create-new-key";
     c.description = "Create a new access key for IAM user " + user + " and deliver its secret to " + delivered_to(delivery);
     c.calls.push_back(api_call("CreateAccessKey", {{"UserName", user}}));
-    if (delivery["type"] == "secretsmanager")
+    if (!delivery.file())
       c.calls.push_back(ApiCall{"secretsmanager", "CreateSecret",
-                                {{"Name", delivery["name"]},
+                                {{"Name", delivery.name},
                                  {"SecretString", "<the new key's secret; never shown>"},
                                  {"Description", iam::secret_description(user, "<new key id>", ctx.run_id)}},
                                 true});
@@ -259,7 +339,7 @@ class IamRotateKeys final : public ActionFamily {
     c.warnings.push_back("The new secret goes only to " + delivered_to(delivery) +
                          "; it is never printed, logged, journaled or audited.");
     c.args = base;
-    c.args["delivery"] = delivery;
+    c.args["delivery"] = delivery.to_json();
     c.args["existing_key_ids"] = ids_of(keys);
     c.args["old_key_ids"] = old_ids;
     if (!steps.empty()) c.depends_on.push_back(steps.back().id);
@@ -288,14 +368,16 @@ class IamRotateKeys final : public ActionFamily {
       steps.push_back(std::move(s));
     }
     if (keys.empty()) p.warnings.push_back("User " + user + " has no access key: a first key is created.");
+    for (const auto& s : steps) CC_TRY(check_rotate_keys_step(s));  // what plan writes, apply can read
     p.steps = std::move(steps);
     return p;
   }
 
   Result<json> capture(Context& ctx, const Step& step) override {
-    CC_ASSIGN(json keys, list_access_keys(ctx, step.args.value("user_name", "")));
+    CC_ASSIGN(RotateArgs a, parse_rotate_args(step));
+    CC_ASSIGN(json keys, list_access_keys(ctx, a.user));
     if (step.id == "delete-inactive-key") {
-      const json* k = find_key(keys, step.args.value("key_id", ""));
+      const json* k = find_key(keys, a.key_id);
       return json{{"access_key", k ? *k : json(nullptr)}};
     }
     if (step.id == "create-new-key" || step.id == "deactivate-old-key") return json{{"access_keys", keys}};
@@ -303,29 +385,29 @@ class IamRotateKeys final : public ActionFamily {
   }
 
   Result<json> apply(Context& ctx, const Step& step, const json& before) override {
-    const std::string user = step.args.value("user_name", "");
+    CC_ASSIGN(RotateArgs a, parse_rotate_args(step));
+    const std::string& user = a.user;
     CC_ASSIGN(json keys, list_access_keys(ctx, user));
     if (step.id == "delete-inactive-key") {
-      const std::string id = step.args.value("key_id", "");
+      const std::string& id = a.key_id;
       if (id == ctx.caller.access_key_id) return self_rotation(id);
       const json* k = find_key(keys, id);
       if (!k) return json{{"deleted", id}};
-      if ((*k)["Status"] != "Inactive")
+      if (k->value("Status", "") != "Inactive")
         return Error::refused("access key " + id + " of user " + user +
                                   " became Active since the plan; an active key is never deleted",
                               "KeyBecameActive");
       CC_TRY(delete_key(ctx, user, id));
       return json{{"deleted", id}};
     }
-    if (step.id == "create-new-key") return create_new_key(ctx, step, before, keys);
+    if (step.id == "create-new-key") return create_new_key(ctx, step, a, before, keys);
     if (step.id == "deactivate-old-key") {
       json done = json::array();
-      for (const auto& id_j : step.args["key_ids"]) {
-        const std::string id = id_j;
+      for (const auto& id : a.key_ids) {
         if (id == ctx.caller.access_key_id) return self_rotation(id);
         const json* k = find_key(keys, id);
         if (!k) continue;
-        if ((*k)["Status"] != "Inactive")
+        if (k->value("Status", "") != "Inactive")
           CC_TRY(call(ctx, "UpdateAccessKey", {{"UserName", user}, {"AccessKeyId", id}, {"Status", "Inactive"}}));
         done.push_back(id);
       }
@@ -335,27 +417,26 @@ class IamRotateKeys final : public ActionFamily {
   }
 
   Status verify(Context& ctx, const Step& step) override {
-    const std::string user = step.args.value("user_name", "");
-    CC_ASSIGN(json keys, list_access_keys(ctx, user));
+    CC_ASSIGN(RotateArgs a, parse_rotate_args(step));
+    CC_ASSIGN(json keys, list_access_keys(ctx, a.user));
     if (step.id == "delete-inactive-key") {
-      if (find_key(keys, step.args.value("key_id", ""))) return step_error(step, "the key still exists");
+      if (find_key(keys, a.key_id)) return step_error(step, "the key still exists");
       return Ok{};
     }
     if (step.id == "create-new-key") {
-      std::vector<std::string> existing = step.args["existing_key_ids"];
       for (const auto& k : keys) {
-        if (contains(existing, k["AccessKeyId"]) || k["Status"] != "Active") continue;
-        CC_ASSIGN(bool ok, delivered(ctx, step.args["delivery"], k["AccessKeyId"]));
+        const std::string id = k.value("AccessKeyId", "");
+        if (contains(a.existing_key_ids, id) || k.value("Status", "") != "Active") continue;
+        CC_ASSIGN(bool ok, delivered(ctx, a.delivery, id));
         if (ok) return Ok{};
-        return step_error(step, "new key " + k["AccessKeyId"].get<std::string>() + " exists but " +
-                                    delivered_to(step.args["delivery"]) + " does not hold it");
+        return step_error(step, "new key " + id + " exists but " + delivered_to(a.delivery) + " does not hold it");
       }
       return step_error(step, "no new active access key");
     }
     if (step.id == "deactivate-old-key") {
-      for (const auto& id : step.args["key_ids"])
-        if (const json* k = find_key(keys, id); k && (*k)["Status"] != "Inactive")
-          return step_error(step, "old key " + id.get<std::string>() + " is still Active");
+      for (const auto& id : a.key_ids)
+        if (const json* k = find_key(keys, id); k && k->value("Status", "") != "Inactive")
+          return step_error(step, "old key " + id + " is still Active");
       return Ok{};
     }
     return Error::invalid("iam-rotate-keys: unknown step '" + step.id + "'");
@@ -363,15 +444,15 @@ class IamRotateKeys final : public ActionFamily {
 
   Status rollback(Context& ctx, const Step& step, const json& before, const json& applied,
                   const RollbackOptions& options) override {
-    const std::string user = step.args.value("user_name", "");
+    CC_ASSIGN(RotateArgs a, parse_rotate_args(step));
+    const std::string& user = a.user;
     if (step.id == "delete-inactive-key") {
-      spdlog::warn("iam-rotate-keys: access key {} of IAM user {} was deleted (irreversible)",
-                   step.args.value("key_id", ""), user);
+      spdlog::warn("iam-rotate-keys: access key {} of IAM user {} was deleted (irreversible)", a.key_id, user);
       return Ok{};
     }
     const json before_keys = before.value("access_keys", json::array());
     if (step.id == "deactivate-old-key") {
-      CC_ASSIGN(std::string gone, reactivate_keys(ctx, user, before_keys, step.args["key_ids"]));
+      CC_ASSIGN(std::string gone, reactivate_keys(ctx, user, before_keys, a.key_ids));
       if (!gone.empty())
         return step_error(step, "old access key(s) " + gone + " no longer exist; the new key stays");
       return Ok{};
@@ -380,22 +461,22 @@ class IamRotateKeys final : public ActionFamily {
     if (step.id == "create-new-key") {
       const std::vector<std::string> before_ids = ids_of(before.value("access_keys", json::array()));
       std::vector<std::string> fresh;
-      if (applied.is_object() && applied.contains("new_access_key_id")) {
-        fresh.push_back(applied["new_access_key_id"]);
+      if (applied.is_object() && applied.contains("new_access_key_id") && applied.at("new_access_key_id").is_string()) {
+        fresh.push_back(applied.at("new_access_key_id").get<std::string>());
       } else {  // died during apply: whatever key appeared since capture is this step's
         for (const auto& id : ids_of(keys))
           if (!contains(before_ids, id)) fresh.push_back(id);
       }
       const std::vector<std::string> current = ids_of(keys);
-      for (const auto& old : step.args["old_key_ids"])
+      for (const auto& old : a.old_key_ids)
         if (!contains(current, old))
-          return Error::refused("iam-rotate-keys: old access key " + old.get<std::string>() + " of user " + user +
+          return Error::refused("iam-rotate-keys: old access key " + old + " of user " + user +
                                     " no longer exists; the new key " + join(fresh) +
                                     " is kept so the user keeps a working key",
                                 "OldKeyGone");
       for (const auto& id : fresh) {
         CC_TRY(delete_key(ctx, user, id));
-        CC_TRY(undeliver(ctx, step.args["delivery"], id));
+        CC_TRY(undeliver(ctx, a.delivery, id));
       }
       return Ok{};
     }
@@ -403,8 +484,9 @@ class IamRotateKeys final : public ActionFamily {
   }
 
   Status verify_rollback(Context& ctx, const Step& step, const json& before, const RollbackOptions& options) override {
+    CC_ASSIGN(RotateArgs a, parse_rotate_args(step));
     if (step.id == "delete-inactive-key") return Ok{};  // irreversible
-    CC_ASSIGN(json keys, list_access_keys(ctx, step.args.value("user_name", "")));
+    CC_ASSIGN(json keys, list_access_keys(ctx, a.user));
     if (step.id == "create-new-key") {
       std::vector<std::string> want = ids_of(before.value("access_keys", json::array())), got = ids_of(keys);
       std::sort(want.begin(), want.end());
@@ -414,11 +496,11 @@ class IamRotateKeys final : public ActionFamily {
     }
     if (step.id == "deactivate-old-key") {
       const json before_keys = before.value("access_keys", json::array());
-      for (const auto& id : step.args["key_ids"]) {
+      for (const auto& id : a.key_ids) {
         const json* was = find_key(before_keys, id);
         const json* now = find_key(keys, id);
-        if (was && (!now || (*now)["Status"] != (*was)["Status"]))
-          return step_error(step, "old key " + id.get<std::string>() + " is not " + (*was)["Status"].get<std::string>());
+        if (was && (!now || now->value("Status", "") != was->value("Status", "")))
+          return step_error(step, "old key " + id + " is not " + was->value("Status", ""));
       }
       return Ok{};
     }
@@ -434,9 +516,10 @@ class IamRotateKeys final : public ActionFamily {
   }
 
  private:
-  Result<json> create_new_key(Context& ctx, const Step& step, const json& before, const json& keys) {
-    const std::string user = step.args.value("user_name", "");
-    const json& delivery = step.args["delivery"];
+  Result<json> create_new_key(Context& ctx, const Step& step, const RotateArgs& a, const json& before,
+                              const json& keys) {
+    const std::string& user = a.user;
+    const Delivery& delivery = a.delivery;
     const std::vector<std::string> before_ids = ids_of(before.value("access_keys", json::array()));
     std::vector<std::string> fresh;
     for (const auto& id : ids_of(keys))
@@ -492,5 +575,10 @@ class IamRotateKeys final : public ActionFamily {
 }  // namespace
 
 std::unique_ptr<ActionFamily> make_iam_rotate_keys() { return std::make_unique<IamRotateKeys>(); }
+
+Status check_rotate_keys_step(const Step& step) {
+  CC_TRY(parse_rotate_args(step));
+  return Ok{};
+}
 
 }  // namespace containctl::actions

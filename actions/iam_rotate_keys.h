@@ -11,4 +11,8 @@ namespace containctl::actions {
 
 std::unique_ptr<ActionFamily> make_iam_rotate_keys();
 
+// Checks a step of an iam-rotate-keys plan (a plan file read back, perhaps edited by hand): its
+// typed arguments parse. The error (InvalidPlan) names the step and the field.
+Status check_rotate_keys_step(const Step& step);
+
 }  // namespace containctl::actions

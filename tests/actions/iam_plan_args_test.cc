@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "actions/iam_contain.h"
+#include "actions/iam_rotate_keys.h"
 #include "aws/clock.h"
 #include "tests/support/fake_transport.h"
 
@@ -72,6 +73,33 @@ TEST(IamPlanArgs, EachBrokenFieldIsNamed) {
   }
 }
 
+TEST(IamPlanArgs, RotateKeysStepsNameTheBrokenField) {
+  json create = user_args();
+  create["delivery"] = {{"type", "file"}, {"path", "/tmp/x/new.json"}};
+  create["existing_key_ids"] = {"AKIAEXAMPLEKEY000001"};
+  create["old_key_ids"] = {"AKIAEXAMPLEKEY000001"};
+  EXPECT_TRUE(check_rotate_keys_step(user_step("create-new-key", create)).ok());
+  auto named = [](const Step& s) {
+    Status st = check_rotate_keys_step(s);
+    return st.ok() ? std::string() : st.error().message;
+  };
+  json no_path = create;
+  no_path["delivery"].erase("path");
+  EXPECT_NE(named(user_step("create-new-key", no_path)).find("args.delivery.path"), std::string::npos);
+  json sm = create;
+  sm["delivery"] = {{"type", "secretsmanager"}, {"name", "x"}};
+  EXPECT_NE(named(user_step("create-new-key", sm)).find("args.delivery.region"), std::string::npos);
+  json bad_type = create;
+  bad_type["delivery"]["type"] = "email";
+  EXPECT_NE(named(user_step("create-new-key", bad_type)).find("args.delivery.type"), std::string::npos);
+  json old_keys = create;
+  old_keys["old_key_ids"] = {{{"id", 1}}};
+  EXPECT_NE(named(user_step("create-new-key", old_keys)).find("args.old_key_ids"), std::string::npos);
+  EXPECT_NE(named(user_step("deactivate-old-key", user_args())).find("args.key_ids"), std::string::npos);
+  EXPECT_NE(named(user_step("delete-inactive-key", user_args())).find("args.key_id"), std::string::npos);
+  EXPECT_NE(named(user_step("rotate-everything", user_args())).find("not a step"), std::string::npos);
+}
+
 TEST(IamPlanArgs, ABrokenStepMakesNoCall) {
   auto transport = std::make_shared<testing::FakeTransport>();
   aws::ManualClock clock{std::chrono::system_clock::now()};
@@ -92,6 +120,12 @@ TEST(IamPlanArgs, ABrokenStepMakesNoCall) {
   EXPECT_FALSE(family->apply(ctx, s, json::object()).ok());
   EXPECT_FALSE(family->verify(ctx, s).ok());
   EXPECT_FALSE(family->rollback(ctx, s, json::object(), nullptr, {}).ok());
+  auto rotate = make_iam_rotate_keys();
+  Step r = user_step("create-new-key", user_args());  // no delivery
+  EXPECT_FALSE(rotate->capture(ctx, r).ok());
+  EXPECT_FALSE(rotate->apply(ctx, r, json::object()).ok());
+  EXPECT_FALSE(rotate->rollback(ctx, r, json::object(), nullptr, {}).ok());
+  EXPECT_FALSE(rotate->verify_rollback(ctx, r, json::object(), {}).ok());
   EXPECT_EQ(transport->request_count(), 0u);
 }
 
