@@ -121,6 +121,16 @@ class ActionFamily {
   // Every IAM action this family can call (discover, apply, verify, rollback), e.g.
   // "ec2:DescribeInstances". The StackSet generator derives least-privilege roles from it.
   virtual std::vector<std::string> iam_actions() const = 0;
+  // The AWS resources this step writes that a step of another target may write too, as opaque
+  // keys naming the resource, not the target ("s3:bucket-policy:aws:BUCKET", a VPC's isolation
+  // group, a role's inline policy). Pure: a function of the target and the step's args, so a plan
+  // read from a file gives the same keys. Within a run the executor never runs two steps sharing
+  // a key at once, and rolls such steps back in the reverse order they were applied.
+  virtual std::vector<std::string> shared_resources(const Target& target, const Step& step) const {
+    (void)target;
+    (void)step;
+    return {};
+  }
 };
 
 }  // namespace containctl::actions

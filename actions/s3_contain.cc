@@ -42,12 +42,22 @@ Result<ordered_json> desired_statement(const Step& step) {
   return st;
 }
 
+// The policy document a get_policy() answer holds; null when there is none.
+Result<ordered_json> document(const json& policy) {
+  if (!policy.is_object() || !policy.value("present", false)) return ordered_json(nullptr);
+  auto text = policy.find("text");
+  if (text == policy.end() || !text->is_string()) return Error::invalid("a bucket policy record has no text");
+  return parse_policy(text->get<std::string>());
+}
+
 bool holds(const json& policy, const ordered_json& statement) {
-  if (!policy.value("present", false)) return false;
-  auto doc = parse_policy(policy["text"].get<std::string>());
-  if (!doc.ok()) return false;
-  ordered_json found = find_statement(*doc, statement["Sid"].get<std::string>());
-  return !found.is_null() && same_json(found, statement);
+  auto doc = document(policy);
+  return doc.ok() && has_equivalent_statement(*doc, statement);
+}
+
+bool same_text(const json& a, const json& b) {
+  return a.value("present", false) == b.value("present", false) &&
+         (!a.value("present", false) || a.value("text", "") == b.value("text", ""));
 }
 
 bool has_tag(const json& tags, const std::string& key, const std::string& value) {
@@ -123,8 +133,22 @@ Result<json> apply_object_acl(aws::AwsClient& c, const Where& w) {
 
 // --- rollback ----------------------------------------------------------------------------------
 
-Status restore_policy(aws::AwsClient& c, const Where& w, const json& before) {
+// The bucket's deny-all policy replaced the whole document. Put back the recorded one, unless the
+// policy is neither ours nor the recorded one any more: someone changed it since (another run
+// contained an object of the bucket, the owner edited it), and a restore would silently discard
+// that. --force puts back the recorded policy anyway.
+Status restore_policy(aws::AwsClient& c, const Where& w, const json& before, const Step& step, bool force) {
   CC_ASSIGN(json cur, get_policy(c, w));
+  if (same_text(cur, before)) return Ok{};
+  if (!force && cur.value("present", false)) {
+    CC_ASSIGN(ordered_json now, document(cur));
+    CC_ASSIGN(ordered_json ours, parse_policy(step.args.value("policy", "")));
+    if (!same_json(now, ours))
+      return Error::refused("the bucket policy of " + w.bucket + " changed since this run replaced it with the "
+                                "containment policy; putting back the recorded original would discard that change. "
+                                "Review the policy, then rerun rollback with --force to put back the original",
+                            "PolicyChangedSinceApply");
+  }
   if (before.value("present", false)) {
     const std::string& text = before["text"].get_ref<const std::string&>();
     if (!cur.value("present", false) || cur["text"] != text) CC_TRY(put_policy(c, w, text));
@@ -132,6 +156,32 @@ Status restore_policy(aws::AwsClient& c, const Where& w, const json& before) {
     CC_TRY(delete_policy(c, w));
   }
   return Ok{};
+}
+
+// A statement names its Statement either way; compare documents with it as an array.
+ordered_json normalized(ordered_json doc) {
+  if (doc.is_object()) doc["Statement"] = statements(doc);
+  return doc;
+}
+
+// An object's deny statement was merged into the policy: take out only that statement (and put
+// back what the apply replaced under its Sid). Statements added since, by the owner or by another
+// run containing another object of the bucket, stay. When nothing else changed, the recorded text
+// goes back byte for byte.
+Status remove_statement(aws::AwsClient& c, const Where& w, const json& before, const ordered_json& ours) {
+  CC_ASSIGN(ordered_json before_doc, document(before));
+  if (!before_doc.is_null() && has_equivalent_statement(before_doc, ours))
+    return Ok{};  // the deny held before this run, so its apply wrote nothing
+  CC_ASSIGN(json cur, get_policy(c, w));
+  if (same_text(cur, before)) return Ok{};
+  CC_ASSIGN(ordered_json now, document(cur));
+  if (now.is_null()) return Ok{};  // the whole policy is gone: nothing of ours is left
+  ordered_json next = without_statement(now, before_doc, ours);
+  if (!before_doc.is_null() && same_json(normalized(next), normalized(before_doc)))
+    return put_policy(c, w, before["text"].get<std::string>());
+  if (before_doc.is_null() && statements(next).empty()) return delete_policy(c, w);
+  if (same_json(normalized(next), normalized(now))) return Ok{};
+  return put_policy(c, w, next.dump(2));
 }
 
 // Ownership first: S3 rejects ACL writes while BucketOwnerEnforced is on.
@@ -259,7 +309,10 @@ Status S3ContainFamily::rollback(Context& ctx, const Step& step, const json& bef
   auto& c = ctx.client;
   if (step.id == kStepDenyPolicy || step.id == kStepObjectDeny) {
     CC_ASSIGN(json p, recorded(before, "policy", step));
-    return restore_policy(c, w, p);
+    if (applied.is_object() && applied.value("changed", true) == false) return Ok{};  // the apply wrote nothing
+    if (step.id == kStepDenyPolicy) return restore_policy(c, w, p, step, options.force);
+    CC_ASSIGN(ordered_json ours, desired_statement(step));
+    return remove_statement(c, w, p, ours);
   }
   if (step.id == kStepDisableAcls) {
     CC_ASSIGN(json own, recorded(before, "ownership", step));
@@ -288,9 +341,16 @@ Status S3ContainFamily::verify_rollback(Context& ctx, const Step& step, const js
   if (step.id == kStepDenyPolicy || step.id == kStepObjectDeny) {
     CC_ASSIGN(json want, recorded(before, "policy", step));
     CC_ASSIGN(json cur, get_policy(c, w));
-    if (want.value("present", false) != cur.value("present", false) ||
-        (want.value("present", false) && want["text"] != cur["text"]))
+    if (same_text(cur, want)) return Ok{};
+    if (step.id == kStepDenyPolicy)
       return verification_failed("the bucket policy of " + w.bucket + " is not the original text byte for byte");
+    // An object's statement: it is gone (unless it held before), whatever else changed since.
+    CC_ASSIGN(ordered_json ours, desired_statement(step));
+    CC_ASSIGN(ordered_json want_doc, document(want));
+    CC_ASSIGN(ordered_json now, document(cur));
+    if (!now.is_null() && has_equivalent_statement(now, ours) &&
+        (want_doc.is_null() || !has_equivalent_statement(want_doc, ours)))
+      return verification_failed("the bucket policy of " + w.bucket + " still holds the deny statement of " + what(w));
     return Ok{};
   }
   if (step.id == kStepDisableAcls) {
@@ -325,6 +385,15 @@ Status S3ContainFamily::verify_rollback(Context& ctx, const Step& step, const js
     return Ok{};
   }
   return unknown_step(step);
+}
+
+std::vector<std::string> S3ContainFamily::shared_resources(const Target& target, const Step& step) const {
+  auto where = where_of(step);
+  if (!where.ok()) return {};  // a corrupt plan fails in the step itself
+  const std::string bucket = "arn:" + target.partition + ":s3:::" + where->bucket;
+  if (step.id == kStepDenyPolicy || step.id == kStepObjectDeny) return {"s3:bucket-policy:" + bucket};
+  if (step.id == kStepDisableAcls || step.id == kStepObjectAcl) return {"s3:acl-mode:" + bucket};
+  return {};
 }
 
 std::vector<std::string> S3ContainFamily::iam_actions() const {

@@ -44,6 +44,10 @@ class S3ContainFamily final : public ActionFamily {
                   const RollbackOptions& options) override;
   Status verify_rollback(Context& ctx, const Step& step, const json& before, const RollbackOptions& options) override;
   std::vector<std::string> iam_actions() const override;
+  // The bucket policy (deny-policy, object-deny) and the bucket's ACL mode (disable-acls,
+  // object-acl-private: an object ACL cannot change once ACLs are off) are written by the bucket
+  // and by each of its objects.
+  std::vector<std::string> shared_resources(const Target& target, const Step& step) const override;
 };
 
 }  // namespace s3

@@ -35,13 +35,11 @@ Result<std::vector<std::string>> allow_patterns(const Context& ctx, const json& 
   return allow_list_patterns(principals);
 }
 
-// True when the policy text holds `statement` (by Sid, structurally equal).
+// True when the policy holds a statement that does what `statement` does (whatever its Sid).
 bool policy_holds(const json& policy, const ordered_json& statement) {
   if (!policy.value("present", false)) return false;
   auto doc = parse_policy(policy["text"].get<std::string>());
-  if (!doc.ok()) return false;
-  ordered_json found = find_statement(*doc, statement["Sid"].get<std::string>());
-  return !found.is_null() && same_json(found, statement);
+  return doc.ok() && has_equivalent_statement(*doc, statement);
 }
 
 std::vector<std::string> common_warnings(const json& d) {
@@ -247,6 +245,7 @@ bool S3ContainFamily::handles(const Target& target) const {
 Result<json> S3ContainFamily::discover(Context& ctx) {
   const Target& t = ctx.target;
   if (!handles(t)) return Error::invalid("s3-contain cannot contain '" + t.arn + "' (S3 buckets and objects only)");
+  if (t.type == "object") CC_TRY(check_key_utf8(t.name, t.key));
   CC_ASSIGN(std::string region, bucket_region(ctx.client, t.partition, t.name, ctx.region));
   Where w{t.name, region, t.key};
   json d = {{"bucket", t.name}, {"type", t.type}, {"partition", t.partition}, {"region", region}};

@@ -126,7 +126,45 @@ ordered_json find_statement(const ordered_json& policy, const std::string& sid) 
 }
 
 bool same_json(const ordered_json& a, const ordered_json& b) {
+  // Through the unordered json type: object keys compare as sets. Both sides hold only text that
+  // parsed or that we built from valid UTF-8, so the dumps cannot throw.
   return nlohmann::json::parse(a.dump()) == nlohmann::json::parse(b.dump());
+}
+
+ordered_json statements(const ordered_json& policy) {
+  if (!policy.is_object() || !policy.contains("Statement")) return ordered_json::array();
+  const auto& st = policy["Statement"];
+  if (st.is_array()) return st;
+  return ordered_json::array({st});
+}
+
+namespace {
+ordered_json without_sid(ordered_json st) {
+  if (st.is_object()) st.erase("Sid");
+  return st;
+}
+}  // namespace
+
+bool has_equivalent_statement(const ordered_json& policy, const ordered_json& statement) {
+  const ordered_json want = without_sid(statement);
+  for (const auto& s : statements(policy))
+    if (same_json(without_sid(s), want)) return true;
+  return false;
+}
+
+ordered_json without_statement(const ordered_json& current, const ordered_json& before, const ordered_json& ours) {
+  ordered_json out = current;
+  ordered_json kept = ordered_json::array();
+  for (const auto& s : statements(current))
+    if (!same_json(s, ours)) kept.push_back(s);
+  const std::string sid = string_field(ours, "Sid");
+  for (const auto& s : statements(before)) {
+    if (string_field(s, "Sid") != sid || same_json(s, ours)) continue;
+    bool present = std::any_of(kept.begin(), kept.end(), [&](const ordered_json& k) { return same_json(k, s); });
+    if (!present) kept.push_back(s);
+  }
+  out["Statement"] = std::move(kept);
+  return out;
 }
 
 Result<std::string> with_statement(const std::string& current_text, const ordered_json& statement) {
@@ -138,21 +176,46 @@ Result<std::string> with_statement(const std::string& current_text, const ordere
     CC_ASSIGN(doc, parse_policy(current_text));
     if (doc["Statement"].is_object()) doc["Statement"] = ordered_json::array({doc["Statement"]});
   }
+  // The first statement named like ours becomes ours; further ones go (S3 refuses duplicate Sids).
+  // Rollback puts back whatever was there under the name (without_statement).
   std::string sid = string_field(statement, "Sid");
+  ordered_json kept = ordered_json::array();
   bool replaced = false;
   for (auto& s : doc["Statement"]) {
-    if (string_field(s, "Sid") == sid) {
-      s = statement;
+    if (string_field(s, "Sid") != sid) {
+      kept.push_back(std::move(s));
+    } else if (!replaced) {
+      kept.push_back(statement);
       replaced = true;
     }
   }
-  if (!replaced) doc["Statement"].push_back(statement);
-  std::string out = doc.dump(2);
+  if (!replaced) kept.push_back(statement);
+  doc["Statement"] = std::move(kept);
+  std::string out;
+  try {
+    out = doc.dump(2);
+  } catch (const nlohmann::json::exception&) {  // type_error 316: a string is not valid UTF-8
+    return Error::invalid("the bucket policy with the deny statement is not valid UTF-8 (an object key that is not "
+                          "UTF-8?)",
+                          "InvalidUtf8");
+  }
   if (out.size() > kMaxBucketPolicyBytes)
     return Error::invalid("adding the deny statement would make the bucket policy " + std::to_string(out.size()) +
                               " bytes, over S3's 20 KB limit",
                           "PolicyTooLarge");
   return out;
+}
+
+Status check_key_utf8(const std::string& bucket, const std::string& key) {
+  try {
+    (void)nlohmann::json(key).dump();
+    return Ok{};
+  } catch (const nlohmann::json::exception&) {
+    std::string shown = nlohmann::json(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return Error::invalid("S3 object key " + shown + " in bucket '" + bucket +
+                              "' is not valid UTF-8: S3 keys and bucket policies are UTF-8, so no statement can name it",
+                          "InvalidObjectKey");
+  }
 }
 
 bool supports_policy_variables(const std::string& current_text) {

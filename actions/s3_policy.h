@@ -48,10 +48,23 @@ Result<ordered_json> parse_policy(const std::string& text);
 ordered_json find_statement(const ordered_json& policy, const std::string& sid);
 // Structural equality that ignores key order (S3 may hand back the keys reordered).
 bool same_json(const ordered_json& a, const ordered_json& b);
+// The document's statements as an array (a single-object Statement becomes one element).
+ordered_json statements(const ordered_json& policy);
+// True when a statement of the document does what `statement` does: equal in every field but the
+// Sid. A Sid is a name anybody with s3:PutBucketPolicy can write; it proves nothing, so a
+// statement named like ours with other content does not count.
+bool has_equivalent_statement(const ordered_json& policy, const ordered_json& statement);
+// What rolling back one added statement leaves: `current` without the statements equal to `ours`
+// (Sid included), and with the statements `before` (null: no policy) had under our Sid, which the
+// apply replaced, put back. Every other statement, whoever added it since, stays.
+ordered_json without_statement(const ordered_json& current, const ordered_json& before, const ordered_json& ours);
 // `current_text` (empty: no policy) with `statement` added, or replacing the statement that has
 // the same Sid. A single-object Statement becomes an array. The other statements are kept as they
 // are. Errors: the current policy is not parseable; the result exceeds S3's 20 KB limit.
 Result<std::string> with_statement(const std::string& current_text, const ordered_json& statement);
+// Object keys are UTF-8 in S3 and in a policy document: a key that is not cannot be contained by a
+// statement. The error names the key (invalid bytes shown as U+FFFD).
+Status check_key_utf8(const std::string& bucket, const std::string& key);
 // True when the document's Version is 2012-10-17 (policy variables work), or it has no policy.
 bool supports_policy_variables(const std::string& current_text);
 

@@ -12,6 +12,7 @@
 
 #include "actions/registry.h"
 #include "aws/concurrency.h"
+#include "orchestrator/shared_resources.h"
 #include "orchestrator/target_pool.h"
 
 namespace containctl::orch {
@@ -56,13 +57,16 @@ class IdleHold {
     running_--;
     release_if_all_wait();
   }
-  void wait(std::chrono::milliseconds d) {
+  void wait(std::chrono::milliseconds d) { idle([&] { clock_.sleep_for(d); }); }
+  // Runs `block`, a wait that makes no calls (a dwell, or waiting for a shared resource that
+  // another target's step writes), with the slot handed back when every running step waits.
+  void idle(const std::function<void()>& block) {
     {
       std::lock_guard lock(mu_);
       waiting_++;
       release_if_all_wait();
     }
-    clock_.sleep_for(d);
+    block();
     bool mine = false;
     aws::wait_until(clock_, mu_, [&] {
       if (!released_) {
@@ -102,6 +106,7 @@ struct Runner {
   ExecutionEnv& env;
   std::mutex mu;
   RunOutcome outcome;
+  ResourceLocks locks{*env.clock};
 
   actions::ActionFamily* family(const std::string& name) {
     return env.family_for ? env.family_for(name) : actions::find_family(name);
@@ -220,7 +225,13 @@ struct Runner {
       for (size_t i = 0; i < wave.size(); ++i) {
         const StepRecord rec = records[wave[i]->id];
         tasks.push_back([this, idx, &e, s = wave[i], rec, fam, &ctx, &ok, i, &hold] {
-          ok[i] = run_step(idx, e, *s, rec, *fam, ctx);
+          // A step that writes a resource another target's step writes runs alone on it; waiting
+          // for it makes no calls, so the slot may go to other targets meanwhile.
+          {
+            ResourceLocks::Held held(locks, fam->shared_resources(e.target, *s),
+                                     [&hold](const std::function<void()>& wait) { hold.idle(wait); });
+            ok[i] = run_step(idx, e, *s, rec, *fam, ctx);
+          }
           hold.step_finished();
         });
       }
@@ -351,8 +362,24 @@ Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, con
     groups.push_back(g);
     keys.push_back(pool_key(*items[g.front()].entry));
   }
-  run_pool(*env.clock, groups, keys, env.workers, env.per_account_region, [&](const std::vector<int>& group, PoolSlot&) {
+  // Steps of different targets that wrote one resource go back newest first, one at a time.
+  std::vector<std::vector<std::string>> shared(items.size());
+  for (size_t i = 0; i < items.size(); ++i)
+    if (actions::ActionFamily* fam = r.family(items[i].entry->family))
+      shared[i] = fam->shared_resources(items[i].entry->target, *items[i].step);
+  ReverseOrder reverse(*env.clock, shared);
+  run_pool(*env.clock, groups, keys, env.workers, env.per_account_region, [&](const std::vector<int>& group, PoolSlot& slot) {
     for (int i : group) {
+      if (!reverse.ready(i)) {  // no calls while waiting: the slot goes to other targets
+        slot.release();
+        reverse.wait(i);
+        slot.reacquire();
+      }
+      struct Finished {
+        ReverseOrder& order;
+        size_t item;
+        ~Finished() { order.finished(item); }
+      } finished{reverse, static_cast<size_t>(i)};
       const RollbackItem& it = items[i];
       const PlanEntry& e = *it.entry;
       actions::ActionFamily* fam = r.family(e.family);
