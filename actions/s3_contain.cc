@@ -391,8 +391,10 @@ std::vector<std::string> S3ContainFamily::shared_resources(const Target& target,
   auto where = where_of(step);
   if (!where.ok()) return {};  // a corrupt plan fails in the step itself
   const std::string bucket = "arn:" + target.partition + ":s3:::" + where->bucket;
-  if (step.id == kStepDenyPolicy || step.id == kStepObjectDeny) return {"s3:bucket-policy:" + bucket};
-  if (step.id == kStepDisableAcls || step.id == kStepObjectAcl) return {"s3:acl-mode:" + bucket};
+  // One key for both: the policy decides who may change ACLs (its deny covers the ACL calls).
+  if (step.id == kStepDenyPolicy || step.id == kStepObjectDeny || step.id == kStepDisableAcls ||
+      step.id == kStepObjectAcl)
+    return {"s3:bucket-access:" + bucket};
   return {};
 }
 

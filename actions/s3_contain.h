@@ -46,7 +46,8 @@ class S3ContainFamily final : public ActionFamily {
   std::vector<std::string> iam_actions() const override;
   // The bucket policy (deny-policy, object-deny) and the bucket's ACL mode (disable-acls,
   // object-acl-private: an object ACL cannot change once ACLs are off) are written by the bucket
-  // and by each of its objects.
+  // and by each of its objects; one key covers both, as the policy's deny also governs who may
+  // change an ACL.
   std::vector<std::string> shared_resources(const Target& target, const Step& step) const override;
 };
 

@@ -153,16 +153,27 @@ bool has_equivalent_statement(const ordered_json& policy, const ordered_json& st
 }
 
 ordered_json without_statement(const ordered_json& current, const ordered_json& before, const ordered_json& ours) {
-  ordered_json out = current;
-  ordered_json kept = ordered_json::array();
-  for (const auto& s : statements(current))
-    if (!same_json(s, ours)) kept.push_back(s);
+  // What the apply replaced: the statements `before` had under our Sid (a decoy, an older deny).
   const std::string sid = string_field(ours, "Sid");
-  for (const auto& s : statements(before)) {
-    if (string_field(s, "Sid") != sid || same_json(s, ours)) continue;
-    bool present = std::any_of(kept.begin(), kept.end(), [&](const ordered_json& k) { return same_json(k, s); });
-    if (!present) kept.push_back(s);
+  std::vector<ordered_json> replaced;
+  for (const auto& s : statements(before))
+    if (string_field(s, "Sid") == sid && !same_json(s, ours)) replaced.push_back(s);
+  const ordered_json now = statements(current);
+  auto in_now = [&](const ordered_json& s) {
+    return std::any_of(now.begin(), now.end(), [&](const ordered_json& n) { return same_json(n, s); });
+  };
+  replaced.erase(std::remove_if(replaced.begin(), replaced.end(), in_now), replaced.end());
+  // Ours goes; the first replaced statement takes its place, so the order comes back too.
+  ordered_json kept = ordered_json::array();
+  size_t next = 0;
+  for (const auto& s : now) {
+    if (!same_json(s, ours))
+      kept.push_back(s);
+    else if (next < replaced.size())
+      kept.push_back(replaced[next++]);
   }
+  for (; next < replaced.size(); ++next) kept.push_back(replaced[next]);
+  ordered_json out = current;
   out["Statement"] = std::move(kept);
   return out;
 }
