@@ -1,0 +1,156 @@
+// ec2-isolate against an adversary who holds EC2 write access in the account: groups dressed up
+// as containctl's (tag, name) must never make an instance count as contained, never be adopted,
+// and a decoy on the instance is the before-state that rollback puts back.
+#include "tests/actions/ec2_fixture.h"
+
+namespace containctl::actions::ec2test {
+namespace {
+
+class Ec2Adversary : public ::testing::Test {
+ protected:
+  static testing::MotoServer& moto() { return testing::MotoServer::shared(); }
+  void SetUp() override {
+    moto().reset();
+    client_ = probed_client(moto(), probe_);
+    world_.init(*client_);
+    family_ = make_ec2_isolate();
+  }
+
+  Context context(const std::string& instance, const std::string& run_id = "run-adv-1") {
+    target_ = world_.target(instance);
+    return Context{*client_, target_, "us-east-1", run_id, caller_, options_, {}, clock_};
+  }
+
+  // The attacker's group: tagged and named like containctl's isolation group, default egress
+  // removed, one egress rule to their server (or none when `egress_to` is empty).
+  std::string decoy(const std::string& name, const std::string& egress_to) {
+    aws::Params p = {{"GroupName", name}, {"GroupDescription", "isolation"}, {"VpcId", world_.vpc}};
+    ec2::add_tag_spec(p, "security-group", {{ec2::kTagPurpose, "isolation"}, {ec2::kTagRunId, "run-adv-1"}});
+    const std::string id = text(q(*client_, "ec2", "CreateSecurityGroup", p).root(), "groupId");
+    q(*client_, "ec2", "RevokeSecurityGroupEgress",
+      {{"GroupId", id}, {"IpPermissions.1.IpProtocol", "-1"}, {"IpPermissions.1.IpRanges.1.CidrIp", "0.0.0.0/0"}});
+    if (!egress_to.empty())
+      q(*client_, "ec2", "AuthorizeSecurityGroupEgress",
+        {{"GroupId", id}, {"IpPermissions.1.IpProtocol", "tcp"}, {"IpPermissions.1.FromPort", "443"},
+         {"IpPermissions.1.ToPort", "443"}, {"IpPermissions.1.IpRanges.1.CidrIp", egress_to}});
+    return id;
+  }
+
+  void put_on(const std::string& instance, const std::string& group) {
+    const json interfaces = read_state(*client_, instance)["interfaces"];
+    for (const auto& [eni, groups] : interfaces.items())
+      q(*client_, "ec2", "ModifyNetworkInterfaceAttribute", {{"NetworkInterfaceId", eni}, {"SecurityGroupId.1", group}});
+  }
+
+  size_t egress_rules(const std::string& group) {
+    auto r = q(*client_, "ec2", "DescribeSecurityGroups", {{"GroupId.1", group}});
+    return items(items(r.root(), "securityGroupInfo").at(0), "ipPermissionsEgress").size();
+  }
+
+  std::shared_ptr<ProbeTransport> probe_;
+  std::unique_ptr<aws::AwsClient> client_;
+  World world_;
+  std::unique_ptr<ActionFamily> family_;
+  Identity caller_{"123456789012", "arn:aws:iam::123456789012:user/responder", "AIDA", "AKIATEST"};
+  Options options_;
+  aws::ManualClock clock_{std::chrono::system_clock::now()};
+  Target target_;
+};
+
+// The attack: a tagged decoy with an egress rule to the attacker's server, on the instance.
+TEST_F(Ec2Adversary, TaggedDecoyWithAnEgressRuleIsNotContainmentAndRollbackPutsItBack) {
+  const std::string id = world_.launch({world_.group("web")});
+  const std::string bad = decoy("containctl-isolation-" + world_.vpc, "203.0.113.7/32");
+  put_on(id, bad);
+  const json original = read_state(*client_, id);
+  Context ctx = context(id);
+  auto d = family_->discover(ctx);
+  ASSERT_TRUE(d.ok()) << d.error().describe();
+  auto plan = family_->plan(ctx, *d);
+  ASSERT_TRUE(plan.ok()) << plan.error().describe();
+  EXPECT_FALSE(plan->already_contained) << plan->note;
+  ASSERT_TRUE(has_step(*plan, "isolate-network"));
+
+  std::vector<Applied> done;
+  Status st = execute(*family_, ctx, *plan, done);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  json contained = read_state(*client_, id);
+  for (const auto& [eni, groups] : contained["interfaces"].items()) {
+    ASSERT_EQ(groups.size(), 1u) << eni;
+    EXPECT_NE(groups[0], bad) << "the decoy was adopted";
+    auto r = q(*client_, "ec2", "DescribeSecurityGroups", {{"GroupId.1", groups[0].get<std::string>()}});
+    auto g = items(r.root(), "securityGroupInfo").at(0);
+    EXPECT_TRUE(items(g, "ipPermissions").empty());
+    EXPECT_TRUE(items(g, "ipPermissionsEgress").empty());
+  }
+  EXPECT_EQ(egress_rules(bad), 1u);  // containctl never writes the attacker's group
+
+  st = roll_back(*family_, ctx, done);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  EXPECT_EQ(read_state(*client_, id), original);  // back in the decoy: the state before containment
+  EXPECT_EQ(family_groups(*client_), std::vector<std::string>{bad});  // only the attacker's group is left
+}
+
+// A rule-free group, tagged and named like containctl's, that the attacker put there: tracked
+// connections opened through their earlier rules survive such a move, so it is not containment.
+TEST_F(Ec2Adversary, RuleFreeDecoyOnTheInstanceIsNotAlreadyContained) {
+  const std::string id = world_.launch({world_.group("web")});
+  const std::string bad = decoy("containctl-isolation-" + world_.vpc, "");
+  put_on(id, bad);
+  Context ctx = context(id);
+  auto d = family_->discover(ctx);
+  ASSERT_TRUE(d.ok()) << d.error().describe();
+  auto plan = family_->plan(ctx, *d);
+  ASSERT_TRUE(plan.ok()) << plan.error().describe();
+  EXPECT_FALSE(plan->already_contained) << plan->note;
+  EXPECT_TRUE(has_step(*plan, "isolate-network"));
+
+}
+
+// A decoy that is not on the instance but carries the tag and the name containctl used to look
+// for: apply must create its own group, never adopt (and never write) the attacker's.
+TEST_F(Ec2Adversary, ApplyNeverAdoptsATaggedGroupItDidNotCreate) {
+  const std::string id = world_.launch({world_.group("web")});
+  const std::string bad = decoy("containctl-isolation-" + world_.vpc, "");
+  Context ctx = context(id);
+  auto d = family_->discover(ctx);
+  ASSERT_TRUE(d.ok()) << d.error().describe();
+  auto plan = family_->plan(ctx, *d);
+  ASSERT_TRUE(plan.ok()) << plan.error().describe();
+  std::vector<Applied> done;
+  Status st = execute(*family_, ctx, *plan, done);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  // The attacker adds a rule to their group afterwards: the instance must not be in it.
+  q(*client_, "ec2", "AuthorizeSecurityGroupEgress",
+    {{"GroupId", bad}, {"IpPermissions.1.IpProtocol", "-1"}, {"IpPermissions.1.IpRanges.1.CidrIp", "0.0.0.0/0"}});
+  const json now = read_state(*client_, id)["interfaces"];
+  for (const auto& [eni, groups] : now.items()) {
+    ASSERT_EQ(groups.size(), 1u) << eni;
+    EXPECT_NE(groups[0], bad) << "the decoy was adopted";
+  }
+  st = roll_back(*family_, ctx, done);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  EXPECT_EQ(family_groups(*client_), std::vector<std::string>{bad});  // rollback never deletes it either
+}
+
+// The run id in tags is the run's, known only at apply time (plans are made without one).
+TEST_F(Ec2Adversary, TagsCarryTheRunIdOfTheApplyNotOfThePlan) {
+  const std::string id = world_.launch({world_.group("web")});
+  Context plan_ctx = context(id, "");  // the planner has no run yet
+  auto d = family_->discover(plan_ctx);
+  ASSERT_TRUE(d.ok()) << d.error().describe();
+  auto plan = family_->plan(plan_ctx, *d);
+  ASSERT_TRUE(plan.ok()) << plan.error().describe();
+  Context ctx = context(id, "run-20261201T150000Z-abc123");
+  std::vector<Applied> done;
+  Status st = execute(*family_, ctx, *plan, done);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  EXPECT_EQ(read_state(*client_, id)["tags"][ec2::kTagRunId], "run-20261201T150000Z-abc123");
+  // Verify compares with the run's id: a run-id tag rewritten by someone else is not the run's.
+  q(*client_, "ec2", "CreateTags", {{"ResourceId.1", id}, {"Tag.1.Key", ec2::kTagRunId}, {"Tag.1.Value", ""}});
+  for (const Applied& a : done)
+    if (a.step.id == "tag-instance") EXPECT_FALSE(family_->verify(ctx, a.step).ok());
+}
+
+}  // namespace
+}  // namespace containctl::actions::ec2test
