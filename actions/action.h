@@ -86,6 +86,10 @@ struct Context {
   // Set by the executor: waits `d` with the target's pool slot handed to other targets. Steps
   // call it through wait_without_calls(); unset, that is a plain sleep.
   std::function<void(std::chrono::milliseconds)> idle_wait = {};
+  // This target's steps journaled by earlier runs that were not rolled back, as
+  // [{run_id, step_id, state, applied}]: the only record of which resources containctl created
+  // (a tag or a name can be written by anyone in the account). Set by the planner; may be empty.
+  json journal = json::array();
 };
 
 // A wait during which the step makes no AWS calls at all (the EC2 untrack dwell): the executor

@@ -44,6 +44,30 @@ Status check_options(const Options& options) {
   return Ok{};
 }
 
+// Every interface is only in an isolation group that an earlier run of this target created (by
+// the journal, never by a tag or a name: anyone can dress a group up as containctl's) and that has
+// no rule in either direction. A group the adversary put there keeps their tracked connections
+// alive, so it is not containment: the plan isolates again and rollback puts it back.
+bool already_isolated(const Context& ctx, const json& d, const json& interfaces) {
+  std::set<std::string> ours;
+  for (const auto& rec : ctx.journal) {
+    if (!rec.is_object() || rec.value("step_id", "") != "isolate-network") continue;
+    const json applied = rec.value("applied", json());
+    if (!applied.is_object()) continue;
+    const json groups = applied.value("isolation_groups", json::object());
+    for (const auto& [vpc, id] : groups.items())
+      if (id.is_string()) ours.insert(id.get<std::string>());
+  }
+  const json groups = d.value("security_groups", json::object());
+  for (const auto& e : interfaces) {
+    const json& g = e["groups"];
+    if (g.size() != 1 || !g[0].is_string() || !ours.count(g[0].get<std::string>())) return false;
+    const json info = groups.value(g[0].get<std::string>(), json());
+    if (!info.is_object() || info.value("ingress_rules", 1) != 0 || info.value("egress_rules", 1) != 0) return false;
+  }
+  return true;
+}
+
 ApiCall api(const std::string& service, const std::string& op, const aws::Params& params, bool mutating = true) {
   return {service, op, params_json(params), mutating};
 }
@@ -73,12 +97,10 @@ class Ec2Isolate final : public ActionFamily {
                                 e["skip_reason"].get<std::string>() + "; its security groups cannot be changed");
       }
     }
-    auto iso_of = [&](const json& e) { return d["isolation_groups"].value(e["vpc_id"].get<std::string>(), ""); };
-    bool isolated = !modifiable.empty();
-    for (const auto& e : modifiable) isolated &= !iso_of(e).empty() && e["groups"] == json::array({iso_of(e)});
-    if (isolated) {
+    if (!modifiable.empty() && already_isolated(ctx, d, modifiable)) {
       plan.already_contained = true;
-      plan.note = "instance " + id + " is already contained: every interface is only in the isolation group";
+      plan.note = "instance " + id + " is already contained: every interface is only in an isolation group an "
+                  "earlier run created, which has no rules";
       return plan;
     }
     if (modifiable.empty())
@@ -119,9 +141,9 @@ class Ec2Isolate final : public ActionFamily {
     return ops->verify(ctx, step);
   }
   Status rollback(Context& ctx, const Step& step, const json& before, const json& applied,
-                  const RollbackOptions&) override {
+                  const RollbackOptions& options) override {
     CC_ASSIGN(const StepOps* ops, ops_for(step));
-    return ops->rollback(ctx, step, before, applied);
+    return ops->rollback(ctx, step, before, applied, options);
   }
   Status verify_rollback(Context& ctx, const Step& step, const json& before, const RollbackOptions&) override {
     CC_ASSIGN(const StepOps* ops, ops_for(step));
@@ -233,20 +255,20 @@ class Ec2Isolate final : public ActionFamily {
     for (const auto& e : enis) {
       interfaces.push_back({{"id", e["id"]}, {"vpc_id", e["vpc_id"]}});
       before.push_back({{"id", e["id"]}, {"groups", e["groups"]}});
-      std::string iso = d["isolation_groups"].value(e["vpc_id"].get<std::string>(), "");
-      after.push_back({{"id", e["id"]}, {"groups", {iso.empty() ? "containctl-isolation-" + e["vpc_id"].get<std::string>() : iso}}});
+      after.push_back({{"id", e["id"]}, {"groups", {"<this run's isolation group>"}}});
       vpcs.insert(e["vpc_id"].get<std::string>());
     }
     for (const std::string& vpc : vpcs) {
-      if (d["isolation_groups"].value(vpc, "").empty()) {
-        s.calls.push_back(api("ec2", "CreateSecurityGroup",
-                              {{"GroupName", "containctl-isolation-" + vpc}, {"VpcId", vpc}, {kTagPurpose, "isolation"}}));
-        s.calls.push_back(api("ec2", "RevokeSecurityGroupEgress",
-                              {{"GroupId", "<isolation group>"}, {"IpPermissions.1.IpProtocol", "-1"},
-                               {"IpPermissions.1.IpRanges.1.CidrIp", "0.0.0.0/0"}}));
-      }
       s.calls.push_back(api("ec2", "CreateSecurityGroup",
-                            {{"GroupName", "containctl-all-traffic-" + id}, {"VpcId", vpc}, {kTagPurpose, "all-traffic"}}));
+                            {{"GroupName", "containctl-isolation-" + id + "-<random>"}, {"VpcId", vpc},
+                             {kTagPurpose, "isolation"}}));
+      const std::pair<const char*, const char*> egress[] = {{"IpPermissions.1.IpRanges.1.CidrIp", "0.0.0.0/0"},
+                                                           {"IpPermissions.1.Ipv6Ranges.1.CidrIpv6", "::/0"}};
+      for (const auto& [range, cidr] : egress)
+        s.calls.push_back(api("ec2", "RevokeSecurityGroupEgress",
+                              {{"GroupId", "<isolation group>"}, {"IpPermissions.1.IpProtocol", "-1"}, {range, cidr}}));
+      s.calls.push_back(api("ec2", "CreateSecurityGroup",
+                            {{"GroupName", "containctl-all-traffic-" + id + "-<random>"}, {"VpcId", vpc}, {kTagPurpose, "all-traffic"}}));
       for (const char* op : {"AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress"})
         s.calls.push_back(api("ec2", op, {{"GroupId", "<all-traffic group>"}, {"IpPermissions.1.IpProtocol", "-1"},
                                           {"IpPermissions.1.IpRanges.1.CidrIp", "0.0.0.0/0"},

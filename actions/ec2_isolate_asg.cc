@@ -169,9 +169,9 @@ Status targets_verify_rollback(Context& ctx, const Step& step, const json& befor
 
 }  // namespace
 
-StepOps asg_standby_ops() { return {asg_capture, asg_apply, asg_verify, asg_rollback, asg_verify_rollback}; }
+StepOps asg_standby_ops() { return {asg_capture, asg_apply, asg_verify, without_options(asg_rollback), asg_verify_rollback}; }
 StepOps target_groups_ops() {
-  return {targets_capture, targets_apply, targets_verify, targets_rollback, targets_verify_rollback};
+  return {targets_capture, targets_apply, targets_verify, without_options(targets_rollback), targets_verify_rollback};
 }
 
 }  // namespace containctl::actions::ec2

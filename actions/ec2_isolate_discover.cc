@@ -120,7 +120,7 @@ Result<json> discover_instance(Context& ctx) {
   std::string asg_name, asg_lifecycle;
   json assoc = nullptr;
   d["elastic_ips"] = json::array();
-  d["isolation_groups"] = json::object();
+  d["security_groups"] = json::object();
   CC_TRY(parallel(ctx.clock, {
       [&]() -> Status {
         aws::Params p;
@@ -184,15 +184,6 @@ Result<json> discover_instance(Context& ctx) {
         CC_ASSIGN(target_groups, list_target_groups(ctx));
         return Ok{};
       },
-      [&]() -> Status {
-        aws::Params p;
-        add_filter(p, 1, std::string("tag:") + kTagPurpose, {"isolation"});
-        CC_ASSIGN(auto r, call(ctx, "ec2", "DescribeSecurityGroups", p));
-        std::lock_guard l(mu);
-        for (auto g : items(r.root(), "securityGroupInfo"))
-          d["isolation_groups"][text(g, "vpcId")] = text(g, "groupId");
-        return Ok{};
-      },
   }));
 
   // Round 3: what depends on round 2.
@@ -254,6 +245,26 @@ Result<json> discover_instance(Context& ctx) {
       for (auto m : aws::xml_list(r.root(), "Roles")) profile["roles"].push_back(text(m, "RoleName"));
       std::lock_guard l(mu);
       d["instance_profile"] = profile;
+      return Ok{};
+    });
+  }
+  // The rules of every group the interfaces are in: "already contained" judges content.
+  std::set<std::string> groups;
+  for (const auto& e : d["network_interfaces"])
+    for (const auto& g : e["groups"]) groups.insert(g.get<std::string>());
+  if (!groups.empty()) {
+    round3.push_back([&]() -> Status {
+      aws::Params p;
+      int n = 0;
+      for (const auto& g : groups) p.emplace_back("GroupId." + std::to_string(++n), g);
+      CC_ASSIGN(auto r, call(ctx, "ec2", "DescribeSecurityGroups", p));
+      json out = json::object();
+      for (auto g : items(r.root(), "securityGroupInfo"))
+        out[text(g, "groupId")] = {{"vpc_id", text(g, "vpcId")},
+                                   {"ingress_rules", items(g, "ipPermissions").size()},
+                                   {"egress_rules", items(g, "ipPermissionsEgress").size()}};
+      std::lock_guard l(mu);
+      d["security_groups"] = out;
       return Ok{};
     });
   }

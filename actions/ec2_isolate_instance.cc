@@ -31,6 +31,7 @@ Result<json> snapshot_capture(Context& ctx, const Step& step) {
 }
 
 Result<json> snapshot_apply(Context& ctx, const Step& step, const json& before) {
+  if (ctx.run_id.empty()) return Error::internal("snapshot applied without a run id");
   if (!before["snapshots"].empty()) return json{{"snapshots", before["snapshots"]}};
   // Resumed after a crash: the first attempt may have started them already.
   CC_ASSIGN(json started, find_snapshots(ctx, step));
@@ -41,11 +42,23 @@ Result<json> snapshot_apply(Context& ctx, const Step& step, const json& before) 
                    {"CopyTagsFromSource", "volume"}};
   add_tag_spec(p, "snapshot",
                {{kTagPurpose, "evidence"}, {kTagRunId, ctx.run_id}, {kTagTarget, step.args["instance_arn"]}});
-  CC_ASSIGN(auto r, call(ctx, "ec2", "CreateSnapshots", p));
-  json out = json::array();
-  for (auto s : items(r.root(), "snapshotSet"))
-    out.push_back({{"snapshot_id", text(s, "snapshotId")}, {"volume_id", text(s, "volumeId")}});
-  return json{{"snapshots", out}};
+  // CreateSnapshots takes no ClientToken: one attempt at a time, and after an ambiguous failure
+  // (the snapshots may have been started) read back by the run's tags before trying again.
+  Error last = Error::internal("CreateSnapshots not attempted");
+  for (int attempt = 1; attempt <= ctx.client.config().retry.max_attempts; ++attempt) {
+    auto r = call_once(ctx, "ec2", "CreateSnapshots", p);
+    if (r.ok()) {
+      json out = json::array();
+      for (auto s : items(r->root(), "snapshotSet"))
+        out.push_back({{"snapshot_id", text(s, "snapshotId")}, {"volume_id", text(s, "volumeId")}});
+      return json{{"snapshots", out}};
+    }
+    last = r.error();
+    if (!ambiguous(last)) return last;
+    CC_ASSIGN(json found, find_snapshots(ctx, step));
+    if (!found.empty()) return json{{"snapshots", found}};
+  }
+  return last;
 }
 
 Status snapshot_verify(Context& ctx, const Step& step) {
@@ -166,8 +179,16 @@ Status put_tags(Context& ctx, const std::string& id, const json& tags) {
   return ok_or(call(ctx, "ec2", "CreateTags", p));
 }
 
+// The plan is made before the run exists: the run-id tag gets the id of the run that applies it.
+json run_tags(const Context& ctx, const Step& step) {
+  json tags = step.args["tags"];
+  tags[kTagRunId] = ctx.run_id;
+  return tags;
+}
+
 Result<json> tags_apply(Context& ctx, const Step& step, const json&) {
-  CC_TRY(put_tags(ctx, step.args["instance_id"], step.args["tags"]));
+  if (ctx.run_id.empty()) return Error::internal("tag-instance applied without a run id");
+  CC_TRY(put_tags(ctx, step.args["instance_id"], run_tags(ctx, step)));
   return json::object();
 }
 
@@ -177,10 +198,18 @@ Status tags_expect(Context& ctx, const Step& step, const json& want) {
   return Ok{};
 }
 
-Status tags_verify(Context& ctx, const Step& step) { return tags_expect(ctx, step, step.args["tags"]); }
+Status tags_verify(Context& ctx, const Step& step) { return tags_expect(ctx, step, run_tags(ctx, step)); }
 
-Status tags_rollback(Context& ctx, const Step& step, const json& before, const json&) {
+// A run-id tag that is neither this run's nor the original belongs to a later containment:
+// putting the old tags back would hide it, so rollback stops unless forced.
+Status tags_rollback(Context& ctx, const Step& step, const json& before, const json&, const RollbackOptions& options) {
   const std::string id = step.args["instance_id"];
+  CC_ASSIGN(json now, tags_capture(ctx, step));
+  const json current = now["tags"].value(kTagRunId, json());
+  if (!options.force && !current.is_null() && current != ctx.run_id && current != before["tags"].value(kTagRunId, json()))
+    return Error{ErrorKind::kRefused, "ChangedSinceApply",
+                 "instance " + id + " is tagged " + kTagRunId + "=" + current.dump() + " by a later run since " +
+                     ctx.run_id + " tagged it; rollback left its tags; rollback --force restores them anyway"};
   json removed = json::array();
   for (const auto& [k, v] : step.args["tags"].items())
     if (!before["tags"].contains(k)) removed.push_back(k);
@@ -271,12 +300,12 @@ Status eips_verify_rollback(Context& ctx, const Step& step, const json& before) 
 }  // namespace
 
 StepOps snapshot_ops() {
-  return {snapshot_capture, snapshot_apply, snapshot_verify, snapshot_rollback, snapshot_verify_rollback};
+  return {snapshot_capture, snapshot_apply, snapshot_verify, without_options(snapshot_rollback), snapshot_verify_rollback};
 }
 StepOps attributes_ops() {
-  return {attributes_capture, attributes_apply, attributes_verify, attributes_rollback, attributes_verify_rollback};
+  return {attributes_capture, attributes_apply, attributes_verify, without_options(attributes_rollback), attributes_verify_rollback};
 }
 StepOps tags_ops() { return {tags_capture, tags_apply, tags_verify, tags_rollback, tags_verify_rollback}; }
-StepOps eips_ops() { return {eips_capture, eips_apply, eips_verify, eips_rollback, eips_verify_rollback}; }
+StepOps eips_ops() { return {eips_capture, eips_apply, eips_verify, without_options(eips_rollback), eips_verify_rollback}; }
 
 }  // namespace containctl::actions::ec2

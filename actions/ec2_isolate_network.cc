@@ -1,8 +1,10 @@
 // Network isolation per interface (never through the instance's Groups attribute, which fails on
 // multi-interface instances): original groups -> a temporary all-traffic group, which makes
 // TCP/UDP flows untracked, -> an isolation group with no rules, which then cuts those untracked
-// flows at once. The isolation group is shared per VPC (found by tag and name); the all-traffic
-// group belongs to one instance, so deleting it after the move can never race another containment.
+// flows at once. Both groups belong to one instance and one run, under names with a random part
+// that capture journals before anything is created: no other target, run or person can have made
+// a group of that name first, so the family never adopts, writes or deletes a group it did not
+// create, whatever its tags say, and two targets never write one group.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -15,8 +17,11 @@
 namespace containctl::actions::ec2 {
 namespace {
 
-std::string isolation_name(const std::string& vpc) { return "containctl-isolation-" + vpc; }
-std::string all_traffic_name(const std::string& instance) { return "containctl-all-traffic-" + instance; }
+std::string isolation_prefix(const std::string& instance) { return "containctl-isolation-" + instance + "-"; }
+std::string all_traffic_prefix(const std::string& instance) { return "containctl-all-traffic-" + instance + "-"; }
+std::string created_key(const Context& ctx, const std::string& instance, const std::string& vpc) {
+  return ctx.run_id + "/" + ctx.target.account + "/" + ctx.region + "/" + instance + "/" + vpc;
+}
 
 std::vector<std::string> vpcs_of(const Step& step) {
   std::set<std::string> vpcs;
@@ -47,54 +52,57 @@ Result<std::map<std::string, std::vector<std::string>>> interface_groups(Context
   return out;
 }
 
-struct FamilyGroups {
-  std::map<std::string, json> isolation;    // vpc -> {id, ingress, egress}
-  std::map<std::string, json> all_traffic;  // vpc -> {id}
+// A security group as read back: its rules in each direction. Every <item> of ipPermissions or
+// ipPermissionsEgress is a rule, whatever it names (IPv4 or IPv6 ranges, prefix lists, groups).
+struct GroupInfo {
+  std::string id, name, vpc, run_tag;
+  size_t ingress = 0, egress = 0;
+  bool rule_free() const { return ingress == 0 && egress == 0; }
 };
 
-// The family's groups in the step's VPCs, found by tag: isolation groups (any), and the
-// all-traffic group of this instance.
-Result<FamilyGroups> family_groups(Context& ctx, const Step& step) {
-  aws::Params p;
-  add_filter(p, 1, std::string("tag:") + kTagPurpose, {"isolation", "all-traffic"});
-  add_filter(p, 2, "vpc-id", vpcs_of(step));
-  CC_ASSIGN(auto r, call(ctx, "ec2", "DescribeSecurityGroups", p));
-  FamilyGroups out;
-  const std::string instance = step.args["instance_id"];
+std::vector<GroupInfo> parse_groups(const aws::XmlResponse& r) {
+  std::vector<GroupInfo> out;
   for (auto g : items(r.root(), "securityGroupInfo")) {
-    std::map<std::string, std::string> tags;
-    for (auto t : items(g, "tagSet")) tags[text(t, "key")] = text(t, "value");
-    const std::string vpc = text(g, "vpcId");
-    json info = {{"id", text(g, "groupId")},
-                 {"ingress", items(g, "ipPermissions").size()},
-                 {"egress", items(g, "ipPermissionsEgress").size()}};
-    if (tags[kTagPurpose] == "isolation") {
-      // Prefer the group with the family's name: several tagged groups can exist after a race.
-      auto it = out.isolation.find(vpc);
-      if (it == out.isolation.end() || text(g, "groupName") == isolation_name(vpc)) out.isolation[vpc] = info;
-    } else if (tags[kTagInstance] == instance) {
-      out.all_traffic[vpc] = info;
-    }
+    GroupInfo info{text(g, "groupId"), text(g, "groupName"), text(g, "vpcId"), "",
+                   items(g, "ipPermissions").size(), items(g, "ipPermissionsEgress").size()};
+    for (auto t : items(g, "tagSet"))
+      if (text(t, "key") == kTagRunId) info.run_tag = text(t, "value");
+    out.push_back(info);
   }
   return out;
 }
 
-// CreateSecurityGroup, or the id of the group of that name when it already exists (a concurrent
-// containment in the same VPC created it first).
-Result<std::string> create_group(Context& ctx, const std::string& vpc, const std::string& name,
-                                 const std::string& description,
-                                 const std::vector<std::pair<std::string, std::string>>& tags) {
-  aws::Params p = {{"GroupName", name}, {"GroupDescription", description}, {"VpcId", vpc}};
-  add_tag_spec(p, "security-group", tags);
-  auto r = call(ctx, "ec2", "CreateSecurityGroup", p);
-  if (r.ok()) return text(r->root(), "groupId");
-  if (!has_code(r.error(), {"InvalidGroup.Duplicate"})) return r.error();
+// The group named `name` in `vpc`, if any. Only for names with an unguessable part.
+Result<std::string> group_by_name(Context& ctx, const std::string& vpc, const std::string& name) {
   aws::Params q;
   add_filter(q, 1, "vpc-id", {vpc});
   add_filter(q, 2, "group-name", {name});
   CC_ASSIGN(auto d, call(ctx, "ec2", "DescribeSecurityGroups", q));
   for (auto g : items(d.root(), "securityGroupInfo")) return text(g, "groupId");
-  return r.error();
+  return std::string();
+}
+
+// CreateSecurityGroup is not idempotent and takes no ClientToken: one attempt at a time, and
+// after an ambiguous failure (the request may have been processed) or a duplicate name, read the
+// group back by its name before trying again. The name was journaled before the first attempt
+// and has a random part, so a group found under it is this run's.
+Result<std::string> create_group(Context& ctx, const std::string& vpc, const std::string& name,
+                                 const std::string& description,
+                                 const std::vector<std::pair<std::string, std::string>>& tags) {
+  aws::Params p = {{"GroupName", name}, {"GroupDescription", description}, {"VpcId", vpc}};
+  add_tag_spec(p, "security-group", tags);
+  Error last = Error::internal("CreateSecurityGroup not attempted");
+  for (int attempt = 1; attempt <= ctx.client.config().retry.max_attempts; ++attempt) {
+    auto r = call_once(ctx, "ec2", "CreateSecurityGroup", p);
+    if (r.ok()) return text(r->root(), "groupId");
+    last = r.error();
+    const bool duplicate = has_code(last, {"InvalidGroup.Duplicate"});
+    if (!duplicate && !ambiguous(last)) return last;
+    CC_ASSIGN(std::string found, group_by_name(ctx, vpc, name));
+    if (!found.empty()) return found;
+    if (duplicate) return last;
+  }
+  return last;
 }
 
 Status tolerate(Status s, std::initializer_list<const char*> codes) {
@@ -120,64 +128,54 @@ Status set_groups(Context& ctx, const std::string& eni, const std::vector<std::s
   return as_status(call(ctx, "ec2", "ModifyNetworkInterfaceAttribute", p));
 }
 
+// The interfaces' groups, and the names apply will create its groups under (journaled with the
+// before-state, so that a resumed apply or a rollback after a crash finds exactly those).
 Result<json> capture(Context& ctx, const Step& step) {
-  std::map<std::string, std::vector<std::string>> groups;
-  FamilyGroups fam;
-  CC_TRY(parallel(ctx.clock, {[&]() -> Status {
-                     CC_ASSIGN(groups, interface_groups(ctx, step));
-                     return Ok{};
-                   },
-                   [&]() -> Status {
-                     CC_ASSIGN(fam, family_groups(ctx, step));
-                     return Ok{};
-                   }}));
-  json before = {{"interfaces", json::array()}, {"isolation_groups", json::object()},
-                 {"all_traffic_groups", json::object()}};
+  CC_ASSIGN(auto groups, interface_groups(ctx, step));
+  const std::string instance = step.args["instance_id"];
+  json before = {{"interfaces", json::array()}, {"group_names", json::object()}};
   for (const auto& e : step.args["interfaces"]) {
     auto it = groups.find(e["id"]);
     if (it == groups.end()) return Error::invalid("network interface " + e["id"].get<std::string>() + " no longer exists");
     before["interfaces"].push_back({{"id", e["id"]}, {"vpc_id", e["vpc_id"]}, {"groups", it->second}});
   }
-  for (const auto& [vpc, g] : fam.isolation) before["isolation_groups"][vpc] = g;
-  for (const auto& [vpc, g] : fam.all_traffic) before["all_traffic_groups"][vpc] = g;
+  for (const std::string& vpc : vpcs_of(step))
+    before["group_names"][vpc] = {{"isolation", isolation_prefix(instance) + unguessable_suffix()},
+                                  {"all_traffic", all_traffic_prefix(instance) + unguessable_suffix()}};
   return before;
 }
 
 Result<json> apply(Context& ctx, const Step& step, const json& before) {
   const std::string instance = step.args["instance_id"];
+  if (!before.contains("group_names") || !before["group_names"].is_object())
+    return Error::invalid("the journaled before-state of isolate-network names no groups (captured by an older "
+                          "containctl): roll this run back and plan again", "InvalidPlan");
   std::mutex mu;
   std::map<std::string, std::string> iso, temp;  // vpc -> group id
-  std::vector<std::string> created;
   std::vector<std::function<Status()>> creates, rules;
   for (const std::string& vpc : vpcs_of(step)) {
-    const json& have_iso = before["isolation_groups"].value(vpc, json());
-    if (!have_iso.is_null()) {
-      iso[vpc] = have_iso["id"];
-      if (have_iso["ingress"].get<int>() > 0)
-        return Error::invalid("isolation group " + iso[vpc] + " has ingress rules; refusing to use it");
-    }
-    const json& have_temp = before["all_traffic_groups"].value(vpc, json());
-    if (!have_temp.is_null()) temp[vpc] = have_temp["id"];
-    if (have_iso.is_null())
-      creates.push_back([&, vpc]() -> Status {
-        CC_ASSIGN(std::string id, create_group(ctx, vpc, isolation_name(vpc),
-                                               "containctl isolation: no inbound, no outbound",
-                                               {{kTagPurpose, "isolation"}, {kTagRunId, ctx.run_id}}));
-        std::lock_guard l(mu);
-        iso[vpc] = id;
-        created.push_back(id);
-        return Ok{};
-      });
-    if (have_temp.is_null())
-      creates.push_back([&, vpc]() -> Status {
-        CC_ASSIGN(std::string id, create_group(ctx, vpc, all_traffic_name(instance),
-                                               "containctl temporary all-traffic group (untracks flows)",
-                                               {{kTagPurpose, "all-traffic"}, {kTagInstance, instance},
-                                                {kTagRunId, ctx.run_id}}));
-        std::lock_guard l(mu);
-        temp[vpc] = id;
-        return Ok{};
-      });
+    const json names = before["group_names"].value(vpc, json::object());
+    const std::string iso_name = names.value("isolation", ""), temp_name = names.value("all_traffic", "");
+    if (iso_name.empty() || temp_name.empty())
+      return Error::invalid("the journaled before-state of isolate-network names no groups for " + vpc, "InvalidPlan");
+    creates.push_back([&, vpc, iso_name]() -> Status {
+      CC_ASSIGN(std::string id, create_group(ctx, vpc, iso_name, "containctl isolation: no inbound, no outbound",
+                                             {{kTagPurpose, "isolation"}, {kTagInstance, instance},
+                                              {kTagRunId, ctx.run_id}}));
+      remember_created(created_key(ctx, instance, vpc), id);
+      std::lock_guard l(mu);
+      iso[vpc] = id;
+      return Ok{};
+    });
+    creates.push_back([&, vpc, temp_name]() -> Status {
+      CC_ASSIGN(std::string id, create_group(ctx, vpc, temp_name,
+                                             "containctl temporary all-traffic group (untracks flows)",
+                                             {{kTagPurpose, "all-traffic"}, {kTagInstance, instance},
+                                              {kTagRunId, ctx.run_id}}));
+      std::lock_guard l(mu);
+      temp[vpc] = id;
+      return Ok{};
+    });
   }
   // On resume the journaled groups are the originals while the interfaces may already be isolated:
   // read them again (in the same round as the creates) so an isolated interface is never reopened.
@@ -191,14 +189,14 @@ Result<json> apply(Context& ctx, const Step& step, const json& before) {
   CC_TRY(parallel(ctx.clock, std::move(creates)));
 
   for (const std::string& vpc : vpcs_of(step)) {
-    const json& have_iso = before["isolation_groups"].value(vpc, json());
-    if (have_iso.is_null() || have_iso["egress"].get<int>() > 0) {
-      rules.push_back([&, vpc] {
+    // A new group allows all egress (IPv4, and IPv6 in a dual-stack VPC): the isolation group
+    // keeps neither. Verify reads back that it has no rule at all.
+    for (bool v6 : {false, true})
+      rules.push_back([&, vpc, v6] {
         aws::Params p = {{"GroupId", iso[vpc]}};
-        for (auto& kv : all_traffic_rule(true, false)) p.push_back(kv);
+        for (auto& kv : all_traffic_rule(!v6, v6)) p.push_back(kv);
         return tolerate(as_status(call(ctx, "ec2", "RevokeSecurityGroupEgress", p)), {"InvalidPermission.NotFound"});
       });
-    }
     // Untracked needs all traffic in both directions for IPv4 and IPv6; a new group already has
     // the IPv4 egress rule.
     rules.push_back([&, vpc] {
@@ -239,7 +237,7 @@ Result<json> apply(Context& ctx, const Step& step, const json& before) {
     deletes.push_back([&, id = id]() -> Status {
       Status s = tolerate(as_status(call(ctx, "ec2", "DeleteSecurityGroup", {{"GroupId", id}})), {"InvalidGroup.NotFound"});
       if (!s.ok()) {
-        // Containment holds; rollback (or a re-run) deletes the leftover group.
+        // Containment holds; rollback deletes the leftover group.
         spdlog::warn("ec2-isolate: temporary group {} not deleted yet: {}", id, s.error().describe());
         std::lock_guard l(mu);
         kept.push_back(id);
@@ -247,37 +245,64 @@ Result<json> apply(Context& ctx, const Step& step, const json& before) {
       return Ok{};
     });
   CC_TRY(parallel(ctx.clock, std::move(deletes)));
-  json applied = {{"isolation_groups", iso}, {"created_isolation_groups", created}, {"all_traffic_groups", temp},
-                  {"all_traffic_groups_kept", kept}};
-  return applied;
+  return json{{"isolation_groups", iso}, {"all_traffic_groups", temp}, {"all_traffic_groups_kept", kept}};
+}
+
+// The run's isolation group of each VPC: the id apply created in this process; after a restart,
+// the group under this instance's isolation name carrying the run's id (the name's random part
+// is in the journal, which verify does not see).
+Result<std::map<std::string, GroupInfo>> run_isolation_groups(Context& ctx, const Step& step) {
+  const std::string instance = step.args["instance_id"];
+  aws::Params p;
+  std::map<std::string, std::string> known;
+  for (const std::string& vpc : vpcs_of(step)) {
+    const std::string id = created_in_process(created_key(ctx, instance, vpc));
+    if (!id.empty()) known[vpc] = id;
+  }
+  if (known.size() == vpcs_of(step).size()) {
+    int n = 0;
+    for (const auto& [vpc, id] : known) p.emplace_back("GroupId." + std::to_string(++n), id);
+  } else {
+    add_filter(p, 1, "vpc-id", vpcs_of(step));
+    add_filter(p, 2, "group-name", {isolation_prefix(instance) + "*"});
+  }
+  CC_ASSIGN(auto r, call(ctx, "ec2", "DescribeSecurityGroups", p));
+  std::map<std::string, GroupInfo> out;
+  for (const GroupInfo& g : parse_groups(r)) {
+    if (known.count(g.vpc) ? known[g.vpc] != g.id : g.run_tag != ctx.run_id || ctx.run_id.empty()) continue;
+    if (g.name.rfind(isolation_prefix(instance), 0) != 0) continue;
+    out[g.vpc] = g;
+  }
+  return out;
 }
 
 Status verify(Context& ctx, const Step& step) {
   std::map<std::string, std::vector<std::string>> groups;
-  FamilyGroups fam;
+  std::map<std::string, GroupInfo> iso;
   CC_TRY(parallel(ctx.clock, {[&]() -> Status {
                      CC_ASSIGN(groups, interface_groups(ctx, step));
                      return Ok{};
                    },
                    [&]() -> Status {
-                     CC_ASSIGN(fam, family_groups(ctx, step));
+                     CC_ASSIGN(iso, run_isolation_groups(ctx, step));
                      return Ok{};
                    }}));
   for (const auto& e : step.args["interfaces"]) {
     const std::string id = e["id"];
-    auto g = fam.isolation.find(e["vpc_id"]);
-    if (g == fam.isolation.end()) return not_holding("no isolation group exists in " + e["vpc_id"].get<std::string>());
-    if (g->second["ingress"].get<int>() != 0 || g->second["egress"].get<int>() != 0)
-      return not_holding("isolation group " + g->second["id"].get<std::string>() + " has rules");
-    const std::vector<std::string> want = {g->second["id"]};
+    auto g = iso.find(e["vpc_id"]);
+    if (g == iso.end()) return not_holding("this run has no isolation group in " + e["vpc_id"].get<std::string>());
+    if (!g->second.rule_free())
+      return not_holding("isolation group " + g->second.id + " has " + std::to_string(g->second.ingress) +
+                         " inbound and " + std::to_string(g->second.egress) + " outbound rule(s)");
+    const std::vector<std::string> want = {g->second.id};
     if (groups[id] != want)
-      return not_holding("interface " + id + " is in [" + json(groups[id]).dump() + "], not only the isolation group " +
+      return not_holding("interface " + id + " is in " + json(groups[id]).dump() + ", not only this run's isolation group " +
                          want[0]);
   }
   return Ok{};
 }
 
-// Deletes `group` unless an interface still uses it (another contained instance).
+// Deletes `group` unless an interface still uses it.
 Status delete_if_unused(Context& ctx, const std::string& group) {
   aws::Params p;
   add_filter(p, 1, "group-id", {group});
@@ -287,25 +312,78 @@ Status delete_if_unused(Context& ctx, const std::string& group) {
                   {"InvalidGroup.NotFound", "DependencyViolation"});
 }
 
-Status rollback(Context& ctx, const Step& step, const json& before, const json& applied) {
+// The groups this run created: from apply's record, or (the process died during apply) by the
+// journaled names, which only this run can have used.
+Result<std::set<std::string>> run_created_groups(Context& ctx, const json& before, const json& applied) {
+  std::set<std::string> out;
+  if (applied.is_object()) {
+    for (const char* k : {"isolation_groups", "all_traffic_groups"}) {
+      const json groups = applied.value(k, json::object());
+      for (const auto& [vpc, id] : groups.items())
+        if (id.is_string()) out.insert(id.get<std::string>());
+    }
+    return out;
+  }
+  std::mutex mu;
+  std::vector<std::function<Status()>> reads;
+  const json all_names = before.value("group_names", json::object());
+  for (const auto& [vpc, names] : all_names.items())
+    for (const char* k : {"isolation", "all_traffic"})
+      reads.push_back([&, vpc = vpc, name = names.value(k, "")]() -> Status {
+        if (name.empty()) return Ok{};
+        CC_ASSIGN(std::string id, group_by_name(ctx, vpc, name));
+        std::lock_guard l(mu);
+        if (!id.empty()) out.insert(id);
+        return Ok{};
+      });
+  CC_TRY(parallel(ctx.clock, std::move(reads)));
+  return out;
+}
+
+// Puts each interface back in its original groups when it is still in this run's groups. An
+// interface in any other group changed after this run's apply (another run contained it again,
+// or someone moved it): restoring would undo that, so rollback stops unless forced.
+Status rollback(Context& ctx, const Step& step, const json& before, const json& applied,
+                const RollbackOptions& options) {
+  std::set<std::string> ours;
+  std::map<std::string, std::vector<std::string>> current;
+  CC_TRY(parallel(ctx.clock, {[&]() -> Status {
+                     CC_ASSIGN(ours, run_created_groups(ctx, before, applied));
+                     return Ok{};
+                   },
+                   [&]() -> Status {
+                     CC_ASSIGN(current, interface_groups(ctx, step));
+                     return Ok{};
+                   }}));
   std::vector<std::function<Status()>> restores;
-  for (const auto& e : before["interfaces"])
+  std::string conflicts;
+  for (const auto& e : before["interfaces"]) {
+    auto it = current.find(e["id"]);
+    if (it == current.end()) continue;  // the interface was deleted since; nothing to restore
+    const std::vector<std::string> original = sorted_groups(e["groups"]);
+    if (it->second == original) continue;
+    const bool only_ours = !it->second.empty() && std::all_of(it->second.begin(), it->second.end(),
+                                                              [&](const std::string& g) { return ours.count(g) > 0; });
+    if (!only_ours && !options.force) {
+      conflicts += (conflicts.empty() ? "" : "; ") + e["id"].get<std::string>() + " is in " + json(it->second).dump() +
+                   " (original " + json(original).dump() + ")";
+      continue;
+    }
     restores.push_back([&, e] {
       return tolerate(set_groups(ctx, e["id"], e["groups"].get<std::vector<std::string>>()),
                       {"InvalidNetworkInterfaceID.NotFound"});
     });
-  FamilyGroups fam;
-  restores.push_back([&]() -> Status {
-    CC_ASSIGN(fam, family_groups(ctx, step));
-    return Ok{};
-  });
+  }
   CC_TRY(parallel(ctx.clock, std::move(restores)));
   std::vector<std::function<Status()>> deletes;
-  for (const auto& [vpc, g] : fam.all_traffic)
-    deletes.push_back([&, id = g["id"].get<std::string>()] { return delete_if_unused(ctx, id); });
-  for (const auto& [vpc, g] : fam.isolation)
-    deletes.push_back([&, id = g["id"].get<std::string>()] { return delete_if_unused(ctx, id); });
-  return parallel(ctx.clock, std::move(deletes));
+  for (const std::string& id : ours) deletes.push_back([&, id] { return delete_if_unused(ctx, id); });
+  CC_TRY(parallel(ctx.clock, std::move(deletes)));
+  if (!conflicts.empty())
+    return Error{ErrorKind::kRefused, "ChangedSinceApply",
+                 "network interface(s) changed since this run isolated them, not in this run's groups any more "
+                 "(another run contained them again, or someone moved them): " + conflicts +
+                     ". Rollback left them as they are; rollback --force puts the original groups back anyway"};
+  return Ok{};
 }
 
 Status verify_rollback(Context& ctx, const Step& step, const json& before) {

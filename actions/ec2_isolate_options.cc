@@ -200,37 +200,54 @@ Result<json> nacl_capture(Context& ctx, const Step& step) {
   return json{{"subnets", out}};
 }
 
-// The hard-cut ACL of this instance (found by tag), or "".
-Result<std::string> find_cut_acl(Context& ctx, const Step& step) {
+// The idempotency token of the run's hard-cut ACL for this instance: a resumed or retried
+// CreateNetworkAcl returns the ACL the first request made instead of making a second one.
+std::string nacl_token(const Context& ctx, const Step& step) {
+  return "containctl-" + ctx.run_id + "-" + step.args["instance_id"].get<std::string>();
+}
+
+// The run's hard-cut ACL: the id apply got in this process; otherwise (a restarted process) the
+// ACL tagged for this instance and run. Returns the id and whether it has any allow entry.
+Result<std::pair<std::string, bool>> find_cut_acl(Context& ctx, const Step& step) {
+  const std::string known = created_in_process("nacl/" + nacl_token(ctx, step));
   aws::Params p;
-  add_filter(p, 1, std::string("tag:") + kTagPurpose, {"hard-cut"});
-  add_filter(p, 2, std::string("tag:") + kTagInstance, {step.args["instance_id"].get<std::string>()});
+  if (!known.empty()) {
+    p.emplace_back("NetworkAclId.1", known);
+  } else {
+    add_filter(p, 1, std::string("tag:") + kTagPurpose, {"hard-cut"});
+    add_filter(p, 2, std::string("tag:") + kTagInstance, {step.args["instance_id"].get<std::string>()});
+    add_filter(p, 3, std::string("tag:") + kTagRunId, {ctx.run_id});
+  }
   CC_ASSIGN(auto r, call(ctx, "ec2", "DescribeNetworkAcls", p));
-  for (auto acl : items(r.root(), "networkAclSet")) return text(acl, "networkAclId");
-  return std::string();
+  for (auto acl : items(r.root(), "networkAclSet")) {
+    bool allows = false;
+    for (auto e : items(acl, "entrySet")) allows |= text(e, "ruleAction") == "allow";
+    return std::make_pair(text(acl, "networkAclId"), allows);
+  }
+  return std::make_pair(std::string(), false);
 }
 
 Result<json> nacl_apply(Context& ctx, const Step& step, const json&) {
+  if (ctx.run_id.empty()) return Error::internal("nacl-hard-cut applied without a run id");
   // Current associations, not the journaled ones: a resumed apply finds them already replaced
   // (an association id changes with every replacement).
   std::string acl;
   json now;
   CC_TRY(parallel(ctx.clock, {[&]() -> Status {
-                     CC_ASSIGN(acl, find_cut_acl(ctx, step));
+                     // A new custom network ACL has no entries: it denies all traffic both ways.
+                     aws::Params p = {{"VpcId", step.args["vpc_id"]}, {"ClientToken", nacl_token(ctx, step)}};
+                     add_tag_spec(p, "network-acl",
+                                  {{kTagPurpose, "hard-cut"}, {kTagInstance, step.args["instance_id"]},
+                                   {kTagRunId, ctx.run_id}});
+                     CC_ASSIGN(auto r, call(ctx, "ec2", "CreateNetworkAcl", p));
+                     acl = text(r.root(), "networkAcl/networkAclId");
+                     remember_created("nacl/" + nacl_token(ctx, step), acl);
                      return Ok{};
                    },
                    [&]() -> Status {
                      CC_ASSIGN(now, nacl_capture(ctx, step));
                      return Ok{};
                    }}));
-  if (acl.empty()) {
-    // A new custom network ACL has no entries: it denies all traffic both ways.
-    aws::Params p = {{"VpcId", step.args["vpc_id"]}};
-    add_tag_spec(p, "network-acl",
-                 {{kTagPurpose, "hard-cut"}, {kTagInstance, step.args["instance_id"]}, {kTagRunId, ctx.run_id}});
-    CC_ASSIGN(auto r, call(ctx, "ec2", "CreateNetworkAcl", p));
-    acl = text(r.root(), "networkAcl/networkAclId");
-  }
   std::vector<std::function<Status()>> calls;
   for (const auto& [subnet, cur] : now["subnets"].items()) {
     if (cur["network_acl_id"] == acl) continue;
@@ -244,15 +261,16 @@ Result<json> nacl_apply(Context& ctx, const Step& step, const json&) {
 }
 
 Status nacl_verify(Context& ctx, const Step& step) {
-  CC_ASSIGN(std::string acl, find_cut_acl(ctx, step));
+  CC_ASSIGN(auto acl, find_cut_acl(ctx, step));
   CC_ASSIGN(json now, nacl_capture(ctx, step));
+  if (acl.second) return not_holding("hard-cut network ACL " + acl.first + " has an allow entry");
   for (const auto& s : step.args["subnets"])
-    if (acl.empty() || now["subnets"].value(s.get<std::string>(), json::object()).value("network_acl_id", "") != acl)
+    if (acl.first.empty() || now["subnets"].value(s.get<std::string>(), json::object()).value("network_acl_id", "") != acl.first)
       return not_holding("subnet " + s.get<std::string>() + " is not on the hard-cut network ACL");
   return Ok{};
 }
 
-Status nacl_rollback(Context& ctx, const Step& step, const json& before, const json&) {
+Status nacl_rollback(Context& ctx, const Step& step, const json& before, const json& applied) {
   CC_ASSIGN(json now, nacl_capture(ctx, step));
   std::vector<std::function<Status()>> calls;
   for (const auto& [subnet, orig] : before["subnets"].items()) {
@@ -264,7 +282,11 @@ Status nacl_rollback(Context& ctx, const Step& step, const json& before, const j
     });
   }
   CC_TRY(parallel(ctx.clock, std::move(calls)));
-  CC_ASSIGN(std::string acl, find_cut_acl(ctx, step));
+  std::string acl = applied.is_object() ? applied.value("network_acl_id", "") : "";
+  if (acl.empty()) {
+    CC_ASSIGN(auto found, find_cut_acl(ctx, step));
+    acl = found.first;
+  }
   if (acl.empty()) return Ok{};
   auto r = call(ctx, "ec2", "DeleteNetworkAcl", {{"NetworkAclId", acl}});
   if (!r.ok() && !has_code(r.error(), {"InvalidNetworkAclID.NotFound"})) return r.error();
@@ -282,9 +304,9 @@ Status nacl_verify_rollback(Context& ctx, const Step& step, const json& before) 
 }  // namespace
 
 StepOps conntrack_ops() {
-  return {conntrack_capture, conntrack_apply, conntrack_verify, conntrack_rollback, conntrack_verify_rollback};
+  return {conntrack_capture, conntrack_apply, conntrack_verify, without_options(conntrack_rollback), conntrack_verify_rollback};
 }
-StepOps role_sessions_ops() { return {role_capture, role_apply, role_verify, role_rollback, role_verify_rollback}; }
-StepOps nacl_ops() { return {nacl_capture, nacl_apply, nacl_verify, nacl_rollback, nacl_verify_rollback}; }
+StepOps role_sessions_ops() { return {role_capture, role_apply, role_verify, without_options(role_rollback), role_verify_rollback}; }
+StepOps nacl_ops() { return {nacl_capture, nacl_apply, nacl_verify, without_options(nacl_rollback), nacl_verify_rollback}; }
 
 }  // namespace containctl::actions::ec2

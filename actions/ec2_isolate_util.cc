@@ -1,6 +1,9 @@
 #include "actions/ec2_isolate_util.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <mutex>
+#include <random>
 #include <utility>
 
 #include "aws/concurrency.h"
@@ -87,6 +90,45 @@ std::string instance_arn(const Context& ctx, const std::string& instance_id) {
   if (!ctx.target.arn.empty() && ctx.target.name == instance_id) return ctx.target.arn;
   std::string partition = ctx.target.partition.empty() ? "aws" : ctx.target.partition;
   return "arn:" + partition + ":ec2:" + ctx.region + ":" + ctx.target.account + ":instance/" + instance_id;
+}
+
+Result<aws::XmlResponse> call_once(Context& ctx, const std::string& service, const std::string& action,
+                                   const aws::Params& params) {
+  aws::ClientConfig cfg = ctx.client.config();
+  cfg.retry.max_attempts = 1;
+  aws::AwsClient once(cfg);
+  return once.query(service, ctx.region, action, params);
+}
+
+bool ambiguous(const Error& e) {
+  return e.kind == ErrorKind::kTimeout || e.kind == ErrorKind::kNetwork || e.kind == ErrorKind::kTransient ||
+         e.kind == ErrorKind::kThrottling || e.kind == ErrorKind::kParse;
+}
+
+std::string unguessable_suffix() {
+  std::random_device rd;
+  char out[17];
+  std::snprintf(out, sizeof out, "%08x%08x", rd(), rd());
+  return out;
+}
+
+namespace {
+std::mutex created_mu;
+std::map<std::string, std::string>& created_ids() {
+  static std::map<std::string, std::string> ids;
+  return ids;
+}
+}  // namespace
+
+void remember_created(const std::string& key, const std::string& id) {
+  std::lock_guard l(created_mu);
+  created_ids()[key] = id;
+}
+
+std::string created_in_process(const std::string& key) {
+  std::lock_guard l(created_mu);
+  auto it = created_ids().find(key);
+  return it == created_ids().end() ? "" : it->second;
 }
 
 Error not_holding(const std::string& what) {

@@ -58,9 +58,34 @@ struct StepOps {
   std::function<Result<json>(Context&, const Step&)> capture;
   std::function<Result<json>(Context&, const Step&, const json&)> apply;
   std::function<Status(Context&, const Step&)> verify;
-  std::function<Status(Context&, const Step&, const json& before, const json& applied)> rollback;
+  std::function<Status(Context&, const Step&, const json& before, const json& applied, const RollbackOptions&)>
+      rollback;
   std::function<Status(Context&, const Step&, const json& before)> verify_rollback;
 };
+
+// A rollback that does not depend on the options.
+template <class F>
+auto without_options(F f) {
+  return [f](Context& ctx, const Step& step, const json& before, const json& applied, const RollbackOptions&) {
+    return f(ctx, step, before, applied);
+  };
+}
+
+// One attempt, no retry, for calls that are not idempotent (CreateSecurityGroup, CreateSnapshots):
+// after an ambiguous failure the caller reads back before it tries again.
+Result<aws::XmlResponse> call_once(Context& ctx, const std::string& service, const std::string& action,
+                                   const aws::Params& params);
+// The request may have reached AWS and been processed: timeout, connection error, 5xx, throttling.
+bool ambiguous(const Error& e);
+
+// 16 random hex digits: names nobody can take before containctl creates them, so a group found by
+// such a name (kept in the journaled before-state) is one this run created.
+std::string unguessable_suffix();
+
+// Ids this process created for a run (key: run id, instance, vpc): how verify knows the group
+// on an interface is the run's own without trusting a tag or a name.
+void remember_created(const std::string& key, const std::string& id);
+std::string created_in_process(const std::string& key);
 
 // Discovery (ec2_isolate_discover.cc).
 Result<json> discover_instance(Context& ctx);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <sstream>
 
 #include "actions/registry.h"
@@ -103,6 +104,22 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
   aws::TimePoint now = rt.clock().now();
   std::unique_ptr<Journal> journal;
   if (auto j = rt.open_journal(); j.ok()) journal = std::move(*j);
+  // What earlier runs applied to each target and did not roll back: families judge "already
+  // contained" by what they created (the journal), never by tags or names in the account.
+  std::map<std::string, json> journaled;
+  if (journal) {
+    if (auto runs = journal->runs(); runs.ok()) {
+      for (const RunRecord& run : *runs) {
+        if (run.status == "rolled_back") continue;
+        auto steps = journal->steps(run.run_id);
+        if (!steps.ok()) continue;
+        for (const StepRecord& st : *steps)
+          if (st.state == step_state::kApplied || st.state == step_state::kVerified)
+            journaled[st.target].push_back(
+                {{"run_id", st.run_id}, {"step_id", st.step_id}, {"state", st.state}, {"applied", st.applied}});
+      }
+    }
+  }
 
   json plan = json::object();
   plan["format"] = kPlanFormat;
@@ -151,6 +168,7 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
     for (const auto& [k, v] : c.options) opts.values.emplace(k, v);
     aws::AwsClient target_client = e.client->with_context(c.target.arn);
     actions::Context ctx{target_client, c.target, e.region, "", caller, opts, allow, rt.clock()};
+    if (auto j = journaled.find(c.target.arn); j != journaled.end()) ctx.journal = j->second;
     actions::ActionFamily* fam = actions::find_family(e.family);
     CC_ASSIGN(json discovered, fam->discover(ctx));
     CC_ASSIGN(actions::TargetPlan tp, fam->plan(ctx, discovered));

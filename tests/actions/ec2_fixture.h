@@ -131,6 +131,15 @@ inline Status execute(ActionFamily& family, Context& ctx, const TargetPlan& plan
   return Ok{};
 }
 
+// The journal records the planner hands to the family (ctx.journal) after `done` applied.
+inline json journal_of(const std::vector<Applied>& done, const std::string& run_id) {
+  json out = json::array();
+  for (const Applied& a : done)
+    if (!a.applied.is_null())
+      out.push_back({{"run_id", run_id}, {"step_id", a.step.id}, {"state", "verified"}, {"applied", a.applied}});
+  return out;
+}
+
 inline Status roll_back(ActionFamily& family, Context& ctx, const std::vector<Applied>& done) {
   RollbackOptions options;
   options.force = true;

@@ -104,13 +104,24 @@ TEST_F(Ec2Isolate, SingleInterfaceContainAlreadyContainedAndRestore) {
   auto snaps = items(snaps_resp.root(), "snapshotSet");
   EXPECT_GE(snaps.size(), 1u);
 
-  // Planning again: already contained, nothing to do, nothing changed.
+  // Planning again with the journal of this run: already contained, nothing to do, nothing
+  // changed. Without it, the group on the interface is nobody's the plan can trust.
   clear_records();
+  TargetPlan unknown = plan_for(ctx);
+  EXPECT_FALSE(unknown.already_contained);
+  ctx.journal = journal_of(done, "run-test-1");
   TargetPlan again = plan_for(ctx);
   EXPECT_TRUE(again.already_contained);
   EXPECT_TRUE(again.steps.empty());
   EXPECT_NE(again.note.find("already contained"), std::string::npos);
   EXPECT_TRUE(mutating_calls().empty());
+  // A rule added to the run's own group: no longer contained.
+  q(*client_, "ec2", "AuthorizeSecurityGroupEgress",
+    {{"GroupId", iso}, {"IpPermissions.1.IpProtocol", "-1"}, {"IpPermissions.1.Ipv6Ranges.1.CidrIpv6", "::/0"}});
+  EXPECT_FALSE(plan_for(ctx).already_contained);
+  q(*client_, "ec2", "RevokeSecurityGroupEgress",
+    {{"GroupId", iso}, {"IpPermissions.1.IpProtocol", "-1"}, {"IpPermissions.1.Ipv6Ranges.1.CidrIpv6", "::/0"}});
+  clear_records();
 
   st = roll_back(*family_, ctx, done);
   ASSERT_TRUE(st.ok()) << st.error().describe();
