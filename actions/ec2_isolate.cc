@@ -21,10 +21,10 @@ const std::map<std::string, StepOps>& ops_table() {
 }
 
 Result<const StepOps*> ops_for(const Step& step) {
-  const std::string kind = step.args.value("kind", "");
-  auto it = ops_table().find(kind);
+  CC_TRY(check_step_args(step));
+  auto it = ops_table().find(step.args.at("kind").get<std::string>());
   if (it == ops_table().end())
-    return Error::invalid("step '" + step.id + "' has unknown ec2-isolate kind '" + kind + "'", "InvalidPlan");
+    return Error::invalid("step '" + step.id + "' has no ec2-isolate operations", "InvalidPlan");
   return &it->second;
 }
 

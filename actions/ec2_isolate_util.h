@@ -87,6 +87,10 @@ std::string unguessable_suffix();
 void remember_created(const std::string& key, const std::string& id);
 std::string created_in_process(const std::string& key);
 
+// The step's arguments have the shape its kind needs (ec2_isolate_args.cc); the error names the
+// step and the field. Run before any operation, so none of them meets a missing or mistyped field.
+Status check_step_args(const Step& step);
+
 // Discovery (ec2_isolate_discover.cc).
 Result<json> discover_instance(Context& ctx);
 

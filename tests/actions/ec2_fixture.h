@@ -140,9 +140,9 @@ inline json journal_of(const std::vector<Applied>& done, const std::string& run_
   return out;
 }
 
-inline Status roll_back(ActionFamily& family, Context& ctx, const std::vector<Applied>& done) {
+inline Status roll_back(ActionFamily& family, Context& ctx, const std::vector<Applied>& done, bool force = true) {
   RollbackOptions options;
-  options.force = true;
+  options.force = force;
   for (auto it = done.rbegin(); it != done.rend(); ++it) {
     Status s = family.rollback(ctx, it->step, it->before, it->applied, options);
     if (!s.ok()) return s;
@@ -150,6 +150,10 @@ inline Status roll_back(ActionFamily& family, Context& ctx, const std::vector<Ap
     if (!s.ok()) return s;
   }
   return Ok{};
+}
+
+inline Status roll_back_unforced(ActionFamily& family, Context& ctx, const std::vector<Applied>& done) {
+  return roll_back(family, ctx, done, false);
 }
 
 // Everything containment may change, normalized so equal states compare equal.
@@ -220,6 +224,12 @@ class ProbeTransport final : public aws::HttpTransport {
       calls_.push_back(action);
       bodies_.push_back(request.body);
       int seen = ++seen_[action];
+      if (lose_action_ == action && seen == lose_nth_) {
+        // The server processes the request; its answer never arrives (a timeout after the fact).
+        auto r = inner_->send(request);
+        (void)r;
+        return Error{ErrorKind::kTimeout, "OperationTimedOut", "injected by the test: response lost"};
+      }
       if (fail_action_ == action && seen == fail_nth_) {
         aws::HttpResponse r;
         r.status = 400;
@@ -235,6 +245,16 @@ class ProbeTransport final : public aws::HttpTransport {
     fail_action_ = action;
     fail_nth_ = nth;
     seen_.clear();
+  }
+  void lose_response(const std::string& action, int nth) {
+    std::lock_guard l(mu_);
+    lose_action_ = action;
+    lose_nth_ = nth;
+    seen_.clear();
+  }
+  size_t count(const std::string& action) {
+    std::lock_guard l(mu_);
+    return static_cast<size_t>(std::count(calls_.begin(), calls_.end(), action));
   }
   std::vector<std::string> calls() {
     std::lock_guard l(mu_);
@@ -259,6 +279,8 @@ class ProbeTransport final : public aws::HttpTransport {
   std::map<std::string, int> seen_;
   std::string fail_action_;
   int fail_nth_ = 0;
+  std::string lose_action_;
+  int lose_nth_ = 0;
 };
 
 // A client on `moto` whose transport goes through a ProbeTransport; `observer` sees every call.

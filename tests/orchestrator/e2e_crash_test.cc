@@ -10,7 +10,7 @@ namespace {
 
 class E2eCrashTest : public E2eTest {
  protected:
-  // A fresh world and state directory: two instances, one user, one bucket; a plan in mode auto.
+  // A fresh world and state directory: two instances in one VPC, one user, one bucket; a plan in mode auto.
   // Returns the number of steps in the plan.
   int fresh_world(const std::string& name) {
     state_ = dir_ + "/" + name;
@@ -25,6 +25,10 @@ class E2eCrashTest : public E2eTest {
     int steps = 0;
     for (const auto& t : doc["targets"]) steps += static_cast<int>(t["steps"].size());
     before_ = seeded_state();
+    // The two instances share a VPC: rollback restores both exactly and leaves no containctl group.
+    const json& inst = before_["instances"];
+    EXPECT_EQ(inst.size(), 2u);
+    if (inst.size() == 2) EXPECT_EQ(inst.begin().value()["vpcs"], std::next(inst.begin()).value()["vpcs"]);
     return steps;
   }
 

@@ -71,7 +71,11 @@ def state(seed):
             attrs[a] = ec2.describe_instance_attribute(InstanceId=iid, Attribute=a)[key]["Value"]
         out["instances"][iid] = {
             "eni_groups": {n["NetworkInterfaceId"]: sorted(g["GroupId"] for g in n["Groups"]) for n in enis},
+            "vpcs": sorted({n["VpcId"] for n in enis}),
             "attributes": attrs}
+    # Groups containctl made (isolation, all-traffic) must all be gone after rollback.
+    out["containctl_groups"] = sorted(g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"]
+                                      if g["GroupName"].startswith("containctl-"))
     user = seed["user"]
     out["user_keys"] = sorted([k["AccessKeyId"], k["Status"]]
                               for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"])

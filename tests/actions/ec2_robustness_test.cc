@@ -1,0 +1,154 @@
+// ec2-isolate when AWS is slow or the plan is damaged: a create whose answer is lost is read back,
+// never blindly retried (no orphan group, no duplicate evidence); a hand-edited plan is refused
+// with the field named before any change; a rollback meets a later containment and stops.
+#include "tests/actions/ec2_fixture.h"
+
+namespace containctl::actions::ec2test {
+namespace {
+
+class Ec2Robustness : public ::testing::Test {
+ protected:
+  static testing::MotoServer& moto() { return testing::MotoServer::shared(); }
+  void SetUp() override {
+    moto().reset();
+    client_ = probed_client(moto(), probe_);
+    world_.init(*client_);
+    family_ = make_ec2_isolate();
+    id_ = world_.launch({world_.group("web")});
+    target_ = world_.target(id_);
+    original_ = read_state(*client_, id_);
+  }
+  Context context(const std::string& run_id = "run-rob-1") {
+    return Context{*client_, target_, "us-east-1", run_id, caller_, options_, {}, clock_};
+  }
+  TargetPlan plan(Context& ctx) {
+    auto d = family_->discover(ctx);
+    EXPECT_TRUE(d.ok()) << d.error().describe();
+    auto p = family_->plan(ctx, *d);
+    EXPECT_TRUE(p.ok()) << p.error().describe();
+    return *p;
+  }
+  std::vector<std::string> mutating() {
+    std::vector<std::string> out;
+    for (const auto& c : probe_->calls())
+      if (c.rfind("Describe", 0) != 0) out.push_back(c);
+    return out;
+  }
+
+  std::shared_ptr<ProbeTransport> probe_;
+  std::unique_ptr<aws::AwsClient> client_;
+  World world_;
+  std::unique_ptr<ActionFamily> family_;
+  std::string id_;
+  Target target_;
+  json original_;
+  Identity caller_{"123456789012", "arn:aws:iam::123456789012:user/responder", "AIDA", "AKIATEST"};
+  Options options_;
+  aws::ManualClock clock_{std::chrono::system_clock::now()};
+};
+
+TEST_F(Ec2Robustness, LostCreateSecurityGroupAnswerIsReadBackNotRetried) {
+  Context ctx = context();
+  TargetPlan p = plan(ctx);
+  probe_->lose_response("CreateSecurityGroup", 1);
+  std::vector<Applied> done;
+  Status st = execute(*family_, ctx, p, done);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  EXPECT_EQ(probe_->count("CreateSecurityGroup"), 2u);  // isolation + all-traffic, none sent twice
+  st = roll_back(*family_, ctx, done);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  EXPECT_EQ(read_state(*client_, id_), original_);
+  EXPECT_TRUE(family_groups(*client_).empty());  // no orphan group
+}
+
+TEST_F(Ec2Robustness, LostCreateSnapshotsAnswerStartsNoSecondSetOfSnapshots) {
+  Context ctx = context();
+  TargetPlan p = plan(ctx);
+  probe_->lose_response("CreateSnapshots", 1);
+  std::vector<Applied> done;
+  Status st = execute(*family_, ctx, p, done);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  EXPECT_EQ(probe_->count("CreateSnapshots"), 1u);
+  aws::Params f;
+  ec2::add_filter(f, 1, std::string("tag:") + ec2::kTagRunId, {"run-rob-1"});
+  auto snaps = q(*client_, "ec2", "DescribeSnapshots", f);
+  size_t volumes = 0;
+  for (const Applied& a : done)
+    if (a.step.id == "snapshot") volumes = a.step.args["volumes"].size();
+  EXPECT_EQ(items(snaps.root(), "snapshotSet").size(), volumes);
+  for (const Applied& a : done)
+    if (a.step.id == "snapshot") EXPECT_EQ(a.applied["snapshots"].size(), volumes);
+}
+
+// Each damaged field is named, and nothing is called that changes anything.
+TEST_F(Ec2Robustness, HandEditedPlanIsRefusedNamingTheFieldAndChangesNothing) {
+  Context ctx = context();
+  TargetPlan p = plan(ctx);
+  auto step_of = [&](const std::string& id) {
+    return *std::find_if(p.steps.begin(), p.steps.end(), [&](const Step& s) { return s.id == id; });
+  };
+  struct Case {
+    std::string step;
+    std::function<void(json&)> edit;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {"isolate-network", [](json& a) { a["interfaces"][0]["id"] = "eni-../../x"; }, "interfaces[0].id"},
+      {"isolate-network", [](json& a) { a["dwell_seconds"] = "2"; }, "dwell_seconds"},
+      {"isolate-network", [](json& a) { a["interfaces"] = json::object(); }, "interfaces"},
+      {"isolate-network", [](json& a) { a["interface"] = a["interfaces"]; }, "unknown field 'interface'"},
+      {"tag-instance", [](json& a) { a.erase("instance_id"); }, "no field 'instance_id'"},
+      {"tag-instance", [](json& a) { a["instance_id"] = 42; }, "instance_id"},
+      {"snapshot", [](json& a) { a["volumes"][0]["volume_id"] = nullptr; }, "volumes[0].volume_id"},
+      {"instance-attributes", [](json& a) { a["kind"] = "instance-attribute"; }, "instance-attribute"},
+  };
+  probe_->calls();
+  const size_t before_calls = mutating().size();
+  for (const Case& c : cases) {
+    Step s = step_of(c.step);
+    c.edit(s.args);
+    auto cap = family_->capture(ctx, s);
+    ASSERT_FALSE(cap.ok()) << c.field;
+    EXPECT_EQ(cap.error().code, "InvalidPlan") << c.field;
+    EXPECT_NE(cap.error().message.find(c.field), std::string::npos) << c.field << ": " << cap.error().message;
+    EXPECT_NE(cap.error().message.find(c.step), std::string::npos) << cap.error().message;
+    EXPECT_FALSE(family_->apply(ctx, s, json::object()).ok()) << c.field;
+    EXPECT_FALSE(family_->verify(ctx, s).ok()) << c.field;
+    EXPECT_FALSE(family_->rollback(ctx, s, json::object(), nullptr, {}).ok()) << c.field;
+  }
+  EXPECT_EQ(mutating().size(), before_calls);
+  EXPECT_EQ(read_state(*client_, id_), original_);
+}
+
+// Run 1 contains; run 2 (which did not know run 1's journal) contains again. Rolling back run 1
+// must not undo run 2: it stops and says --force overrides; run 2's rollback then restores run 1's
+// state, and run 1's forced rollback the original.
+TEST_F(Ec2Robustness, RollbackStopsWhenALaterRunContainedTheInstanceAgain) {
+  Context ctx1 = context("run-rob-1");
+  std::vector<Applied> run1;
+  ASSERT_TRUE(execute(*family_, ctx1, plan(ctx1), run1).ok());
+  const json after1 = read_state(*client_, id_);
+  Context ctx2 = context("run-rob-2");
+  TargetPlan p2 = plan(ctx2);
+  std::vector<Applied> run2;
+  ASSERT_TRUE(execute(*family_, ctx2, p2, run2).ok());
+  const json after2 = read_state(*client_, id_);
+  ASSERT_NE(after2["interfaces"], after1["interfaces"]);
+
+  Status st = roll_back_unforced(*family_, ctx1, run1);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, "ChangedSinceApply");
+  EXPECT_NE(st.error().message.find("--force"), std::string::npos);
+  EXPECT_EQ(read_state(*client_, id_)["interfaces"], after2["interfaces"]);  // run 2's containment holds
+
+  st = roll_back(*family_, ctx2, run2);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  EXPECT_EQ(read_state(*client_, id_)["interfaces"], after1["interfaces"]);
+  st = roll_back_unforced(*family_, ctx1, run1);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  EXPECT_EQ(read_state(*client_, id_), original_);
+  EXPECT_TRUE(family_groups(*client_).empty());
+}
+
+}  // namespace
+}  // namespace containctl::actions::ec2test
