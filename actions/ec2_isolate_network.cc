@@ -264,7 +264,8 @@ Result<std::map<std::string, GroupInfo>> run_isolation_groups(Context& ctx, cons
     for (const auto& [vpc, id] : known) p.emplace_back("GroupId." + std::to_string(++n), id);
   } else {
     add_filter(p, 1, "vpc-id", vpcs_of(step));
-    add_filter(p, 2, "group-name", {isolation_prefix(instance) + "*"});
+    add_filter(p, 2, std::string("tag:") + kTagInstance, {instance});
+    add_filter(p, 3, std::string("tag:") + kTagRunId, {ctx.run_id});
   }
   CC_ASSIGN(auto r, call(ctx, "ec2", "DescribeSecurityGroups", p));
   std::map<std::string, GroupInfo> out;
