@@ -150,6 +150,17 @@ class Ec2Isolate final : public ActionFamily {
     return ops->verify_rollback(ctx, step, before);
   }
 
+  // Each instance has its own isolation and all-traffic groups per run, so the network step
+  // shares nothing; the hard cut replaces each subnet's ACL association, which another instance
+  // of the same subnet writes too.
+  std::vector<std::string> shared_resources(const Target& target, const Step& step) const override {
+    std::vector<std::string> keys;
+    if (step.args.value("kind", "") != "nacl-hard-cut" || check_step_args(step).ok() == false) return keys;
+    for (const auto& subnet : step.args.at("subnets"))
+      keys.push_back("ec2:subnet-network-acl:" + target.account + ":" + target.region + ":" + subnet.get<std::string>());
+    return keys;
+  }
+
   std::vector<std::string> iam_actions() const override {
     return {
         // discover, capture, verify
