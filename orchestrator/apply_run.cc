@@ -7,6 +7,7 @@
 #include "orchestrator/executor.h"
 #include "orchestrator/gate.h"
 #include "orchestrator/journal.h"
+#include "orchestrator/leases.h"
 #include "orchestrator/plan_file.h"
 
 namespace containctl::orch {
@@ -22,6 +23,8 @@ int refuse(Runtime& rt, const std::string& why, const json& details = json::obje
 }
 
 }  // namespace
+
+std::chrono::seconds lease_ttl(const Settings& s) { return std::chrono::seconds(s.state.lease_seconds); }
 
 void fill_execution_env(Runtime& rt, const json& plan, const actions::Identity& caller, ExecutionEnv& env) {
   env.client_for = [&rt](const PlanEntry& e) { return rt.client_for(e.account, e.target.partition); };
@@ -129,16 +132,31 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
   if (!lock.ok()) return report_error(rt.globals(), lock.error());
 
   std::string run_id = req.resume_run_id;
-  if (run_id.empty()) {
-    run_id = new_run_id(rt.clock().now());
-    RunRecord rec{run_id, plan_hash, "running", "", "", plan.value("requester", ""), needs_approval ? "approval" : "auto", plan};
-    if (auto st = journal.create_run(rec, entries); !st.ok()) return report_error(rt.globals(), st.error());
-  } else {
+  if (!run_id.empty()) {
     auto existing = journal.run(req.resume_run_id);
     if (!existing.ok()) return report_error(rt.globals(), existing.error());
     if (existing->plan_hash != plan_hash)
       return report_error(rt.globals(), Error::invalid("run " + run_id + " was created from another plan (hash " +
                                                        existing->plan_hash.substr(0, 16) + "...)"));
+  }
+  const bool fresh = run_id.empty();
+  if (fresh) run_id = new_run_id(rt.clock().now());
+  // A lease on every target before anything is written or mutated: a target another live run
+  // holds refuses this one (exit 3), naming that run.
+  std::vector<std::string> resources;
+  for (const auto& e : entries)
+    if (!e.steps.empty()) resources.push_back(e.target.arn);
+  auto leases = LeaseKeeper::acquire(journal, resources, run_id, caller.arn, rt.clock(),
+                                     {lease_ttl(rt.settings()), req.wait_lock});
+  if (!leases.ok()) {
+    if (leases.error().kind == ErrorKind::kRefused)
+      return refuse(rt, leases.error().message, {{"plan_hash", plan_hash}, {"run_id", run_id}});
+    return report_error(rt.globals(), leases.error());
+  }
+  if (fresh) {
+    RunRecord rec{run_id, plan_hash, "running", "", "", plan.value("requester", ""), needs_approval ? "approval" : "auto", plan};
+    if (auto st = journal.create_run(rec, entries); !st.ok()) return report_error(rt.globals(), st.error());
+  } else {
     logged(journal.set_run_status(run_id, "running"));
   }
   rt.set_run_id(run_id);
@@ -149,6 +167,7 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
 
   ExecutionEnv env;
   fill_execution_env(rt, plan, caller, env);
+  env.may_mutate = [keeper = leases->get()] { return keeper->ok(); };
   RunOutcome out = execute_run(journal, run_id, entries, env);
   rt.audit("run_finished", {{"status", out.status}, {"steps_done", out.steps_done}, {"steps_failed", out.steps_failed}});
   json doc = {{"run_id", run_id}, {"status", out.status}, {"plan_hash", plan_hash},

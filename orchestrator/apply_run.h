@@ -2,6 +2,7 @@
 // create the run in the journal and execute it. Shared by `apply` and `respond`.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -16,10 +17,14 @@ struct ApplyRequest {
   std::vector<std::string> approval_paths;
   std::string resume_run_id;
   bool automated = false;  // respond: never asks, never waits
+  std::chrono::milliseconds wait_lock{0};  // --wait-lock: wait this long for another run's leases
 };
 
 // Prints progress and the result; returns the exit code.
 int apply_plan(Runtime& rt, const nlohmann::json& plan, const ApplyRequest& request);
+
+// How long a lease lasts without renewal (settings "state": {"lease_seconds"}).
+std::chrono::seconds lease_ttl(const Settings& settings);
 
 // The ExecutionEnv for a run of this plan: clients per account, the caller, options, audit.
 

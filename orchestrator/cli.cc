@@ -56,6 +56,7 @@ int run_cli(int argc, char** argv) {
   add_audit_commands(app, g, rc);
   add_stackset_commands(app, g, rc);
   add_debug_commands(app, g, rc);
+  add_state_commands(app, g, rc);
   add_targets_commands(app, g, rc);
   app.parse_complete_callback([&] {
     auto logger = spdlog::stderr_color_mt("containctl");

@@ -45,6 +45,7 @@ void add_approval_commands(CLI::App& app, GlobalOptions& g, int& rc);  // approv
 void add_audit_commands(CLI::App& app, GlobalOptions& g, int& rc);     // audit verify, audit show
 void add_stackset_commands(CLI::App& app, GlobalOptions& g, int& rc);  // stackset generate, deploy, policy
 void add_debug_commands(CLI::App& app, GlobalOptions& g, int& rc);     // debug sign
+void add_state_commands(CLI::App& app, GlobalOptions& g, int& rc);     // state init, export, import
 void add_targets_commands(CLI::App& app, GlobalOptions& g, int& rc);   // targets (read-only)
 
 }  // namespace containctl::orch

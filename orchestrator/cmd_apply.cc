@@ -5,7 +5,9 @@
 #include "orchestrator/apply_run.h"
 #include "orchestrator/cli_common.h"
 #include "orchestrator/executor.h"
+#include "approvals/approval.h"
 #include "orchestrator/journal.h"
+#include "orchestrator/leases.h"
 #include "orchestrator/plan_file.h"
 
 namespace containctl::orch {
@@ -13,16 +15,28 @@ namespace {
 
 using nlohmann::json;
 
+Result<std::chrono::milliseconds> wait_lock_of(const std::string& text) {
+  if (text.empty()) return std::chrono::milliseconds(0);
+  auto d = approvals::parse_duration(text);
+  if (!d.ok()) return Error{ErrorKind::kUsage, "InvalidDuration", "--wait-lock: " + d.error().message};
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+}
+
 int run_apply(GlobalOptions& g, const std::string& plan_path, const std::vector<std::string>& approvals,
-              const std::string& resume) {
+              const std::string& resume, const std::string& wait_lock) {
+  auto wait = wait_lock_of(wait_lock);
+  if (!wait.ok()) return report_error(g, wait.error());
   auto plan = load_plan(plan_path);
   if (!plan.ok()) return report_error(g, plan.error());
   auto rt = Runtime::open(g, true);
   if (!rt.ok()) return report_error(g, rt.error());
-  return apply_plan(**rt, *plan, ApplyRequest{approvals, resume, false});
+  return apply_plan(**rt, *plan, ApplyRequest{approvals, resume, false, *wait});
 }
 
-int run_rollback(GlobalOptions& g, const std::string& run_id, bool dry_run, bool reactivate_keys, bool force) {
+int run_rollback(GlobalOptions& g, const std::string& run_id, bool dry_run, bool reactivate_keys, bool force,
+                 const std::string& wait_lock) {
+  auto wait = wait_lock_of(wait_lock);
+  if (!wait.ok()) return report_error(g, wait.error());
   auto rt_r = Runtime::open(g, !dry_run);
   if (!rt_r.ok()) return report_error(g, rt_r.error());
   Runtime& rt = **rt_r;
@@ -57,10 +71,21 @@ int run_rollback(GlobalOptions& g, const std::string& run_id, bool dry_run, bool
   auto caller = rt.session().caller();
   if (!caller.ok()) return report_error(g, caller.error());
   rt.set_run_id(run_id);
+  // The run's targets, leased before anything is restored: while the run that contained them is
+  // alive (here or on another machine) rollback is refused; once its leases expired, it takes over.
+  std::vector<std::string> resources;
+  for (const auto& it : *order) resources.push_back(it.entry->target.arn);
+  auto leases = LeaseKeeper::acquire(journal, resources, run_id, caller->arn, rt.clock(),
+                                     {lease_ttl(rt.settings()), *wait});
+  if (!leases.ok()) {
+    rt.audit("rollback_refused", {{"reason", leases.error().message}});
+    return report_error(g, leases.error());
+  }
   rt.audit("rollback_started", {{"steps", order->size()}, {"reactivate_keys", reactivate_keys}, {"force", force}});
   if (!g.json()) std::cout << "Rolling back " << run_id << ": " << order->size() << " step(s)" << std::endl;
   ExecutionEnv env;
   fill_execution_env(rt, run->plan, *caller, env);
+  env.may_mutate = [keeper = leases->get()] { return keeper->ok(); };
   RollbackRequest req;
   req.options.reactivate_keys = reactivate_keys;
   req.options.force = force;
@@ -89,13 +114,24 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
   if (run_id.empty()) {
     auto runs = (*journal)->runs();
     if (!runs.ok()) return report_error(g, runs.error());
+    auto leases = (*journal)->leases();
+    if (!leases.ok()) return report_error(g, leases.error());
     json list = json::array();
     std::ostringstream text;
     for (const auto& r : *runs) {
-      list.push_back({{"run_id", r.run_id}, {"status", r.status}, {"started_at", r.started_at},
-                      {"finished_at", r.finished_at}, {"plan_hash", r.plan_hash}, {"mode", r.mode}});
+      json item = {{"run_id", r.run_id}, {"status", r.status}, {"started_at", r.started_at},
+                   {"finished_at", r.finished_at}, {"plan_hash", r.plan_hash}, {"mode", r.mode}};
       text << r.run_id << "  " << r.status << "  started " << r.started_at
-           << (r.finished_at.empty() ? "" : "  finished " + r.finished_at) << "\n";
+           << (r.finished_at.empty() ? "" : "  finished " + r.finished_at);
+      // Unfinished, and no live process holds any of its targets: it was cut off.
+      if (r.status == "running" || r.status == "rolling_back") {
+        bool live = false;
+        for (const auto& l : *leases) live = live || (l.run_id == r.run_id && l.expires > (*rt)->clock().now());
+        item["stale"] = !live;
+        if (!live) text << "  STALE (no live process holds its targets: apply --resume or rollback takes over)";
+      }
+      list.push_back(item);
+      text << "\n";
     }
     if (runs->empty()) text << "No runs in " << (*rt)->state_dir() << "\n";
     print_result(g, {{"runs", list}}, text.str());
@@ -125,21 +161,23 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
 }  // namespace
 
 void add_apply_commands(CLI::App& app, GlobalOptions& g, int& rc) {
-  static std::string plan_path, resume, rollback_id, status_id;
+  static std::string plan_path, resume, rollback_id, status_id, wait_lock;
   static std::vector<std::string> approvals;
   static bool dry_run = false, reactivate = false, force = false;
   CLI::App* apply = app.add_subcommand("apply", "execute a plan (re-checks the settings and approvals)");
   apply->add_option("plan", plan_path, "plan file")->required();
   apply->add_option("--approval", approvals, "approval file (repeatable)");
   apply->add_option("--resume", resume, "continue a run that was cut off");
-  apply->callback([&] { rc = run_apply(g, plan_path, approvals, resume); });
+  apply->add_option("--wait-lock", wait_lock, "wait up to DURATION (30s, 5m) for another run's hold on a target");
+  apply->callback([&] { rc = run_apply(g, plan_path, approvals, resume, wait_lock); });
 
   CLI::App* rollback = app.add_subcommand("rollback", "restore every step of a run from its recorded before-states");
   rollback->add_option("run_id", rollback_id, "run id (see status)")->required();
   rollback->add_flag("--dry-run", dry_run, "show what rollback would do");
   rollback->add_flag("--reactivate-keys", reactivate, "turn access keys deactivated by containment back on");
   rollback->add_flag("--force", force, "undo steps whose plan said they must stay in place longer");
-  rollback->callback([&] { rc = run_rollback(g, rollback_id, dry_run, reactivate, force); });
+  rollback->add_option("--wait-lock", wait_lock, "wait up to DURATION (30s, 5m) for another run's hold on a target");
+  rollback->callback([&] { rc = run_rollback(g, rollback_id, dry_run, reactivate, force, wait_lock); });
 
   CLI::App* status = app.add_subcommand("status", "show runs, or one run with its steps");
   status->add_option("run_id", status_id, "run id");

@@ -4,6 +4,7 @@
 
 #include "orchestrator/audit_log.h"
 #include "orchestrator/cli_common.h"
+#include "orchestrator/runtime.h"
 #include "orchestrator/session.h"
 
 namespace containctl::orch {
@@ -20,7 +21,38 @@ std::string log_path(const GlobalOptions& g, const AuditArgs& a) {
   return a.log.empty() ? resolve_state_dir(g) + "/audit.jsonl" : a.log;
 }
 
+// The team store's log when the settings name the aws backend and no --log was given.
+Result<std::unique_ptr<Runtime>> team_runtime(const GlobalOptions& g, const AuditArgs& a) {
+  if (!a.log.empty()) return std::unique_ptr<Runtime>();
+  auto settings = load_settings(resolve_settings_path(g));
+  if (!settings.ok()) return settings.error();
+  if (settings->state.backend != "aws") return std::unique_ptr<Runtime>();
+  return Runtime::open(g, true);
+}
+
+int run_team_verify(const GlobalOptions& g, Runtime& rt) {
+  auto r = rt.team_audit()->verify();
+  if (!r.ok()) return report_error(g, r.error());
+  std::string where = rt.team_audit()->location();
+  json doc = {{"log", where}, {"ok", r->ok}, {"records", r->records}};
+  if (!r->ok) {
+    doc["problem"] = r->problem;
+    if (r->bad_seq) doc["seq"] = r->bad_seq;
+    if (g.json()) std::cout << doc.dump(2) << std::endl;
+    std::cerr << "containctl: audit log " << where << " was altered: " << r->problem << std::endl;
+    return kExitAudit;
+  }
+  doc["last_hash"] = r->last_hash;
+  doc["anchored"] = r->anchored;
+  print_result(g, doc, "audit log " + where + ": " + std::to_string(r->records) +
+                           " records, hash chain intact, head and checkpoints match\n  last hash " + r->last_hash + "\n");
+  return kExitOk;
+}
+
 int run_verify(const GlobalOptions& g, const AuditArgs& a) {
+  auto team = team_runtime(g, a);
+  if (!team.ok()) return report_error(g, team.error());
+  if (*team) return run_team_verify(g, **team);
   std::string path = log_path(g, a);
   auto r = verify_audit_log(path);
   if (!r.ok()) return report_error(g, r.error());
@@ -63,8 +95,10 @@ std::string render(const json& rec) {
 }
 
 int run_show(const GlobalOptions& g, const AuditArgs& a) {
-  std::string path = log_path(g, a);
-  auto recs = read_audit_log(path, a.run_id);
+  auto team = team_runtime(g, a);
+  if (!team.ok()) return report_error(g, team.error());
+  std::string path = *team ? (*team)->team_audit()->location() : log_path(g, a);
+  auto recs = *team ? (*team)->team_audit()->records(a.run_id) : read_audit_log(path, a.run_id);
   if (!recs.ok()) return report_error(g, recs.error());
   if (!a.run_id.empty() && recs->empty())
     return report_error(g, Error::invalid("no audit records for run " + a.run_id + " in " + path, "NotFound"));

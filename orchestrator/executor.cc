@@ -147,6 +147,13 @@ struct Runner {
         }
         audit("step_captured", {{"target", e.target.arn}, {"step", s.id}});
       }
+      if (env.may_mutate) {
+        if (Status held = env.may_mutate(); !held.ok()) {
+          logged(journal.set_state(run_id, idx, s.id, step_state::kFailed, held.error().describe()));
+          failed(e, s, held.error().describe());
+          return false;
+        }
+      }
       if (auto st = journal.set_state(run_id, idx, s.id, step_state::kApplying); !st.ok()) {
         failed(e, s, st.error().describe());
         return false;
@@ -391,6 +398,12 @@ Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, con
       aws::AwsClient target_client = (*client)->with_context(e.target.arn);
       actions::Context ctx{target_client, e.target, e.region, run_id, env.caller, env.options, env.allow_principals,
                            *env.clock};
+      if (env.may_mutate) {
+        if (Status held = env.may_mutate(); !held.ok()) {
+          r.failed(e, *it.step, held.error().describe());
+          continue;
+        }
+      }
       logged(journal.set_state(run_id, it.record.entry, it.step->id, step_state::kRollingBack));
       r.note("  " + e.target.arn + "  " + it.step->id + ": rolling back");
       Status st = fam->rollback(ctx, *it.step, it.record.before, it.record.applied, request.options);

@@ -36,6 +36,11 @@ Status ensure_state_dir(const std::string& dir) {
   return Ok{};
 }
 
+std::string describe_lease_holder(const Lease& l) {
+  return "run " + l.run_id + " (caller " + (l.caller.empty() ? "unknown" : l.caller) + ", started " + l.started_at +
+         ", lease until " + aws::format_iso8601(l.expires) + ")";
+}
+
 Result<std::unique_ptr<Journal>> Journal::open(const std::string& state_dir, aws::Clock& clock) {
   CC_ASSIGN(std::unique_ptr<SqliteJournal> j, SqliteJournal::open(state_dir, clock));
   return std::unique_ptr<Journal>(std::move(j));

@@ -61,6 +61,19 @@ struct RunRecord {
 // table and an S3 bucket shared by a team). Every backend keeps the durability rule: a write
 // returns Ok only once it is durable (synced to disk, or acknowledged by the store), so a
 // before-state is recorded before the first mutating call of its step.
+// A lease on one resource (see leases.h): who holds it, for which run, until when.
+struct Lease {
+  std::string resource;  // the target ARN
+  std::string run_id;
+  std::string owner;     // the holding process (lease_owner_id())
+  std::string caller;    // the holder's authenticated identity
+  std::string started_at;
+  aws::TimePoint expires;
+};
+
+// "run R (caller C, started S, lease until T)" for messages.
+std::string describe_lease_holder(const Lease& l);
+
 // Whatever keeps a second run off the state for the length of an apply or rollback.
 class RunGuard {
  public:
@@ -92,6 +105,18 @@ class Journal {
   // Held for the length of an apply or rollback (sqlite: the state-directory lock, so a second
   // run on the same journal is refused with the holder's pid).
   virtual Result<std::unique_ptr<RunGuard>> guard_run() = 0;
+
+  // Writes a run and its steps as they are (state export/import); an existing run id is an error.
+  virtual Status import_run(const RunRecord& run, const std::vector<StepRecord>& steps) = 0;
+
+  // Leases. take_lease: the lease on want.resource for want.owner until want.expires, unless
+  // another owner holds a lease that has not expired (then a Refused error, code "LeaseHeld",
+  // naming the holder's run, caller and start). A lease of the same owner is renewed; an expired
+  // one is taken over. renew/release only touch a lease this owner still holds.
+  virtual Result<Lease> take_lease(const Lease& want) = 0;
+  virtual Status renew_lease(const Lease& held, aws::TimePoint expires) = 0;
+  virtual Status release_lease(const Lease& held) = 0;
+  virtual Result<std::vector<Lease>> leases() = 0;
 
   // Durable commits the step writes took; fewer than the writes when concurrent writers shared one.
   virtual uint64_t step_commits() const = 0;

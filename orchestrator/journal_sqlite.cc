@@ -75,7 +75,9 @@ Result<std::unique_ptr<SqliteJournal>> SqliteJournal::open(const std::string& st
       " state TEXT, before TEXT, applied TEXT, error TEXT, updated_at TEXT, applied_at TEXT, apply_seq INTEGER,"
       " ord INTEGER, PRIMARY KEY(run_id, entry, step_id));"
       "CREATE TABLE IF NOT EXISTS rollbacks(target TEXT, run_id TEXT, at TEXT);"
-      "CREATE INDEX IF NOT EXISTS rollbacks_target ON rollbacks(target);"));
+      "CREATE INDEX IF NOT EXISTS rollbacks_target ON rollbacks(target);"
+      "CREATE TABLE IF NOT EXISTS leases(resource TEXT PRIMARY KEY, run_id TEXT, owner TEXT, caller TEXT,"
+      " started_at TEXT, expires INTEGER);"));
   return j;
 }
 
@@ -270,9 +272,18 @@ Status SqliteJournal::write(const std::function<Status()>& op) {
   return me.result();
 }
 
+namespace {
+struct SqliteGuard : RunGuard {
+  std::unique_ptr<StateLock> lock;
+  std::atomic<bool>* guarded;
+  SqliteGuard(std::unique_ptr<StateLock> l, std::atomic<bool>* g) : lock(std::move(l)), guarded(g) { *guarded = true; }
+  ~SqliteGuard() override { *guarded = false; }
+};
+}  // namespace
+
 Result<std::unique_ptr<RunGuard>> SqliteJournal::guard_run() {
   CC_ASSIGN(std::unique_ptr<StateLock> lock, StateLock::acquire(state_dir_));
-  return std::unique_ptr<RunGuard>(std::move(lock));
+  return std::unique_ptr<RunGuard>(new SqliteGuard(std::move(lock), &guarded_));
 }
 
 uint64_t SqliteJournal::step_commits() const {

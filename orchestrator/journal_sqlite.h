@@ -4,6 +4,7 @@
 // steps, and still no write returns before the transaction holding it is durable.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <functional>
@@ -33,6 +34,12 @@ class SqliteJournal : public Journal {
   Status set_run_status(const std::string& run_id, const std::string& status) override;
   std::optional<aws::TimePoint> last_rollback(const std::string& target_arn) override;
   Result<std::unique_ptr<RunGuard>> guard_run() override;
+  Status import_run(const RunRecord& run, const std::vector<StepRecord>& steps) override;
+  Result<Lease> take_lease(const Lease& want) override;
+  Status renew_lease(const Lease& held, aws::TimePoint expires) override;
+  Status release_lease(const Lease& held) override;
+  Result<std::vector<Lease>> leases() override;
+
   // Transactions the step writes have committed (each one synced).
   uint64_t step_commits() const override;
   std::string backend() const override { return "sqlite"; }
@@ -63,6 +70,9 @@ class SqliteJournal : public Journal {
   std::vector<PendingWrite*> queue_;
   bool committing_ = false;
   uint64_t commits_ = 0;
+  // While this journal holds the state-directory lock no other process can be working on it, so
+  // a lease another owner left behind is a dead process's: it is taken over at once.
+  std::atomic<bool> guarded_{false};
 };
 
 }  // namespace containctl::orch

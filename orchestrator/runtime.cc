@@ -14,6 +14,8 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const GlobalOptions& g, bool need
   CC_ASSIGN(rt->settings_, load_settings(resolve_settings_path(g)));
   CC_TRY(ensure_state_dir(rt->state_dir_));
   CC_ASSIGN(rt->audit_, AuditLog::open(rt->state_dir_ + "/audit.jsonl", *rt->clock_));
+  // The team store's audit log needs the session whatever the command.
+  if (rt->settings_.state.backend == "aws") need_aws = true;
   if (need_aws) {
     CC_ASSIGN(rt->session_, Session::open(g));
     for (const auto& [key, bucket] : rt->settings_.rate_limits) {
@@ -35,7 +37,21 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const GlobalOptions& g, bool need
       self->audit("aws_call", f);
     });
   }
+  if (rt->settings_.state.backend == "aws") {
+    aws::ClientConfig config = rt->session_->base_config();
+    config.observer = nullptr;  // its own calls are not audit events
+    const StateSettings& st = rt->settings_.state;
+    rt->team_audit_ = std::make_unique<TeamAuditLog>(std::make_shared<aws::AwsClient>(config),
+                                                     st.region.empty() ? rt->session_->region() : st.region, st.table,
+                                                     st.bucket, *rt->clock_);
+  }
   return rt;
+}
+
+Runtime::~Runtime() {
+  if (!team_audit_) return;
+  auto cp = team_audit_->checkpoint();
+  if (!cp.ok()) spdlog::error("audit checkpoint in the team store: {}", cp.error().describe());
 }
 
 void Runtime::set_run_id(const std::string& run_id) {
@@ -50,12 +66,18 @@ void Runtime::audit(const std::string& event, nlohmann::json fields) {
   }
   if (Status st = audit_->append(event, fields); !st.ok())
     spdlog::error("audit log {}: could not record '{}': {}", audit_->path(), event, st.error().describe());
+  if (team_audit_) {
+    if (Status st = team_audit_->append(event, fields); !st.ok())
+      spdlog::error("audit log in the team store: could not record '{}': {}", event, st.error().describe());
+  }
 }
 
 Result<std::unique_ptr<Journal>> Runtime::open_journal() {
   if (settings_.state.backend == "sqlite") return orch::open_journal(settings_.state, state_dir_, *clock_, nullptr);
   if (!session_) { CC_ASSIGN(session_, Session::open(g_)); }
-  return orch::open_journal(settings_.state, state_dir_, *clock_, &session_->base_config());
+  StateSettings state = settings_.state;
+  if (state.region.empty()) state.region = session_->region();
+  return orch::open_journal(state, state_dir_, *clock_, &session_->base_config());
 }
 
 Result<aws::AwsClient*> Runtime::client_for(const std::string& account, const std::string& partition) {

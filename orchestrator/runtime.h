@@ -13,6 +13,7 @@
 #include "orchestrator/journal.h"
 #include "orchestrator/session.h"
 #include "orchestrator/settings.h"
+#include "orchestrator/team_audit.h"
 
 namespace containctl::orch {
 
@@ -20,6 +21,8 @@ class Runtime {
  public:
   // need_aws: open the session (credentials, region). Settings errors are reported here.
   static Result<std::unique_ptr<Runtime>> open(const GlobalOptions& g, bool need_aws);
+  // Writes the team audit log's checkpoint (Object Lock buckets) when anything was appended.
+  ~Runtime();
 
   const GlobalOptions& globals() const { return g_; }
   const std::string& state_dir() const { return state_dir_; }
@@ -27,7 +30,9 @@ class Runtime {
   Session& session() { return *session_; }
   aws::Clock& clock() { return *clock_; }
 
-  // Appends to the audit log; the run id of the current run (if any) is added. A failure to
+  // The team store's audit log (aws backend), or null.
+  TeamAuditLog* team_audit() { return team_audit_.get(); }
+  // Appends to the audit log (and to the team store's, aws backend); the run id of the current run (if any) is added. A failure to
   // write is logged as an error (the log's own verify names the gap).
   void audit(const std::string& event, nlohmann::json fields);
   void set_run_id(const std::string& run_id);
@@ -45,6 +50,7 @@ class Runtime {
   Settings settings_;
   std::unique_ptr<Session> session_;
   std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<TeamAuditLog> team_audit_;  // the team store's log (aws backend)
   aws::Clock* clock_ = &aws::SystemClock::instance();
   std::mutex mu_;
   std::string run_id_;

@@ -89,12 +89,13 @@ struct Reader {
   }
   Result<StateSettings> state(const json& v) const {
     if (!v.is_object()) return bad("state", "must be an object with \"backend\"");
-    CC_TRY(known_fields(v, "state.", {"backend", "table", "bucket", "region"}));
+    CC_TRY(known_fields(v, "state.", {"backend", "table", "bucket", "region", "lease_seconds"}));
     StateSettings st;
     if (v.contains("backend")) { CC_ASSIGN(st.backend, one_of(v["backend"], "state.backend", {"sqlite", "aws"})); }
     if (v.contains("table")) { CC_ASSIGN(st.table, str(v["table"], "state.table")); }
     if (v.contains("bucket")) { CC_ASSIGN(st.bucket, str(v["bucket"], "state.bucket")); }
     if (v.contains("region")) { CC_ASSIGN(st.region, str(v["region"], "state.region")); }
+    if (v.contains("lease_seconds")) { CC_ASSIGN(st.lease_seconds, positive(v["lease_seconds"], "state.lease_seconds", 3)); }
     if (st.backend == "sqlite") {
       for (const char* f : {"table", "bucket", "region"})
         if (v.contains(f)) return bad(std::string("state.") + f, "only the aws backend takes it");

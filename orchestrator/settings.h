@@ -30,6 +30,9 @@ struct StateSettings {
   std::string table;               // aws: the DynamoDB table
   std::string bucket;              // aws: the S3 bucket for large before-states and audit checkpoints
   std::string region;              // aws: their region ("" = the session's)
+  // How long a run's lease on a resource lasts unless renewed (renewed every third of it): a
+  // killed run's targets can be taken over this long after it died.
+  int lease_seconds = 60;
 };
 
 struct Settings {

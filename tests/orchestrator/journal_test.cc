@@ -105,5 +105,73 @@ TEST(JournalTest, AWriteThatThrowsFailsOnlyItselfAndTheJournalGoesOn) {
   EXPECT_EQ(steps->at(1).before, nlohmann::json({{"n", 1}}));
 }
 
+TEST(JournalTest, LeasesRefuseAnotherLiveOwnerAndLapse) {
+  TempDir dir;
+  aws::ManualClock clock(aws::TimePoint(std::chrono::hours(24 * 20000)));
+  auto j = Journal::open(dir.path, clock);
+  ASSERT_TRUE(j.ok());
+  const std::string arn = "arn:aws:ec2:us-east-1:111122223333:instance/i-1";
+  Lease a{arn, "run-a", "host-a:1:x", "arn:aws:iam::111122223333:user/alice", "2026-12-01T03:00:00Z",
+          clock.now() + std::chrono::seconds(60)};
+  ASSERT_TRUE((*j)->take_lease(a).ok());
+  Lease b = a;
+  b.run_id = "run-b";
+  b.owner = "host-b:2:y";
+  auto refused = (*j)->take_lease(b);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::kRefused);
+  EXPECT_EQ(refused.error().code, "LeaseHeld");
+  for (const char* part : {"run run-a", "user/alice", "2026-12-01T03:00:00Z"})
+    EXPECT_NE(refused.error().message.find(part), std::string::npos) << refused.error().message;
+  // B's release touches nothing of A's; A renews its own.
+  ASSERT_TRUE((*j)->release_lease(b).ok());
+  EXPECT_FALSE((*j)->take_lease(b).ok());
+  ASSERT_TRUE((*j)->renew_lease(a, clock.now() + std::chrono::seconds(90)).ok());
+  clock.advance(std::chrono::seconds(91));
+  // A's lease lapsed: B takes over, and A can no longer renew.
+  b.expires = clock.now() + std::chrono::seconds(60);
+  ASSERT_TRUE((*j)->take_lease(b).ok());
+  EXPECT_FALSE((*j)->renew_lease(a, clock.now() + std::chrono::seconds(60)).ok());
+  auto all = (*j)->leases();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->at(0).run_id, "run-b");
+}
+
+TEST(JournalTest, ImportedRunReadsBackAsExported) {
+  TempDir dir;
+  auto j = Journal::open(dir.path, aws::SystemClock::instance());
+  ASSERT_TRUE(j.ok());
+  RunRecord run{"run-x", "h", "rolled_back", "2026-12-01T03:00:00Z", "2026-12-01T04:00:00Z", "me", "auto",
+                nlohmann::json{{"targets", nlohmann::json::array()}}};
+  StepRecord s;
+  s.run_id = "run-x";
+  s.entry = 0;
+  s.step_id = "isolate";
+  s.target = "arn:aws:ec2:us-east-1:111122223333:instance/i-1";
+  s.family = "ec2-isolate";
+  s.state = step_state::kRolledBack;
+  s.before = {{"groups", {"sg-1"}}};
+  s.applied = {{"groups", {"sg-q"}}};
+  s.updated_at = "2026-12-01T04:00:00Z";
+  s.applied_at = "2026-12-01T03:00:01Z";
+  s.apply_seq = 1;
+  ASSERT_TRUE((*j)->import_run(run, {s}).ok());
+  EXPECT_FALSE((*j)->import_run(run, {s}).ok()) << "an existing run id is never overwritten";
+  auto back = (*j)->run("run-x");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->status, "rolled_back");
+  EXPECT_EQ(back->started_at, run.started_at);
+  EXPECT_EQ(back->plan, run.plan);
+  auto steps = (*j)->steps("run-x");
+  ASSERT_TRUE(steps.ok());
+  ASSERT_EQ(steps->size(), 1u);
+  EXPECT_EQ(steps->at(0).before, s.before);
+  EXPECT_EQ(steps->at(0).applied, s.applied);
+  EXPECT_EQ(steps->at(0).state, s.state);
+  EXPECT_EQ(steps->at(0).apply_seq, 1);
+  EXPECT_TRUE((*j)->last_rollback(s.target).has_value());
+}
+
 }  // namespace
 }  // namespace containctl::orch

@@ -3,6 +3,7 @@
 
   world.py ENDPOINT seed N_INSTANCES   print {"instances": [...], "user": ..., "bucket": ..., arns, "state"} as JSON
   world.py ENDPOINT state SEED_JSON    print the containment-relevant state as JSON (sorted, comparable)
+  world.py ENDPOINT store TABLE BUCKET print how the team store's table and bucket are set up
 
 Only ever talks to ENDPOINT, which must be a 127.0.0.1 moto_server.
 """
@@ -107,5 +108,50 @@ if MODE == "seed":
     print(json.dumps(seeded, sort_keys=True))
 elif MODE == "state":
     print(json.dumps(state(json.load(open(sys.argv[3]))), sort_keys=True))
+elif MODE == "store":
+    ddb = boto3.client("dynamodb", **kw)
+    table = ddb.describe_table(TableName=sys.argv[3])["Table"]
+    bucket = sys.argv[4]
+    pab = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    enc = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    print(json.dumps({
+        "key_schema": [[k["AttributeName"], k["KeyType"]] for k in table["KeySchema"]],
+        "versioning": s3.get_bucket_versioning(Bucket=bucket).get("Status", ""),
+        "public_access_block": [pab[k] for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
+                                                 "RestrictPublicBuckets")],
+        "encryption": enc["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"],
+    }, sort_keys=True))
+elif MODE in ("tamper-audit", "rewrite-audit"):
+    # tamper-audit TABLE SEQ: change one record's event in place (the chain no longer holds).
+    # rewrite-audit TABLE: change record 1 and recompute every hash and the head, as someone
+    # who can write the table could; only a checkpoint kept elsewhere can tell.
+    import hashlib
+    ddb = boto3.client("dynamodb", **kw)
+    table = sys.argv[3]
+    items = ddb.query(TableName=table, KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+                      ExpressionAttributeValues={":p": {"S": "AUDIT"}, ":s": {"S": "SEQ#"}}, ConsistentRead=True)["Items"]
+    recs = [json.loads(i["record"]["S"]) for i in items]
+    def digest(r):
+        c = {k: v for k, v in r.items() if k != "hash"}
+        return hashlib.sha256(json.dumps(c, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+    if MODE == "tamper-audit":
+        seq = int(sys.argv[4])
+        recs[seq - 1]["event"] = "nothing_happened"
+        changed = [recs[seq - 1]]
+    else:
+        recs[0]["event"] = "nothing_happened"
+        prev = "0" * 64
+        for r in recs:
+            r["prev_hash"] = prev
+            r["hash"] = prev = digest(r)
+        changed = recs
+        ddb.put_item(TableName=table, Item={"pk": {"S": "AUDIT"}, "sk": {"S": "HEAD"}, "seq": {"N": str(len(recs))},
+                                            "hash": {"S": prev}})
+    for r in changed:
+        ddb.put_item(TableName=table, Item={"pk": {"S": "AUDIT"}, "sk": {"S": "SEQ#%020d" % r["seq"]},
+                                            "record": {"S": json.dumps(r, sort_keys=True, separators=(",", ":"),
+                                                                       ensure_ascii=False)}})
+    print(json.dumps({"records": len(recs)}))
 else:
-    sys.exit("usage: world.py ENDPOINT seed N | state SEED_JSON")
+    sys.exit("usage: world.py ENDPOINT seed N | state SEED_JSON | store TABLE BUCKET | tamper-audit TABLE SEQ | "
+             "rewrite-audit TABLE")

@@ -1,0 +1,332 @@
+#include "orchestrator/journal_aws.h"
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+
+#include "aws/sigv4.h"
+
+namespace containctl::orch {
+namespace {
+
+using nlohmann::json;
+using aws::ddb_n;
+using aws::ddb_num;
+using aws::ddb_s;
+using aws::ddb_str;
+
+std::string token() {
+  std::random_device rd;
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
+  return buf;
+}
+
+std::string pad(long long v, int width) {
+  std::string s = std::to_string(v);
+  return std::string(s.size() < static_cast<size_t>(width) ? width - s.size() : 0, '0') + s;
+}
+
+// The states a step may be moved to `to` from. Anything else is another process's move (or a
+// bug) and the conditional update refuses it.
+const std::vector<std::string>& from_states(const std::string& to) {
+  using namespace step_state;
+  static const std::map<std::string, std::vector<std::string>> kFrom = {
+      {kCaptured, {kPending, kFailed, kCaptured}},
+      {kApplying, {kPending, kCaptured, kApplying, kFailed}},
+      {kApplied, {kApplying}},
+      {kVerified, {kApplied, kVerified}},
+      {kFailed, {kPending, kCaptured, kApplying, kApplied, kFailed}},
+      {kSkipped, {kPending}},
+      {kRollingBack, {kApplying, kApplied, kVerified, kFailed, kRollingBack, kRollbackFailed}},
+      {kRolledBack, {kRollingBack}},
+      {kRollbackFailed, {kRollingBack}},
+  };
+  static const std::vector<std::string> kNone;
+  auto it = kFrom.find(to);
+  return it == kFrom.end() ? kNone : it->second;
+}
+
+// "#st IN (:f0, :f1, ...)" with its values added to `values`.
+std::string state_in(const std::vector<std::string>& states, json& values) {
+  std::string expr = "#st IN (";
+  for (size_t i = 0; i < states.size(); ++i) {
+    std::string ph = ":f" + std::to_string(i);
+    values[ph] = ddb_s(states[i]);
+    expr += (i ? ", " : "") + ph;
+  }
+  return expr + ")";
+}
+
+}  // namespace
+
+json run_key(const std::string& run_id) { return {{"pk", ddb_s("RUNS")}, {"sk", ddb_s("RUN#" + run_id)}}; }
+json step_key(const std::string& run_id, int entry, const std::string& step_id) {
+  return {{"pk", ddb_s("RUN#" + run_id)}, {"sk", ddb_s("STEP#" + pad(entry, 6) + "#" + step_id)}};
+}
+json plan_key(const std::string& run_id) { return {{"pk", ddb_s("RUN#" + run_id)}, {"sk", ddb_s("PLAN")}}; }
+
+Status put_blob(aws::AwsClient& client, const std::string& region, const std::string& bucket, const std::string& key,
+                const std::string& body) {
+  aws::RestRequest r;
+  r.operation = "PutObject";
+  r.method = "PUT";
+  r.bucket = bucket;
+  r.key = key;
+  r.body = body;
+  r.headers.push_back({"Content-Type", "application/json"});
+  CC_TRY(client.rest_xml("s3", region, r));
+  return Ok{};
+}
+
+Result<std::string> get_blob(aws::AwsClient& client, const std::string& region, const std::string& bucket,
+                             const std::string& key) {
+  aws::RestRequest r;
+  r.operation = "GetObject";
+  r.bucket = bucket;
+  r.key = key;
+  CC_ASSIGN(aws::HttpResponse resp, client.rest_xml("s3", region, r));
+  return resp.body;
+}
+
+AwsJournal::AwsJournal(std::shared_ptr<aws::AwsClient> client, std::string region, std::string table,
+                       std::string bucket, aws::Clock& clock)
+    : ddb_(std::move(client), std::move(region), std::move(table)), bucket_(std::move(bucket)), clock_(clock) {}
+
+std::string AwsJournal::location() const {
+  return "dynamodb table " + ddb_.table() + " and s3 bucket " + bucket_ + " (" + ddb_.region() + ")";
+}
+
+Status AwsJournal::put_json(json& values, const std::string& ph, const json& v, std::string& expr,
+                            const std::string& name) {
+  std::string text = v.dump();
+  if (text.size() <= kInlineLimit) {
+    values[ph] = ddb_s(text);
+    expr = name;
+    return Ok{};
+  }
+  // Content-addressed, and written before the item that names it: an item never points at
+  // nothing, and the same before-state written twice is one object.
+  std::string hash = aws::sha256_hex(text);
+  CC_TRY(put_blob(ddb_.client(), ddb_.region(), bucket_, "blobs/sha256/" + hash, text));
+  values[ph] = ddb_s(hash);
+  expr = name + "_sha256";
+  return Ok{};
+}
+
+Result<json> AwsJournal::read_json(const json& item, const std::string& name) {
+  std::string text = ddb_str(item, name);
+  if (text.empty()) {
+    std::string hash = ddb_str(item, name + "_sha256");
+    if (hash.empty()) return json();
+    CC_ASSIGN(text, get_blob(ddb_.client(), ddb_.region(), bucket_, "blobs/sha256/" + hash));
+    if (aws::sha256_hex(text) != hash)
+      return Error::io("team store: s3://" + bucket_ + "/blobs/sha256/" + hash + " does not match its hash");
+  }
+  json v = json::parse(text, nullptr, false);
+  if (v.is_discarded()) return Error::io("team store: " + name + " of " + ddb_str(item, "sk") + " is not JSON");
+  return v;
+}
+
+Status AwsJournal::create_run(const RunRecord& run, const std::vector<PlanEntry>& entries) {
+  std::string now = aws::format_iso8601(clock_.now());
+  // The plan and the steps first, the run item last: a run is listed only once all of it is
+  // stored, and its put is conditional, so one run id is never created twice.
+  json values = json::object();
+  std::string attr;
+  CC_TRY(put_json(values, ":p", run.plan, attr, "plan"));
+  json plan_item = plan_key(run.run_id);
+  plan_item[attr] = values[":p"];
+  std::vector<json> items = {plan_item};
+  long long ord = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    for (const auto& step : entries[i].steps) {
+      json item = step_key(run.run_id, static_cast<int>(i), step.id);
+      item["run_id"] = ddb_s(run.run_id);
+      item["entry"] = ddb_n(static_cast<long long>(i));
+      item["step_id"] = ddb_s(step.id);
+      item["target"] = ddb_s(entries[i].target.arn);
+      item["family"] = ddb_s(entries[i].family);
+      item["st"] = ddb_s(step_state::kPending);
+      item["updated_at"] = ddb_s(now);
+      item["apply_seq"] = ddb_n(0);
+      item["ord"] = ddb_n(ord++);
+      items.push_back(std::move(item));
+    }
+  }
+  CC_TRY(ddb_.batch_put(items));
+  json run_item = run_key(run.run_id);
+  run_item["run_id"] = ddb_s(run.run_id);
+  run_item["plan_hash"] = ddb_s(run.plan_hash);
+  run_item["status"] = ddb_s(run.status);
+  run_item["started_at"] = ddb_s(now);
+  run_item["requester"] = ddb_s(run.requester);
+  run_item["mode"] = ddb_s(run.mode);
+  run_item["apply_counter"] = ddb_n(0);
+  Status st = ddb_.put(run_item, {"attribute_not_exists(pk)"});
+  if (!st.ok() && aws::ddb_condition_failed(st.error()))
+    return Error::invalid("team store: run " + run.run_id + " already exists", "RunExists");
+  return st;
+}
+
+namespace {
+
+RunRecord run_from(const json& item) {
+  RunRecord r;
+  r.run_id = ddb_str(item, "run_id");
+  r.plan_hash = ddb_str(item, "plan_hash");
+  r.status = ddb_str(item, "status");
+  r.started_at = ddb_str(item, "started_at");
+  r.finished_at = ddb_str(item, "finished_at");
+  r.requester = ddb_str(item, "requester");
+  r.mode = ddb_str(item, "mode");
+  return r;
+}
+
+}  // namespace
+
+Result<std::vector<RunRecord>> AwsJournal::runs() {
+  CC_ASSIGN(std::vector<json> items, ddb_.query("RUNS", "RUN#"));
+  std::vector<RunRecord> out;
+  for (const auto& it : items) out.push_back(run_from(it));
+  std::stable_sort(out.begin(), out.end(), [](const RunRecord& a, const RunRecord& b) {
+    return a.started_at < b.started_at;
+  });
+  return out;
+}
+
+Result<RunRecord> AwsJournal::run(const std::string& run_id) {
+  CC_ASSIGN(std::optional<json> item, ddb_.get(run_key(run_id)));
+  if (!item) return Error::invalid("no run '" + run_id + "' in the team store (" + location() + ")", "UnknownRun");
+  RunRecord r = run_from(*item);
+  CC_ASSIGN(std::optional<json> plan, ddb_.get(plan_key(run_id)));
+  if (plan) { CC_ASSIGN(r.plan, read_json(*plan, "plan")); }
+  return r;
+}
+
+Result<std::vector<StepRecord>> AwsJournal::steps(const std::string& run_id) {
+  CC_ASSIGN(std::vector<json> items, ddb_.query("RUN#" + run_id, "STEP#"));
+  std::vector<std::pair<long long, StepRecord>> sorted;
+  for (const auto& it : items) {
+    StepRecord r;
+    r.run_id = ddb_str(it, "run_id");
+    r.entry = static_cast<int>(ddb_num(it, "entry"));
+    r.step_id = ddb_str(it, "step_id");
+    r.target = ddb_str(it, "target");
+    r.family = ddb_str(it, "family");
+    r.state = ddb_str(it, "st");
+    CC_ASSIGN(r.before, read_json(it, "before"));
+    CC_ASSIGN(r.applied, read_json(it, "applied"));
+    r.error = ddb_str(it, "error");
+    r.updated_at = ddb_str(it, "updated_at");
+    r.applied_at = ddb_str(it, "applied_at");
+    r.apply_seq = ddb_num(it, "apply_seq");
+    sorted.emplace_back(ddb_num(it, "ord"), std::move(r));
+  }
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<StepRecord> out;
+  for (auto& [ord, r] : sorted) out.push_back(std::move(r));
+  return out;
+}
+
+Status AwsJournal::step_update(const std::string& run_id, int entry, const std::string& step_id, std::string update,
+                               const std::string& to, json names, json values, const std::string& what) {
+  const std::string tok = token();
+  names["#st"] = "st";
+  values[":to"] = ddb_s(to);
+  values[":tok"] = ddb_s(tok);
+  values[":now"] = ddb_s(aws::format_iso8601(clock_.now()));
+  update += std::string(update.empty() ? "SET " : ", ") + "#st = :to, wtok = :tok, updated_at = :now";
+  std::string cond = "attribute_exists(pk) AND " + state_in(from_states(to), values);
+  json key = step_key(run_id, entry, step_id);
+  auto r = ddb_.update(key, update, {cond, names, values});
+  if (r.ok()) {
+    commits_++;
+    return Ok{};
+  }
+  if (!aws::ddb_condition_failed(r.error())) return Error::io("team store: " + what + ": " + r.error().describe());
+  // Lost the race, or won it on an attempt whose answer was lost: the token says which.
+  CC_ASSIGN(std::optional<json> now, ddb_.get(key));
+  if (now && ddb_str(*now, "wtok") == tok) {
+    commits_++;
+    return Ok{};
+  }
+  return Error{ErrorKind::kClient, "StateConflict",
+               "team store: " + what + ": step " + step_id + " of " + run_id + " is " +
+                   (now ? "now '" + ddb_str(*now, "st") + "'" : "missing") + "; another process moved it (wanted '" +
+                   to + "')"};
+}
+
+Status AwsJournal::record_before(const std::string& run_id, int entry, const std::string& step_id, const json& before) {
+  json values = json::object();
+  std::string attr;
+  CC_TRY(put_json(values, ":b", before, attr, "before"));
+  // Keeps the first before-state: a resumed step never records its own after-state as "before".
+  json key = step_key(run_id, entry, step_id);
+  CC_ASSIGN(std::optional<json> item, ddb_.get(key));
+  if (!item) return Error::io("team store: no step " + step_id + " in run " + run_id);
+  if (item->contains("before") || item->contains("before_sha256"))
+    return step_update(run_id, entry, step_id, "", step_state::kCaptured, json::object(), json::object(),
+                       "record before-state of " + step_id);
+  // Attribute names go through placeholders: "before" is one of DynamoDB's reserved words.
+  return step_update(run_id, entry, step_id, "SET #bv = :b", step_state::kCaptured, {{"#bv", attr}}, values,
+                     "record before-state of " + step_id);
+}
+
+Status AwsJournal::set_state(const std::string& run_id, int entry, const std::string& step_id, const std::string& state,
+                             const std::string& error) {
+  json names = {{"#err", "error"}};
+  json values = {{":err", ddb_s(error)}};
+  CC_TRY(step_update(run_id, entry, step_id, "SET #err = :err", state, names, values, "set state of " + step_id));
+  if (state == step_state::kRolledBack) {
+    CC_ASSIGN(std::optional<json> item, ddb_.get(step_key(run_id, entry, step_id)));
+    if (item) {
+      json key = {{"pk", ddb_s("TARGET#" + ddb_str(*item, "target"))}, {"sk", ddb_s("ROLLBACK")}};
+      auto r = ddb_.update(key, "SET #at = :at, run_id = :run",
+                           {"", {{"#at", "at"}}, {{":at", ddb_s(aws::format_iso8601(clock_.now()))}, {":run", ddb_s(run_id)}}});
+      if (!r.ok()) return Error::io("team store: record rollback of " + step_id + ": " + r.error().describe());
+    }
+  }
+  return Ok{};
+}
+
+Status AwsJournal::record_applied(const std::string& run_id, int entry, const std::string& step_id, const json& applied) {
+  // The order of application across the run (rollback reverses it): a counter on the run item.
+  auto counter = ddb_.update(run_key(run_id), "ADD apply_counter :one",
+                             {"attribute_exists(pk)", json::object(), {{":one", ddb_n(1)}}});
+  if (!counter.ok()) return Error::io("team store: record applied " + step_id + ": " + counter.error().describe());
+  long long seq = ddb_num(*counter, "apply_counter");
+  json values = {{":seq", ddb_n(seq)}};
+  std::string attr;
+  CC_TRY(put_json(values, ":a", applied, attr, "applied"));
+  return step_update(run_id, entry, step_id, "SET #av = :a, applied_at = :now, apply_seq = :seq",
+                     step_state::kApplied, {{"#av", attr}}, values, "record applied " + step_id);
+}
+
+Status AwsJournal::set_run_status(const std::string& run_id, const std::string& status) {
+  bool final = status != "running" && status != "rolling_back";
+  json values = {{":s", ddb_s(status)}, {":f", ddb_s(final ? aws::format_iso8601(clock_.now()) : "")}};
+  auto r = ddb_.update(run_key(run_id), "SET #s = :s, finished_at = :f",
+                       {"attribute_exists(pk)", {{"#s", "status"}}, values});
+  if (!r.ok()) return Error::io("team store: set run status: " + r.error().describe());
+  return Ok{};
+}
+
+std::optional<aws::TimePoint> AwsJournal::last_rollback(const std::string& target_arn) {
+  auto item = ddb_.get({{"pk", ddb_s("TARGET#" + target_arn)}, {"sk", ddb_s("ROLLBACK")}});
+  if (!item.ok() || !*item) return std::nullopt;
+  aws::TimePoint t;
+  if (!aws::parse_time(ddb_str(**item, "at"), t)) return std::nullopt;
+  return t;
+}
+
+namespace {
+// The team store serializes runs per resource (leases), not per store: runs on other resources
+// proceed side by side.
+struct NoGuard : RunGuard {};
+}  // namespace
+
+Result<std::unique_ptr<RunGuard>> AwsJournal::guard_run() { return std::unique_ptr<RunGuard>(new NoGuard); }
+
+}  // namespace containctl::orch

@@ -1,0 +1,90 @@
+// The team state backend: one DynamoDB table and one S3 bucket, shared by every responder and
+// automated run that has the settings and the credentials.
+//
+// Table (pk, sk: strings):
+//   pk "RUNS",            sk "RUN#<run_id>"                the run (status, times, requester, apply counter)
+//   pk "RUN#<run_id>",    sk "PLAN"                        the run's plan
+//   pk "RUN#<run_id>",    sk "STEP#<entry 6 digits>#<id>"  one step (state, before, applied, ...)
+//   pk "TARGET#<arn>",    sk "ROLLBACK"                    when the target was last rolled back
+//   pk "LOCKS",           sk "LOCK#<resource>"             a lease on a resource (leases.h)
+//   pk "AUDIT",           sk "SEQ#<seq 20 digits>"         audit records; sk "HEAD": the chain head
+// A JSON value (plan, before-state, applied) larger than kInlineLimit goes to S3 first, under
+// "blobs/sha256/<hex>", and the item holds the hash; reads check the hash.
+//
+// Every write is acknowledged by DynamoDB before it returns (the durability rule), and every step
+// transition is a conditional update on the states it may come from, so two processes cannot
+// both move one step. A write whose answer was lost and was retried is recognised by the token
+// it wrote rather than reported as a lost race.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "aws/dynamodb.h"
+#include "orchestrator/journal.h"
+
+namespace containctl::orch {
+
+class AwsJournal : public Journal {
+ public:
+  // Bytes of serialised JSON kept in the item; larger values go to S3 (items are limited to 400 KB).
+  static constexpr size_t kInlineLimit = 100 * 1024;
+
+  AwsJournal(std::shared_ptr<aws::AwsClient> client, std::string region, std::string table, std::string bucket,
+             aws::Clock& clock);
+
+  Status create_run(const RunRecord& run, const std::vector<PlanEntry>& entries) override;
+  Result<RunRecord> run(const std::string& run_id) override;
+  Result<std::vector<RunRecord>> runs() override;
+  Result<std::vector<StepRecord>> steps(const std::string& run_id) override;
+  Status record_before(const std::string& run_id, int entry, const std::string& step_id,
+                       const nlohmann::json& before) override;
+  Status set_state(const std::string& run_id, int entry, const std::string& step_id, const std::string& state,
+                   const std::string& error = "") override;
+  Status record_applied(const std::string& run_id, int entry, const std::string& step_id,
+                        const nlohmann::json& applied) override;
+  Status set_run_status(const std::string& run_id, const std::string& status) override;
+  std::optional<aws::TimePoint> last_rollback(const std::string& target_arn) override;
+  Result<std::unique_ptr<RunGuard>> guard_run() override;
+  Status import_run(const RunRecord& run, const std::vector<StepRecord>& steps) override;
+  Result<Lease> take_lease(const Lease& want) override;
+  Status renew_lease(const Lease& held, aws::TimePoint expires) override;
+  Status release_lease(const Lease& held) override;
+  Result<std::vector<Lease>> leases() override;
+
+  uint64_t step_commits() const override { return commits_.load(); }
+  std::string backend() const override { return "aws"; }
+  std::string location() const override;
+
+  aws::DynamoDb& table() { return ddb_; }
+  const std::string& bucket() const { return bucket_; }
+
+ private:
+  // The attribute for a JSON value: inline ("<name>": S) or in S3 ("<name>_sha256": S).
+  Status put_json(nlohmann::json& values, const std::string& placeholder, const nlohmann::json& v, std::string& expr,
+                  const std::string& name);
+  Result<nlohmann::json> read_json(const nlohmann::json& item, const std::string& name);
+  // A conditional update of one step; a condition that fails because our own earlier attempt
+  // already landed (same token) is success.
+  Status step_update(const std::string& run_id, int entry, const std::string& step_id, std::string update,
+                     const std::string& from_states_of, nlohmann::json names, nlohmann::json values,
+                     const std::string& what);
+
+  aws::DynamoDb ddb_;
+  std::string bucket_;
+  aws::Clock& clock_;
+  std::atomic<uint64_t> commits_{0};
+};
+
+// Keys.
+nlohmann::json run_key(const std::string& run_id);
+nlohmann::json step_key(const std::string& run_id, int entry, const std::string& step_id);
+
+// S3 objects of the team store (content-addressed blobs, audit checkpoints).
+Status put_blob(aws::AwsClient& client, const std::string& region, const std::string& bucket, const std::string& key,
+                const std::string& body);
+Result<std::string> get_blob(aws::AwsClient& client, const std::string& region, const std::string& bucket,
+                             const std::string& key);
+
+}  // namespace containctl::orch

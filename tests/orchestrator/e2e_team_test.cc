@@ -1,0 +1,330 @@
+// The team store end to end: the real binary, two responders (two state directories, one set of
+// "state": {"backend": "aws"} settings) on DynamoDB and S3 in moto_server on 127.0.0.1.
+#include <csignal>
+
+#include "tests/orchestrator/e2e_util.h"
+
+namespace containctl::e2e {
+namespace {
+
+class E2eTeamTest : public E2eTest {
+ protected:
+  void SetUp() override {
+    E2eTest::SetUp();
+    state_a_ = dir_ + "/responder-a";
+    state_b_ = dir_ + "/responder-b";
+    fs::create_directories(state_a_);
+    fs::create_directories(state_b_);
+  }
+
+  static json team_settings() {
+    json s = org_settings("auto");
+    s["state"] = {{"backend", "aws"}, {"table", "containctl-state"}, {"bucket", "containctl-state-123456789012"},
+                  {"region", "us-east-1"}};
+    return s;
+  }
+  // Both responders get the same settings; each has its own state directory (and audit file).
+  void write_team_settings(const json& s = team_settings()) {
+    write_file(state_a_ + "/settings.json", s.dump(2));
+    write_file(state_b_ + "/settings.json", s.dump(2));
+  }
+  Proc as(const std::string& who, const std::vector<std::string>& args, std::map<std::string, std::string> extra = {},
+          std::chrono::seconds timeout = std::chrono::seconds(120)) {
+    extra["CONTAINCTL_STATE_DIR"] = who == "a" ? state_a_ : state_b_;
+    return run(args, extra, Stdin::kDevNull, timeout);
+  }
+  json as_json(const std::string& who, std::vector<std::string> args, int want = 0) {
+    args.insert(args.begin(), {"--output", "json"});
+    Proc p = as(who, args);
+    EXPECT_EQ(p.code, want) << p.all();
+    json doc = json::parse(p.out, nullptr, false);
+    return doc.is_discarded() ? json::object() : doc;
+  }
+  void init_store() {
+    json made = as_json("a", {"state", "init"});
+    ASSERT_TRUE(made.contains("steps")) << made.dump();
+  }
+
+  // Starts containctl as `who` without waiting; finish() collects it.
+  struct Running {
+    pid_t pid;
+    std::string out, err;
+  };
+  Running start(const std::string& who, const std::vector<std::string>& args) {
+    auto env = base_env();
+    env["CONTAINCTL_STATE_DIR"] = who == "a" ? state_a_ : state_b_;
+    Running r{-1, dir_ + "/" + who + ".out", dir_ + "/" + who + ".err"};
+    std::vector<std::string> env_strs, argv_strs = {CONTAINCTL_BINARY};
+    for (const auto& [k, v] : env) env_strs.push_back(k + "=" + v);
+    argv_strs.insert(argv_strs.end(), args.begin(), args.end());
+    std::vector<char*> envp, argv;
+    for (auto& e : env_strs) envp.push_back(e.data());
+    for (auto& a : argv_strs) argv.push_back(a.data());
+    envp.push_back(nullptr);
+    argv.push_back(nullptr);
+    r.pid = ::fork();
+    if (r.pid == 0) {
+      if (::chdir(dir_.c_str()) != 0) _exit(126);
+      int o = ::open(r.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int e = ::open(r.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int i = ::open("/dev/null", O_RDONLY);
+      ::dup2(o, 1);
+      ::dup2(e, 2);
+      ::dup2(i, 0);
+      ::execve(argv[0], argv.data(), envp.data());
+      _exit(127);
+    }
+    return r;
+  }
+  Proc finish(const Running& r) {
+    int status = 0;
+    ::waitpid(r.pid, &status, 0);
+    Proc p;
+    if (WIFEXITED(status)) p.code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) p.signal = WTERMSIG(status);
+    p.out = slurp(r.out);
+    p.err = slurp(r.err);
+    return p;
+  }
+  size_t mutating_calls(const std::string& who) {
+    std::string saved = state_;
+    state_ = who == "a" ? state_a_ : state_b_;
+    size_t n = mutating_calls_since(0).size();
+    state_ = saved;
+    return n;
+  }
+
+  std::string state_a_, state_b_;
+};
+
+TEST_F(E2eTeamTest, StateInitCreatesTableAndBucketAndIsIdempotent) {
+  seed(1);
+  write_team_settings();
+  json first = as_json("a", {"state", "init"});
+  ASSERT_TRUE(first["steps"].is_array()) << first.dump();
+  std::map<std::string, std::string> r1;
+  for (const auto& s : first["steps"]) r1[s["what"]] = s["result"];
+  EXPECT_EQ(r1["dynamodb table containctl-state"].rfind("created", 0), 0u) << first.dump();
+  EXPECT_EQ(r1["s3 bucket containctl-state-123456789012"].rfind("created", 0), 0u) << first.dump();
+  EXPECT_EQ(r1["s3 bucket containctl-state-123456789012 versioning"], "enabled");
+  EXPECT_EQ(r1["s3 bucket containctl-state-123456789012 public access block"], "all four blocked");
+  json second = as_json("b", {"state", "init"});
+  std::map<std::string, std::string> r2;
+  for (const auto& s : second["steps"]) r2[s["what"]] = s["result"];
+  EXPECT_EQ(r2["dynamodb table containctl-state"], "present") << second.dump();
+  EXPECT_EQ(r2["s3 bucket containctl-state-123456789012"], "present") << second.dump();
+  // What AWS holds, read back with boto3 (not with containctl's own reads).
+  json store = json::parse(python("store containctl-state containctl-state-123456789012"));
+  EXPECT_EQ(store["key_schema"], json::parse(R"([["pk","HASH"],["sk","RANGE"]])")) << store.dump();
+  EXPECT_EQ(store["versioning"], "Enabled");
+  EXPECT_EQ(store["public_access_block"], json::parse(R"([true,true,true,true])")) << store.dump();
+  EXPECT_EQ(store["encryption"], "AES256") << store.dump();
+}
+
+TEST_F(E2eTeamTest, BadTeamSettingsAreRefusedBeforeAnyCall) {
+  seed(1);
+  json s = team_settings();
+  s["state"]["bucket"] = "Bad_Bucket";
+  write_team_settings(s);
+  Proc p = as("a", {"status"});
+  EXPECT_EQ(p.code, 1) << p.all();
+  EXPECT_NE(p.err.find("state.bucket"), std::string::npos) << p.err;
+}
+
+TEST_F(E2eTeamTest, ResponderBListsAndRollsBackWhatResponderAApplied) {
+  seed(1);
+  write_team_settings();
+  init_store();
+  const json before = seeded_state();
+  std::vector<std::string> targets = {"--target", seed_["instance_arns"][0].get<std::string>(), "--target",
+                                      seed_["user_arn"].get<std::string>()};
+  Proc p = as("a", [&] {
+    std::vector<std::string> a = {"plan"};
+    a.insert(a.end(), targets.begin(), targets.end());
+    a.insert(a.end(), {"-o", "team.plan.json"});
+    return a;
+  }());
+  ASSERT_EQ(p.code, 0) << p.all();
+  json applied = as_json("a", {"apply", "team.plan.json"});
+  ASSERT_EQ(applied.value("status", ""), "succeeded") << applied.dump();
+  const std::string run_id = applied["run_id"];
+  EXPECT_NE(world_state(), before) << "the run changed nothing";
+  // Nothing of the run is in B's state directory; B sees it in the team store.
+  EXPECT_FALSE(fs::exists(state_b_ + "/journal.db"));
+  json listed = as_json("b", {"status"});
+  ASSERT_EQ(listed["runs"].size(), 1u) << listed.dump();
+  EXPECT_EQ(listed["runs"][0]["run_id"], run_id);
+  EXPECT_EQ(listed["runs"][0]["status"], "succeeded");
+  json one = as_json("b", {"status", run_id});
+  EXPECT_EQ(one["steps"].size(), 7u) << one.dump();
+  for (const auto& s : one["steps"]) EXPECT_EQ(s["state"], "verified") << s.dump();
+  json rb = as_json("b", {"rollback", run_id, "--reactivate-keys", "--force"});
+  EXPECT_EQ(rb.value("status", ""), "rolled_back") << rb.dump();
+  EXPECT_EQ(world_state(), before);
+  // A sees B's rollback.
+  json after = as_json("a", {"status", run_id});
+  EXPECT_EQ(after["status"], "rolled_back") << after.dump();
+  for (const auto& s : after["steps"]) EXPECT_EQ(s["state"], "rolled_back") << s.dump();
+}
+
+TEST_F(E2eTeamTest, ExportAndImportMoveRunsFromSqliteToTheTeamStore) {
+  seed(1);
+  // A works alone first (sqlite), then the team adopts the store and imports A's runs.
+  json solo = org_settings("auto");
+  write_file(state_a_ + "/settings.json", solo.dump(2));
+  const json before = seeded_state();
+  Proc p = as("a", {"plan", "--target", seed_["instance_arns"][0].get<std::string>(), "-o", "solo.plan.json"});
+  ASSERT_EQ(p.code, 0) << p.all();
+  json applied = as_json("a", {"apply", "solo.plan.json"});
+  ASSERT_EQ(applied.value("status", ""), "succeeded") << applied.dump();
+  const std::string run_id = applied["run_id"];
+  json exported = as_json("a", {"state", "export", dir_ + "/runs.json"});
+  EXPECT_EQ(exported["runs"], 1) << exported.dump();
+  EXPECT_EQ(fs::status(dir_ + "/runs.json").permissions() & fs::perms::group_all, fs::perms::none);
+
+  write_team_settings();
+  init_store();
+  json imported = as_json("b", {"state", "import", dir_ + "/runs.json"});
+  EXPECT_EQ(imported["imported"], 1) << imported.dump();
+  json again = as_json("b", {"state", "import", dir_ + "/runs.json"});
+  EXPECT_EQ(again["imported"], 0);
+  EXPECT_EQ(again["already_present"], 1);
+  // Same run, same steps, same before-states: B rolls A's solo run back from the team store.
+  json re = as_json("b", {"state", "export", dir_ + "/team.json"});
+  json a_doc = json::parse(slurp(dir_ + "/runs.json")), b_doc = json::parse(slurp(dir_ + "/team.json"));
+  EXPECT_EQ(a_doc["runs"], b_doc["runs"]);
+  json rb = as_json("b", {"rollback", run_id, "--force"});
+  EXPECT_EQ(rb.value("status", ""), "rolled_back") << rb.dump();
+  EXPECT_EQ(world_state(), before);
+}
+
+TEST_F(E2eTeamTest, TwoRunsOnOneInstanceAtOnceExactlyOneMutates) {
+  seed(2);
+  write_team_settings();
+  init_store();
+  const std::string shared = seed_["instance_arns"][0];
+  Proc pa = as("a", {"plan", "--target", shared, "--target", seed_["instance_arns"][1].get<std::string>(), "-o", "a.plan.json"});
+  ASSERT_EQ(pa.code, 0) << pa.all();
+  Proc pb = as("b", {"plan", "--target", shared, "-o", "b.plan.json"});
+  ASSERT_EQ(pb.code, 0) << pb.all();
+  Running ra = start("a", {"--output", "json", "apply", "a.plan.json"});
+  Running rb = start("b", {"--output", "json", "apply", "b.plan.json"});
+  Proc a = finish(ra), b = finish(rb);
+  ASSERT_TRUE((a.code == 0) != (b.code == 0)) << "A:\n" << a.all() << "\nB:\n" << b.all();
+  const Proc& winner = a.code == 0 ? a : b;
+  const Proc& loser = a.code == 0 ? b : a;
+  const std::string loser_who = a.code == 0 ? "b" : "a";
+  EXPECT_EQ(loser.code, 3) << loser.all();
+  const std::string won_run = json::parse(winner.out).value("run_id", "");
+  ASSERT_FALSE(won_run.empty());
+  // The refusal names the holder's run and its caller.
+  EXPECT_NE(loser.err.find(won_run), std::string::npos) << loser.err;
+  EXPECT_NE(loser.err.find("caller arn:aws:iam::"), std::string::npos) << loser.err;
+  EXPECT_EQ(mutating_calls(loser_who), 0u) << "the refused run mutated something";
+  // Only the winner's run is in the team store.
+  json runs = as_json("b", {"status"});
+  ASSERT_EQ(runs["runs"].size(), 1u) << runs.dump();
+  EXPECT_EQ(runs["runs"][0]["run_id"], won_run);
+}
+
+TEST_F(E2eTeamTest, KilledMidApplyLeaseExpiresThenBRollsBackExactly) {
+  seed(2);
+  json s = team_settings();
+  s["state"]["lease_seconds"] = 15;  // long enough for B's first tries on a loaded machine
+  write_team_settings(s);
+  init_store();
+  const json before = seeded_state();
+  Proc p = as("a", {"plan", "--target", seed_["instance_arns"][0].get<std::string>(), "--target",
+                    seed_["instance_arns"][1].get<std::string>(), "-o", "kill.plan.json"});
+  ASSERT_EQ(p.code, 0) << p.all();
+  Proc a = as("a", {"apply", "kill.plan.json"}, {{"CONTAINCTL_FAULT", "after_apply:3"}});
+  ASSERT_EQ(a.signal, SIGKILL) << a.all();
+  json runs = as_json("b", {"status"});
+  ASSERT_EQ(runs["runs"].size(), 1u) << runs.dump();
+  const std::string run_id = runs["runs"][0]["run_id"];
+  // A's leases are still live: B is refused, naming A's run, and changes nothing.
+  EXPECT_EQ(runs["runs"][0]["stale"], false) << runs.dump();
+  Proc early = as("b", {"rollback", run_id, "--force"});
+  EXPECT_EQ(early.code, 3) << early.all();
+  EXPECT_NE(early.err.find("run " + run_id), std::string::npos) << early.err;
+  EXPECT_EQ(mutating_calls("b"), 0u);
+  // Once they expire the run is listed as stale and B takes over.
+  std::this_thread::sleep_for(std::chrono::seconds(16));
+  json stale = as_json("b", {"status"});
+  EXPECT_EQ(stale["runs"][0]["stale"], true) << stale.dump();
+  json rb = as_json("b", {"rollback", run_id, "--force", "--reactivate-keys"});
+  EXPECT_EQ(rb.value("status", ""), "rolled_back") << rb.dump();
+  EXPECT_EQ(world_state(), before);
+}
+
+TEST_F(E2eTeamTest, KilledMidApplyBResumesAfterTheLeaseExpires) {
+  seed(2);
+  json s = team_settings();
+  s["state"]["lease_seconds"] = 4;
+  write_team_settings(s);
+  init_store();
+  const json before = seeded_state();
+  Proc p = as("a", {"plan", "--target", seed_["instance_arns"][0].get<std::string>(), "-o", "resume.plan.json"});
+  ASSERT_EQ(p.code, 0) << p.all();
+  Proc a = as("a", {"apply", "resume.plan.json"}, {{"CONTAINCTL_FAULT", "before_apply:2"}});
+  ASSERT_EQ(a.signal, SIGKILL) << a.all();
+  const std::string run_id = as_json("b", {"status"})["runs"][0]["run_id"];
+  // --wait-lock lets B wait for A's lease to lapse instead of being refused.
+  json resumed = as_json("b", {"apply", "resume.plan.json", "--resume", run_id, "--wait-lock", "30s"});
+  EXPECT_EQ(resumed.value("status", ""), "succeeded") << resumed.dump();
+  EXPECT_EQ(resumed.value("run_id", ""), run_id);
+  json one = as_json("a", {"status", run_id});
+  for (const auto& st : one["steps"]) EXPECT_EQ(st["state"], "verified") << st.dump();
+  json rb = as_json("a", {"rollback", run_id, "--force", "--reactivate-keys"});
+  EXPECT_EQ(rb.value("status", ""), "rolled_back") << rb.dump();
+  EXPECT_EQ(world_state(), before);
+}
+
+TEST_F(E2eTeamTest, AuditLogInTheTeamStoreIsOneChainForBothResponders) {
+  seed(1);
+  write_team_settings();
+  init_store();
+  Proc p = as("a", {"plan", "--target", seed_["instance_arns"][0].get<std::string>(), "-o", "audit.plan.json"});
+  ASSERT_EQ(p.code, 0) << p.all();
+  json applied = as_json("a", {"apply", "audit.plan.json"});
+  ASSERT_EQ(applied.value("status", ""), "succeeded") << applied.dump();
+  json rb = as_json("b", {"rollback", applied["run_id"], "--force"});
+  ASSERT_EQ(rb.value("status", ""), "rolled_back") << rb.dump();
+  // One log: A's run and B's rollback, verified the same from either machine.
+  json shown = as_json("b", {"audit", "show", applied["run_id"]});
+  std::set<std::string> events;
+  for (const auto& r : shown["records"]) events.insert(r["event"]);
+  EXPECT_TRUE(events.count("run_started") && events.count("run_finished") && events.count("rollback_finished"))
+      << shown.dump();
+  json va = as_json("a", {"audit", "verify"});
+  json vb = as_json("b", {"audit", "verify"});
+  EXPECT_EQ(va["ok"], true) << va.dump();
+  EXPECT_EQ(va["last_hash"], vb["last_hash"]);
+  EXPECT_GT(va["records"].get<int>(), 5);
+  // A record changed in the table is named by seq, exit 5.
+  python("tamper-audit containctl-state 3");
+  json bad = as_json("b", {"audit", "verify"}, 5);
+  EXPECT_EQ(bad["ok"], false);
+  EXPECT_EQ(bad["seq"], 3) << bad.dump();
+}
+
+TEST_F(E2eTeamTest, WithObjectLockARewrittenChainIsCaughtByItsCheckpoint) {
+  seed(1);
+  write_team_settings();
+  json made = as_json("a", {"state", "init", "--object-lock"});
+  ASSERT_TRUE(made.contains("steps")) << made.dump();
+  Proc p = as("a", {"plan", "--target", seed_["instance_arns"][0].get<std::string>(), "-o", "lock.plan.json"});
+  ASSERT_EQ(p.code, 0) << p.all();
+  json applied = as_json("a", {"apply", "lock.plan.json"});
+  ASSERT_EQ(applied.value("status", ""), "succeeded") << applied.dump();
+  EXPECT_EQ(as_json("b", {"audit", "verify"})["ok"], true);
+  // Every hash recomputed and the head moved: the chain alone looks intact...
+  python("rewrite-audit containctl-state");
+  json bad = as_json("b", {"audit", "verify"}, 5);
+  EXPECT_EQ(bad["ok"], false) << bad.dump();
+  // ...but a checkpoint under retention still holds the old hash.
+  EXPECT_NE(bad.value("problem", "").find("checkpoint"), std::string::npos) << bad.dump();
+}
+
+}  // namespace
+}  // namespace containctl::e2e
