@@ -172,7 +172,7 @@ Result<HttpResponse> AwsClient::send(const CallSpec& call, const HttpRequest& re
     spdlog::debug("aws {} {} {} failed after {} attempt(s): {}", service, operation, region, rec.attempts,
                   err.describe());
     finish(rec, start);
-    err.message = service + " " + operation + ": " + err.message;
+    err.message = service + " " + operation + ": " + redact_service_text(err.message);
     return err;
   };
   int last_retry_cost = 0;

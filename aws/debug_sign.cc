@@ -80,8 +80,18 @@ Result<nlohmann::json> debug_sign(const DebugSignInput& in, const Credentials& c
     r = sign_request(req, creds, p);
   }
   if (!r.ok()) return r.error();
-  out["canonical_request"] = r->canonical_request;
-  out["string_to_sign"] = r->string_to_sign;
+  // The session token is in the canonical request (header or query) and in a presigned URL; it is
+  // masked in everything printed, raw and URI-encoded, whatever the case of its name.
+  auto mask = [&creds](std::string text) {
+    for (const std::string& secret : {creds.session_token, uri_encode(creds.session_token, false)}) {
+      if (secret.empty()) continue;
+      for (size_t p = text.find(secret); p != std::string::npos; p = text.find(secret, p + 5))
+        text.replace(p, secret.size(), "*****");
+    }
+    return text;
+  };
+  out["canonical_request"] = mask(r->canonical_request);
+  out["string_to_sign"] = mask(r->string_to_sign);
   out["signed_headers"] = r->signed_headers;
   out["signature"] = r->signature;
   {
@@ -93,7 +103,7 @@ Result<nlohmann::json> debug_sign(const DebugSignInput& in, const Credentials& c
   out["service"] = in.service;
   out["region"] = in.region;
   if (in.presign_seconds) {
-    out["url"] = r->url;
+    out["url"] = mask(r->url);
     out["expires"] = *in.presign_seconds;
   } else {
     out["authorization"] = r->authorization;

@@ -30,12 +30,12 @@ struct DebugSignInput {
 // Returns {canonical_request, string_to_sign, signed_headers, signature, credential_scope,
 // authorization + headers (header signing) or url (presign)}.
 //
-// Secrets: the secret key is never in the output (only its HMAC is). The session token appears
-// only where SigV4 itself puts it: the x-amz-security-token line of canonical_request, and, for
-// presign, X-Amz-Security-Token in canonical_request and url (a presigned URL without it does not
-// work). canonical_request is kept verbatim because its SHA-256 is the last line of
-// string_to_sign and it must match the service's byte for byte; everywhere else (the headers
-// list) the token is shown as "*****".
+// Secrets: the secret key is never in the output (only its HMAC is), and neither is the session
+// token: where SigV4 puts it (the x-amz-security-token line of canonical_request; for presign,
+// X-Amz-Security-Token in canonical_request and url) it is printed as "*****", raw or URI-encoded.
+// string_to_sign still carries the SHA-256 of the real canonical request, so a comparison with the
+// service's string to sign still works; a presigned URL made with session credentials needs the
+// token put back by hand.
 Result<nlohmann::json> debug_sign(const DebugSignInput& input, const Credentials& credentials,
                                   Clock& clock = SystemClock::instance());
 

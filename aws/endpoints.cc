@@ -169,6 +169,27 @@ std::string EndpointOverrides::origin_for(const std::string& service) const {
   return all_origin.empty() ? "the endpoint override" : all_origin;
 }
 
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost" || host == "[::1]" || host == "::1") return true;
+  // 127.0.0.0/8 as a dotted quad, strictly: "127.0.0.1.example.com" is a DNS name, not loopback.
+  int parts = 0;
+  size_t i = 0;
+  std::string first;
+  while (i <= host.size()) {
+    size_t dot = host.find('.', i);
+    if (dot == std::string_view::npos) dot = host.size();
+    std::string_view part = host.substr(i, dot - i);
+    if (part.empty() || part.size() > 3) return false;
+    for (char c : part)
+      if (c < '0' || c > '9') return false;
+    if (std::stoi(std::string(part)) > 255) return false;
+    if (parts == 0) first = part;
+    ++parts;
+    i = dot + 1;
+  }
+  return parts == 4 && first == "127";
+}
+
 Result<Endpoint> resolve_endpoint(const std::string& service, const std::string& region,
                                   const EndpointOverrides& overrides) {
   if (!find_service(service)) {
@@ -193,6 +214,12 @@ Result<Endpoint> resolve_endpoint(const std::string& service, const std::string&
     if (!u->query.empty() || url.find('#') != std::string::npos)
       return Error::invalid(overrides.origin_for(service) + ": an endpoint URL cannot have a query or fragment",
                             "MalformedURL");
+    // Credentials and signed requests never cross a network in clear: plain http only to this host.
+    if (u->scheme != "https" && !is_loopback_host(u->host))
+      return Error::invalid(overrides.origin_for(service) + ": '" + u->origin() +
+                                "' is plain http to a host that is not loopback; containctl sends signed requests "
+                                "over https only (http is accepted for 127.0.0.0/8, ::1 and localhost)",
+                            "InsecureEndpoint");
     while (url.ends_with("/")) url.pop_back();
     ep.base_url = url;
     ep.custom = true;

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aws/result.h"
@@ -59,6 +60,9 @@ struct Endpoint {
 // service: the SDK service id: ec2, iam, sts, autoscaling, elasticloadbalancing, cloudformation,
 // s3, s3control, organizations, secretsmanager, sso-admin, identitystore, support, dynamodb, ssm.
 // Unknown services, unknown regions and malformed override URLs are errors that name them.
+// 127.0.0.0/8 (dotted quad), ::1 and localhost: the only hosts a plain http endpoint may name.
+bool is_loopback_host(std::string_view host);
+
 Result<Endpoint> resolve_endpoint(const std::string& service, const std::string& region,
                                   const EndpointOverrides& overrides);
 

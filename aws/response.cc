@@ -1,5 +1,7 @@
 #include "aws/response.h"
 
+#include "aws/sigv4.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -184,6 +186,10 @@ Error error_from_response(const HttpResponse& r) {
                   (shape.empty() ? std::string("no error code") : shape);
   }
   e.kind = classify(e.code, r.status);
+  // The service's own words go everywhere an error goes (stderr, JSON, journal, audit): AWS
+  // echoes the signed request in some of them, session token included.
+  e.message = redact_service_text(e.message);
+  e.code = redact_service_text(e.code);
   return e;
 }
 

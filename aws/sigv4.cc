@@ -716,6 +716,7 @@ std::string redact_auth(std::string_view text) {
       {"signature=", "&, \"\n\r\t;"},
       {"x-amz-security-token=", "&, \"\n\r\t;"},
       {"x-amz-security-token:", "\"\n\r"},
+      {"x-amz-security-token\":\"", "\""},  // a JSON dump of headers
   };
   std::string out(text);
   for (const auto& m : kMarkers) {
@@ -737,7 +738,57 @@ std::string redact_auth(std::string_view text) {
       pos = start + 5;
     }
   }
+  // Authorization values: a SigV4 one keeps its key id, scope and signed headers (its Signature=
+  // was masked above); any other scheme (a bearer token, SigV2 "AWS id:signature") is masked whole.
+  for (std::string_view m : {std::string_view("authorization:"), std::string_view("authorization=")}) {
+    size_t pos = 0;
+    while (true) {
+      size_t hit = std::string::npos;
+      for (size_t i = pos; i + m.size() <= out.size(); ++i) {
+        if (ieq(std::string_view(out).substr(i, m.size()), m)) {
+          hit = i;
+          break;
+        }
+      }
+      if (hit == std::string::npos) break;
+      size_t start = hit + m.size();
+      while (start < out.size() && (out[start] == ' ' || out[start] == '"')) ++start;
+      size_t end = out.find_first_of(m.back() == ':' ? "\"\n\r" : "&\"\n\r", start);
+      if (end == std::string::npos) end = out.size();
+      std::string_view value = std::string_view(out).substr(start, end - start);
+      if (value.starts_with("AWS4-") || value == "*****") {
+        pos = end;
+        continue;
+      }
+      out.replace(start, end - start, "*****");
+      pos = start + 5;
+    }
+  }
   return out;
+}
+
+std::string redact_service_text(std::string_view text) {
+  // Markers of the blocks AWS appends to SignatureDoesNotMatch ("The Canonical String for this
+  // request should have been ...", "The String-to-Sign should have been ...") and the S3 forms.
+  static constexpr std::string_view kBlocks[] = {"canonical string", "canonical request", "canonicalrequest",
+                                                 "canonical_request", "string-to-sign", "string to sign",
+                                                 "stringtosign", "string_to_sign"};
+  size_t cut = std::string_view::npos;
+  for (std::string_view m : kBlocks) {
+    for (size_t i = 0; i + m.size() <= text.size() && i < cut; ++i) {
+      if (ieq(text.substr(i, m.size()), m)) {
+        cut = i;
+        break;
+      }
+    }
+  }
+  std::string out(text.substr(0, cut));
+  if (cut != std::string_view::npos) {
+    while (!out.empty() && (out.back() == ' ' || out.back() == '\n' || out.back() == '\r' || out.back() == '\t'))
+      out.pop_back();
+    out += " [canonical request and string-to-sign removed by containctl]";
+  }
+  return redact_auth(out);
 }
 
 }  // namespace containctl::aws

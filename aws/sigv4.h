@@ -71,4 +71,10 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 // anything that might be shown or logged.
 std::string redact_auth(std::string_view text);
 
+// For text a service sent back (error messages): AWS echoes the canonical request and the string
+// to sign in SignatureDoesNotMatch, session token included. Cuts everything from the first
+// "canonical string/request" or "string-to-sign" block on, then masks what redact_auth masks plus
+// Authorization values, all case-insensitively. Used wherever a service's Message is copied.
+std::string redact_service_text(std::string_view text);
+
 }  // namespace containctl::aws

@@ -5,6 +5,7 @@
 
 #include <iostream>
 
+#include "aws/sigv4.h"
 #include "orchestrator/cli_common.h"
 
 namespace containctl::orch {
@@ -15,7 +16,10 @@ int exit_code_for(const Error& e) {
   return kExitError;
 }
 
-int report_error(const GlobalOptions& g, const Error& e) {
+int report_error(const GlobalOptions& g, const Error& raw) {
+  // Last line of defence: whatever built the error, no signed-request material leaves here.
+  Error e = raw;
+  e.message = aws::redact_service_text(e.message);
   if (g.json()) {
     nlohmann::json doc = {{"error", {{"code", e.code}, {"message", e.message}, {"kind", to_string(e.kind)}}}};
     if (e.http_status) doc["error"]["http_status"] = e.http_status;

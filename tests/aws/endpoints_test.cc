@@ -160,6 +160,22 @@ TEST_F(Overrides, MalformedUrlsNameTheirSource) {
   EXPECT_NE(cfg.error().message.find("[services s] sts endpoint_url"), std::string::npos) << cfg.error().message;
 }
 
+TEST(Endpoints, PlainHttpOnlyToLoopback) {
+  for (const char* ok : {"http://127.0.0.1:5000", "http://127.8.9.10", "http://localhost:4566", "http://[::1]:5000",
+                         "https://vpce-1.ec2.us-east-1.vpce.amazonaws.com", "HTTP://127.0.0.1:1"}) {
+    auto r = resolve_endpoint("ec2", "us-east-1", EndpointOverrides::from_environment(ok));
+    EXPECT_TRUE(r.ok()) << ok << ": " << r.error().describe();
+  }
+  for (const char* bad : {"http://ec2.us-east-1.amazonaws.com", "http://10.0.0.5:5000", "http://127.0.0.1.nip.io",
+                          "http://128.0.0.1", "http://0x7f000001", "http://[::2]:80", "http://localhost.evil.com"}) {
+    auto r = resolve_endpoint("ec2", "us-east-1", EndpointOverrides::from_environment(bad));
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, "InsecureEndpoint") << bad << ": " << r.error().describe();
+    EXPECT_NE(r.error().message.find("--endpoint-url"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("https"), std::string::npos) << r.error().message;
+  }
+}
+
 TEST(S3Addressing, VirtualHostSafety) {
   for (const char* ok : {"evidence-bucket", "abc", "a1-b2-c3", "0bucket9"})
     EXPECT_TRUE(bucket_is_virtual_host_safe(ok)) << ok;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "aws/response.h"
+#include "aws/sigv4.h"
 
 namespace containctl::aws {
 namespace {
@@ -220,6 +221,46 @@ TEST(ErrorDescribe, NamesCodeStatusAndRequestId) {
   auto e = error_from_response(resp(404, "<ErrorResponse><Error><Code>NoSuchEntity</Code><Message>gone</Message>"
                                          "</Error><RequestId>rid</RequestId></ErrorResponse>"));
   EXPECT_EQ(e.describe(), "NoSuchEntity: gone (HTTP 404, request id rid)");
+}
+
+}  // namespace
+}  // namespace containctl::aws
+
+namespace containctl::aws {
+namespace {
+
+// What STS and IAM really answer to a request whose signature does not match: the canonical
+// request (session token included) and the string to sign, in the Message.
+TEST(ErrorRedaction, SignatureDoesNotMatchEchoLosesItsSecrets) {
+  const std::string token = "FQoGZXIvYXdzECanaryTOKEN/with+slash==";
+  const std::string sig = "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7";
+  std::string message =
+      "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access "
+      "Key and signing method. Consult the service documentation for details. Authorization: Bearer abc.def "
+      "X-Amz-Security-Token: " + token + "\n\nThe Canonical String for this request should have been\n'POST\n/\n\n"
+      "content-type:application/x-www-form-urlencoded\nhost:sts.amazonaws.com\nx-amz-date:20261201T000000Z\n"
+      "x-amz-security-token:" + token + "\n\ncontent-type;host;x-amz-date;x-amz-security-token\nabc'\n\n"
+      "The String-to-Sign should have been\n'AWS4-HMAC-SHA256\n20261201T000000Z\n20261201/us-east-1/sts/aws4_request\n"
+      "def'\n";
+  std::string body = "<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>" + message +
+                     "</Message></Error><RequestId>r-1</RequestId></ErrorResponse>";
+  Error e = error_from_response(resp(403, body));
+  EXPECT_EQ(e.code, "SignatureDoesNotMatch");
+  EXPECT_EQ(e.message.find(token), std::string::npos) << e.message;
+  EXPECT_EQ(e.message.find("x-amz-date:"), std::string::npos) << e.message;
+  EXPECT_EQ(e.message.find("AWS4-HMAC-SHA256\n"), std::string::npos) << e.message;
+  EXPECT_EQ(e.message.find("abc.def"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("does not match the signature you provided"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("[canonical request and string-to-sign removed"), std::string::npos) << e.message;
+
+  // JSON protocols, and the masks on their own, whatever the case.
+  std::string json_body = R"({"__type":"InvalidSignatureException","message":"bad x-amz-signature=)" + sig +
+                          R"( and X-AMZ-SECURITY-TOKEN=)" + token + R"( authorization: AWS abc:xyz"})";
+  Error j = error_from_response(resp(400, json_body));
+  EXPECT_EQ(j.message.find(sig), std::string::npos) << j.message;
+  EXPECT_EQ(j.message.find(token), std::string::npos) << j.message;
+  EXPECT_EQ(j.message.find("abc:xyz"), std::string::npos) << j.message;
+  EXPECT_EQ(redact_service_text("STRINGTOSIGN follows: secret"), " [canonical request and string-to-sign removed by containctl]");
 }
 
 }  // namespace

@@ -3,10 +3,11 @@
 //
 // What the output may contain (see aws/debug_sign.h for the reasoning):
 //  - the secret key: never, anywhere (stdout or stderr);
-//  - the session token: only where SigV4 itself puts it, i.e. the x-amz-security-token line of
-//    canonical_request (header signing), or X-Amz-Security-Token in canonical_request and url
-//    (presign, URL-encoded); never in headers, errors or logs.
-// The signature must equal botocore's for the same inputs.
+//  - the session token: never either, raw or URI-encoded: where SigV4 puts it (the
+//    x-amz-security-token line of canonical_request, X-Amz-Security-Token in a presigned
+//    canonical_request and url) it is printed as *****.
+// The signature must equal botocore's for the same inputs, and the canonical request botocore's
+// with the token masked.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -34,6 +35,13 @@ std::string quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
+}
+
+std::string masked(std::string text) {
+  for (const std::string secret : {std::string(kToken), std::string(kTokenEncoded)})
+    for (size_t p = text.find(secret); p != std::string::npos; p = text.find(secret, p + 5))
+      text.replace(p, secret.size(), "*****");
+  return text;
 }
 
 size_t count(const std::string& hay, const std::string& needle) {
@@ -124,15 +132,15 @@ TEST_F(DebugSignCli, HeaderSigningMatchesBotocoreAndShowsTokenOnlyInCanonicalReq
   auto ref = botocore({"--method", "POST", "--url", "https://sts.eu-west-3.amazonaws.com/", "-H",
                        "Content-Type: application/x-www-form-urlencoded; charset=utf-8", "-H",
                        "User-Agent: containctl-test", "--data", body, "--region", "eu-west-3", "--service", "sts"});
-  EXPECT_EQ(doc["canonical_request"], ref["canonical_request"]);
+  EXPECT_EQ(doc["canonical_request"], masked(ref["canonical_request"]));
   EXPECT_EQ(doc["string_to_sign"], ref["string_to_sign"]);
   EXPECT_EQ(doc["authorization"], ref["authorization"]);
   EXPECT_NE(doc["authorization"].get<std::string>().find(doc["signature"].get<std::string>()), std::string::npos);
 
-  // The token: exactly once in the whole output, on its canonical-request line.
-  EXPECT_EQ(count(r.out, kToken), 1u) << r.out;
-  EXPECT_NE(doc["canonical_request"].get<std::string>().find(std::string("x-amz-security-token:") + kToken),
-            std::string::npos);
+  // The token: nowhere in the output; its canonical-request line shows it masked.
+  EXPECT_EQ(count(r.out + r.err, kToken), 0u) << r.out;
+  EXPECT_EQ(count(r.out + r.err, kTokenEncoded), 0u) << r.out;
+  EXPECT_NE(doc["canonical_request"].get<std::string>().find("x-amz-security-token:*****"), std::string::npos);
   EXPECT_NE(doc["headers"].dump().find("*****"), std::string::npos);
 }
 
@@ -146,14 +154,14 @@ TEST_F(DebugSignCli, PresignPutsTheEncodedTokenInUrlAndCanonicalRequestOnly) {
   EXPECT_FALSE(doc.contains("authorization"));
   const std::string signed_url = doc["url"];
   EXPECT_TRUE(signed_url.ends_with("X-Amz-Signature=" + doc["signature"].get<std::string>()));
-  EXPECT_EQ(count(r.out, kToken), 0u);  // raw form nowhere
-  EXPECT_EQ(count(r.out, kTokenEncoded), 2u) << r.out;
-  EXPECT_EQ(count(signed_url, kTokenEncoded), 1u);
-  EXPECT_EQ(count(doc["canonical_request"].get<std::string>(), kTokenEncoded), 1u);
+  EXPECT_EQ(count(r.out + r.err, kToken), 0u);  // raw form nowhere
+  EXPECT_EQ(count(r.out + r.err, kTokenEncoded), 0u) << r.out;  // nor encoded
+  EXPECT_EQ(count(signed_url, "X-Amz-Security-Token=*****&"), 1u) << signed_url;
+  EXPECT_EQ(count(doc["canonical_request"].get<std::string>(), "X-Amz-Security-Token=*****"), 1u);
 
   auto ref = botocore({"--method", "GET", "--url", url, "--region", "us-east-1", "--service", "s3", "--presign",
                        "--expires", "900"});
-  EXPECT_EQ(doc["canonical_request"], ref["canonical_request"]);
+  EXPECT_EQ(doc["canonical_request"], masked(ref["canonical_request"]));
   EXPECT_EQ(doc["string_to_sign"], ref["string_to_sign"]);
   EXPECT_TRUE(ref["url"].get<std::string>().ends_with("X-Amz-Signature=" + doc["signature"].get<std::string>()));
 }
@@ -167,7 +175,7 @@ TEST_F(DebugSignCli, S3PutWithBodyMatchesBotocore) {
   auto doc = nlohmann::json::parse(r.out);
   auto ref = botocore({"--method", "PUT", "--url", url, "-H", "x-amz-acl: private", "--data-file", body_file,
                        "--region", "us-east-1", "--service", "s3"});
-  EXPECT_EQ(doc["canonical_request"], ref["canonical_request"]);
+  EXPECT_EQ(doc["canonical_request"], masked(ref["canonical_request"]));
   EXPECT_EQ(doc["authorization"], ref["authorization"]);
 }
 
