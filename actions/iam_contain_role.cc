@@ -30,13 +30,11 @@ std::optional<std::string> live_revocation(const Context& ctx, const json& polic
   return cutoff;
 }
 
-// "arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION" -> NAME when the caller is that role's session.
+// True when the caller is a session of `role` (arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION).
 bool caller_is_role(const Identity& caller, const std::string& account, const std::string& role) {
-  const std::string marker = ":assumed-role/";
-  auto at = caller.arn.find(marker);
-  if (at == std::string::npos || caller.account != account) return false;
-  std::string rest = caller.arn.substr(at + marker.size());
-  return rest.substr(0, rest.find('/')) == role;
+  auto arn = aws::parse_arn(caller.arn);
+  return arn.ok() && arn->kind == aws::ArnKind::kStsAssumedRole && arn->account == account &&
+         aws::iam_name_equal(arn->name, role);
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include <set>
 #include <sstream>
 
+#include "aws/arn.h"
+
 namespace containctl::approvals {
 namespace {
 
@@ -133,17 +135,17 @@ Status write_approval(const Approval& a, const std::string& path) {
 }
 
 std::string person_of(const std::string& requester) {
-  std::string r = requester;
-  if (r.rfind("arn:", 0) == 0) {
-    // arn:PARTITION:SERVICE::ACCOUNT:RESOURCE; the person is the last element of RESOURCE
-    // (user/[path/]alice, assumed-role/Role/alice, federated-user/alice).
-    size_t colon = 0;
-    for (int i = 0; i < 5 && colon != std::string::npos; ++i) colon = r.find(':', colon + 1);
-    std::string resource = colon == std::string::npos ? r : r.substr(colon + 1);
-    size_t slash = resource.rfind('/');
-    r = slash == std::string::npos ? resource : resource.substr(slash + 1);
+  auto arn = aws::parse_arn(requester);
+  if (!arn.ok()) return lower(requester);
+  switch (arn->kind) {
+    case aws::ArnKind::kIamUser:
+    case aws::ArnKind::kStsFederatedUser: return lower(arn->name);
+    case aws::ArnKind::kStsAssumedRole: return lower(arn->session);
+    default: break;
   }
-  return lower(r);
+  // Any other principal ARN: the last element of its resource.
+  std::string resource = arn->resource_text();
+  return lower(resource.substr(resource.rfind('/') + 1));
 }
 
 bool same_person(const std::string& approver, const std::string& requester) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "aws/arn.h"
 #include "aws/assume_role.h"
 #include "aws/config_file.h"
 #include "aws/curl_transport.h"
@@ -162,7 +163,7 @@ class Resolver {
 
     AssumeRoleParams params;
     params.role_arn = p.get("role_arn");
-    if (!params.role_arn.starts_with("arn:") || params.role_arn.find(":role/") == std::string::npos)
+    if (auto role = parse_arn(params.role_arn); !role.ok() || role->kind != ArnKind::kIamRole)
       return config_error(what + " has role_arn '" + params.role_arn + "', which is not an IAM role ARN");
     params.external_id = p.get("external_id");
     if (std::string n = p.get("role_session_name"); !n.empty()) params.session_name = n;
