@@ -60,7 +60,7 @@ AwsClient AwsClient::with_context(const std::string& context) const {
 }
 
 Result<XmlResponse> AwsClient::query(const std::string& service, const std::string& region, const std::string& action,
-                                     const Params& params) {
+                                     const Params& params, CallOptions options) {
   const char* version = query_api_version(service);
   if (!version) return Error::invalid("'" + service + "' is not a query-protocol service", "UnknownService");
   CC_ASSIGN(Endpoint ep, resolve_endpoint(service, region, config_.endpoints));
@@ -83,13 +83,13 @@ Result<XmlResponse> AwsClient::query(const std::string& service, const std::stri
     parsed = std::move(p).value();
     return Ok{};
   };
-  CC_TRY(send({service, region, action, ec2_call_unfiltered(service, action, params)}, req, sp, check));
+  CC_TRY(send({service, region, action, ec2_call_unfiltered(service, action, params), options}, req, sp, check));
   return parsed;
 }
 
 Result<nlohmann::json> AwsClient::json(const std::string& service, const std::string& region,
                                        const std::string& target_prefix, const std::string& operation,
-                                       const nlohmann::json& body, bool json_1_0) {
+                                       const nlohmann::json& body, bool json_1_0, CallOptions options) {
   CC_ASSIGN(Endpoint ep, resolve_endpoint(service, region, config_.endpoints));
   HttpRequest req;
   req.method = "POST";
@@ -108,7 +108,7 @@ Result<nlohmann::json> AwsClient::json(const std::string& service, const std::st
     parsed = std::move(j);
     return Ok{};
   };
-  CC_TRY(send({service, region, operation}, req, sp, check));
+  CC_TRY(send({service, region, operation, false, options}, req, sp, check));
   return parsed;
 }
 
@@ -148,7 +148,7 @@ Result<HttpResponse> AwsClient::rest_xml(const std::string& service, const std::
   sp.s3_mode = true;
   sp.content_sha256_header = true;
   sp.payload = r.unsigned_payload ? PayloadMode::kUnsigned : PayloadMode::kSigned;
-  return send({service, region, r.operation}, req, sp);
+  return send({service, region, r.operation, false, r.options}, req, sp);
 }
 
 void AwsClient::finish(CallRecord& rec, TimePoint start) {
@@ -165,7 +165,15 @@ Result<HttpResponse> AwsClient::send(const CallSpec& call, const HttpRequest& re
   if (!config_.credentials) return Error{ErrorKind::kAuth, "MissingCredentials", "no credentials provider"};
   CallRecord rec{service, operation, region, config_.account_id};
   const TimePoint start = config_.clock->now();
+  bool sent = false;  // a request went to the transport (failures before that performed nothing)
   auto fail = [&](Error err) -> Error {
+    // A non-idempotent call that failed after it may have reached AWS: say so, so the caller
+    // reads back instead of creating a second key, password or group.
+    if (!call.options.idempotent && sent && !certainly_not_processed(err) &&
+        (err.retryable() || err.kind == ErrorKind::kParse)) {
+      err.outcome_unknown = true;
+      err.message += " (not retried: " + operation + " is not idempotent and AWS may have performed it; read back before trying again)";
+    }
     rec.http_status = err.http_status;
     rec.request_id = err.request_id;
     rec.error_code = err.code;
@@ -196,6 +204,7 @@ Result<HttpResponse> AwsClient::send(const CallSpec& call, const HttpRequest& re
       spdlog::trace("aws > {} {} {} attempt {} ({} body bytes; headers {})", service, operation, region, attempt,
                     req.body.size(), names);
     }
+    sent = true;
     Result<HttpResponse> resp = config_.transport->send(req);
     if (resp.ok() && resp->status >= 200 && resp->status < 300) {
       rec.http_status = resp->status;
@@ -219,7 +228,7 @@ Result<HttpResponse> AwsClient::send(const CallSpec& call, const HttpRequest& re
     spdlog::trace("aws < {} {} attempt {}: {} ({})", service, operation, attempt, err.describe(), to_string(err.kind));
     if (err.kind == ErrorKind::kThrottling && config_.limiter)
       config_.limiter->on_throttled(config_.account_id, region, service, operation, call.unfiltered);
-    if (!config_.retry.should_retry(err, attempt)) return fail(std::move(err));
+    if (!config_.retry.should_retry(err, attempt, call.options.idempotent)) return fail(std::move(err));
     if (config_.retry_quota) {
       last_retry_cost = config_.retry_quota->acquire(err);
       if (last_retry_cost == 0) {

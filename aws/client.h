@@ -51,6 +51,17 @@ struct ClientConfig {
   std::function<double()> jitter;        // uniform [0,1); default: a per-client PRNG
 };
 
+// Per-call options. `idempotent = false` marks a call that must not run twice (CreateAccessKey,
+// CreateLoginProfile, CreateSecurityGroup, CreateSnapshots without a ClientToken, ...): it is
+// retried only after failures where AWS certainly did not process it (throttling, DNS, connection
+// refused, TLS handshake: see certainly_not_processed). After a timeout, a connection lost after
+// sending, a 5xx or an unreadable 2xx it is NOT retried, and the error has outcome_unknown set and
+// says so: the caller reads back (ListAccessKeys, GetLoginProfile, DescribeSecurityGroups by name)
+// before it tries again. Calls that carry a ClientToken are idempotent and keep the default.
+struct CallOptions {
+  bool idempotent = true;
+};
+
 struct RestRequest {
   std::string operation;  // for logs and the audit trail, e.g. "PutBucketPolicy"
   std::string method = "GET";
@@ -61,6 +72,7 @@ struct RestRequest {
   std::vector<Header> headers;
   std::string body;
   bool unsigned_payload = false;
+  CallOptions options;
 };
 
 class AwsClient {
@@ -69,10 +81,11 @@ class AwsClient {
 
   // Query protocol (EC2, IAM, STS, Auto Scaling, ELBv2, CloudFormation): POST form body.
   Result<XmlResponse> query(const std::string& service, const std::string& region, const std::string& action,
-                            const Params& params);
+                            const Params& params, CallOptions options = {});
   // JSON 1.0/1.1 protocol: X-Amz-Target = target_prefix + "." + operation.
   Result<nlohmann::json> json(const std::string& service, const std::string& region, const std::string& target_prefix,
-                              const std::string& operation, const nlohmann::json& body, bool json_1_0 = false);
+                              const std::string& operation, const nlohmann::json& body, bool json_1_0 = false,
+                              CallOptions options = {});
   // REST-XML (S3, S3 Control). Non-2xx responses are Errors.
   Result<HttpResponse> rest_xml(const std::string& service, const std::string& region, const RestRequest& request);
 
@@ -90,6 +103,7 @@ class AwsClient {
     const std::string& region;
     const std::string& operation;
     bool unfiltered = false;  // EC2: no filter and no pagination (the smaller request bucket)
+    CallOptions options = {};
   };
   Result<HttpResponse> send(const CallSpec& call, const HttpRequest& request, const SigningParams& signing,
                             const ResponseCheck& check = {});

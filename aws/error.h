@@ -29,6 +29,9 @@ struct Error {
   std::string message;  // human text; never carries secrets
   int http_status = 0;
   std::string request_id;
+  // A non-idempotent call failed in a way that leaves open whether AWS performed it (timeout,
+  // connection lost after sending, 5xx): the caller must read back before acting again.
+  bool outcome_unknown = false;
 
   static Error invalid(std::string message, std::string code = "InvalidInput") {
     return {ErrorKind::kInvalidInput, std::move(code), std::move(message)};

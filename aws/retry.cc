@@ -57,6 +57,16 @@ bool contains(const C& c, std::string_view v) {
 
 }  // namespace
 
+bool certainly_not_processed(const Error& e) {
+  if (e.kind == ErrorKind::kThrottling) return true;
+  if (e.kind != ErrorKind::kNetwork) return false;
+  // CurlTransport's codes for failures before the request was sent (curl_transport.cc code_of).
+  static constexpr std::array<std::string_view, 7> kNeverSent = {
+      "DnsFailure", "ProxyDnsFailure", "ConnectionRefused", "TlsVerificationFailed",
+      "TlsCaBundleUnreadable", "TlsHandshakeFailed", "MalformedUrl"};
+  return std::find(kNeverSent.begin(), kNeverSent.end(), e.code) != kNeverSent.end();
+}
+
 std::chrono::milliseconds RetryPolicy::backoff(int attempt, double unit) const {
   double cap = static_cast<double>(base_delay.count()) * std::pow(2.0, std::max(0, attempt - 1));
   cap = std::min(cap, static_cast<double>(max_delay.count()));

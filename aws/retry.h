@@ -18,6 +18,11 @@
 
 namespace containctl::aws {
 
+// True when AWS certainly did not perform the request that failed with `e`: it was throttled
+// (rejected before any processing) or never left this host (DNS, connection refused, TLS
+// handshake). Timeouts, connections lost after sending and 5xx answers leave it open.
+bool certainly_not_processed(const Error& e);
+
 struct RetryPolicy {
   int max_attempts = 3;
   std::chrono::milliseconds base_delay{1000};          // throttling errors: first retry waits up to this
@@ -25,6 +30,11 @@ struct RetryPolicy {
   std::chrono::milliseconds max_delay{20000};
 
   bool should_retry(const Error& e, int attempt) const { return attempt < max_attempts && e.retryable(); }
+  // A call that is not idempotent (CreateAccessKey, CreateSecurityGroup without a client token)
+  // is retried only when the failed attempt was certainly not processed.
+  bool should_retry(const Error& e, int attempt, bool idempotent) const {
+    return should_retry(e, attempt) && (idempotent || certainly_not_processed(e));
+  }
   // Full jitter: uniform in [0, min(max_delay, base * 2^(attempt-1))]. `unit` is in [0,1).
   std::chrono::milliseconds backoff(int attempt, double unit) const;
   // As above, with the base chosen by the error's class (throttling or not).

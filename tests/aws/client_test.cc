@@ -304,3 +304,109 @@ TEST(ClientRateLimit, EveryAttemptTakesATokenAndThrottlingSlowsTheBucket) {
 
 }  // namespace
 }  // namespace containctl::aws
+
+namespace containctl::aws {
+namespace {
+
+// A non-idempotent call (CreateAccessKey) is never sent twice when the first attempt may have been
+// performed; throttling and failures before sending are still retried. Idempotent calls keep
+// retrying as before.
+TEST(ClientRetries, NonIdempotentCallsAreNotRetriedWhenTheyMayHaveBeenPerformed) {
+  const std::string kCreated = "<CreateAccessKeyResponse><CreateAccessKeyResult/></CreateAccessKeyResponse>";
+  struct Case {
+    const char* name;
+    std::function<void(FakeTransport&)> first;
+  };
+  const std::vector<Case> uncertain = {
+      {"timeout", [](FakeTransport& t) { t.fail(Error{ErrorKind::kTimeout, "Timeout", "Operation timed out"}); }},
+      {"reset after send", [](FakeTransport& t) { t.fail(Error{ErrorKind::kNetwork, "NetworkError", "Connection reset by peer"}); }},
+      {"500", [](FakeTransport& t) { t.respond(500, testing::query_error_body("InternalFailure", "oops")); }},
+      {"503", [](FakeTransport& t) { t.respond(503, testing::query_error_body("ServiceUnavailable", "busy")); }},
+  };
+  for (const auto& c : uncertain) {
+    Harness h(5);
+    c.first(*h.transport);
+    h.transport->respond(200, kCreated);
+    auto r = h.client->query("iam", "us-east-1", "CreateAccessKey", {{"UserName", "u"}}, CallOptions{.idempotent = false});
+    ASSERT_FALSE(r.ok()) << c.name;
+    EXPECT_EQ(h.transport->request_count(), 1u) << c.name;
+    EXPECT_TRUE(r.error().outcome_unknown) << c.name;
+    EXPECT_NE(r.error().message.find("not idempotent"), std::string::npos) << c.name << ": " << r.error().message;
+    ASSERT_EQ(h.records.size(), 1u);
+    EXPECT_EQ(h.records[0].attempts, 1);
+
+    // The same failure on an idempotent call is retried, and nothing is marked uncertain.
+    Harness idem(5);
+    c.first(*idem.transport);
+    idem.transport->respond(200, kCreated);
+    auto ok = idem.client->query("iam", "us-east-1", "CreateAccessKey", {{"UserName", "u"}});
+    ASSERT_TRUE(ok.ok()) << c.name << ": " << ok.error().describe();
+    EXPECT_EQ(idem.transport->request_count(), 2u) << c.name;
+  }
+
+  const std::vector<Case> not_processed = {
+      {"throttled", [](FakeTransport& t) { t.respond(400, testing::query_error_body("Throttling", "Rate exceeded")); }},
+      {"429", [](FakeTransport& t) { t.respond(429, ""); }},
+      {"connection refused", [](FakeTransport& t) { t.fail(Error{ErrorKind::kNetwork, "ConnectionRefused", "refused"}); }},
+      {"dns", [](FakeTransport& t) { t.fail(Error{ErrorKind::kNetwork, "DnsFailure", "no such host"}); }},
+      {"tls handshake", [](FakeTransport& t) { t.fail(Error{ErrorKind::kNetwork, "TlsHandshakeFailed", "handshake"}); }},
+  };
+  for (const auto& c : not_processed) {
+    Harness h(5);
+    h.next_draw = 0.0;
+    c.first(*h.transport);
+    h.transport->respond(200, kCreated);
+    auto r = h.client->query("iam", "us-east-1", "CreateAccessKey", {{"UserName", "u"}}, CallOptions{.idempotent = false});
+    ASSERT_TRUE(r.ok()) << c.name << ": " << r.error().describe();
+    EXPECT_EQ(h.transport->request_count(), 2u) << c.name;
+  }
+}
+
+TEST(ClientRetries, NonIdempotentAfterThrottleThenTimeoutStopsAndReportsUnknownOutcome) {
+  Harness h(5);
+  h.next_draw = 0.0;
+  h.transport->respond(400, testing::query_error_body("Throttling", "slow down"))
+      .fail(Error{ErrorKind::kTimeout, "Timeout", "timed out"})
+      .respond(200, "<CreateLoginProfileResponse/>");
+  auto r = h.client->query("iam", "us-east-1", "CreateLoginProfile", {{"UserName", "u"}}, CallOptions{.idempotent = false});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kTimeout);
+  EXPECT_TRUE(r.error().outcome_unknown);
+  EXPECT_EQ(h.transport->request_count(), 2u);
+  EXPECT_EQ(h.transport->pending(), 1u);
+}
+
+TEST(ClientRetries, NonIdempotentRestAndJsonCallsFollowTheSameRule) {
+  Harness h(5);
+  h.transport->respond(500, testing::s3_error_body("InternalError", "oops")).respond(200, "");
+  RestRequest put;
+  put.operation = "PutObject";
+  put.method = "PUT";
+  put.bucket = "b";
+  put.key = "k";
+  put.options.idempotent = false;
+  auto r = h.client->rest_xml("s3", "us-east-1", put);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.error().outcome_unknown);
+  EXPECT_EQ(h.transport->request_count(), 1u);
+
+  Harness j(5);
+  j.transport->fail(Error{ErrorKind::kTimeout, "Timeout", "timed out"}).respond(200, "{}");
+  auto jr = j.client->json("secretsmanager", "us-east-1", "secretsmanager", "CreateSecret", {{"Name", "n"}}, false,
+                           CallOptions{.idempotent = false});
+  ASSERT_FALSE(jr.ok());
+  EXPECT_TRUE(jr.error().outcome_unknown);
+  EXPECT_EQ(j.transport->request_count(), 1u);
+}
+
+// A client error is final either way and is not an unknown outcome: AWS refused the request.
+TEST(ClientRetries, NonIdempotentClientErrorsAreNotUnknownOutcomes) {
+  Harness h(5);
+  h.transport->respond(409, testing::query_error_body("EntityAlreadyExists", "exists"));
+  auto r = h.client->query("iam", "us-east-1", "CreateLoginProfile", {{"UserName", "u"}}, CallOptions{.idempotent = false});
+  ASSERT_FALSE(r.ok());
+  EXPECT_FALSE(r.error().outcome_unknown);
+}
+
+}  // namespace
+}  // namespace containctl::aws
