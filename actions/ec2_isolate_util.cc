@@ -46,7 +46,7 @@ Status parallel(aws::Clock& clock, std::vector<std::function<Status()>> tasks) {
       results[i] = tasks[i]();
       depths[i] = round_trip_depth();
     });
-  aws::fork_join(clock, std::move(runs));
+  CC_TRY(aws::fork_join(clock, std::move(runs)));  // a task that threw is an error, not a crash
   round_trip_depth() = *std::max_element(depths.begin(), depths.end());
   for (auto& r : results)
     if (!r.ok()) return r;

@@ -5,11 +5,13 @@
 #pragma once
 
 #include <functional>
+#include <string>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "aws/clock.h"
+#include "aws/result.h"
 
 namespace containctl::aws {
 
@@ -18,11 +20,20 @@ namespace containctl::aws {
 void wait_until(Clock& clock, std::mutex& mu, const std::function<bool()>& ready);
 void notify_waiters(Clock& clock);
 
+// Runs `body` and turns anything it throws (std::stoi's invalid_argument, nlohmann's type_error,
+// out_of_range, ...) into an Error (kInternal, code "UncaughtException") naming `what` and the
+// exception. Nothing may throw past a thread: every thread helper below runs its bodies through it.
+Status catch_all(const std::string& what, const std::function<void()>& body);
+Status catch_all_status(const std::string& what, const std::function<Status()>& body);
+
 // A thread that counts as a participant of `clock` from before it starts until `body` returns.
-std::thread start_thread(Clock& clock, std::function<void()> body);
+// An exception from `body` never ends the process: it is caught on the thread and handed to
+// `on_error` (on that thread), which must not throw.
+std::thread start_thread(Clock& clock, std::function<void()> body, std::function<void(const Error&)> on_error);
 
 // Runs every task and returns when all are done: the first on the calling thread, the others on
-// threads of their own.
-void fork_join(Clock& clock, std::vector<std::function<void()>> tasks);
+// threads of their own. A task that throws stops only itself; every other task still runs to the
+// end. Returns the error of the first task (by index) that threw, or ok.
+[[nodiscard]] Status fork_join(Clock& clock, std::vector<std::function<void()>> tasks);
 
 }  // namespace containctl::aws

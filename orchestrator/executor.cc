@@ -233,17 +233,26 @@ struct Runner {
         const StepRecord rec = records[wave[i]->id];
         tasks.push_back([this, idx, &e, s = wave[i], rec, fam, &ctx, &ok, i, &hold] {
           // A step that writes a resource another target's step writes runs alone on it; waiting
-          // for it makes no calls, so the slot may go to other targets meanwhile.
+          // for it makes no calls, so the slot may go to other targets meanwhile. A family that
+          // throws (a bad field in a hand-edited plan, a surprising answer) fails its step like an
+          // error would; the journal keeps its before-state for rollback.
+          Status st = Ok{};
           {
             ResourceLocks::Held held(locks, fam->shared_resources(e.target, *s),
                                      [&hold](const std::function<void()>& wait) { hold.idle(wait); });
-            ok[i] = run_step(idx, e, *s, rec, *fam, ctx);
+            st = aws::catch_all(e.target.arn + " " + s->id, [&] { ok[i] = run_step(idx, e, *s, rec, *fam, ctx); });
+          }
+          if (!st.ok()) {
+            logged(journal.set_state(run_id, idx, s->id, step_state::kFailed, st.error().describe()));
+            failed(e, *s, st.error().describe());
+            note("  " + e.target.arn + "  " + s->id + ": FAILED: " + st.error().describe());
           }
           hold.step_finished();
         });
       }
       hold.wave_started(static_cast<int>(tasks.size()));
-      aws::fork_join(*env.clock, std::move(tasks));  // independent steps at once; one runs inline
+      // Independent steps at once; one runs inline. Each task catches its own exceptions.
+      logged(aws::fork_join(*env.clock, std::move(tasks)));
       bool all_ok = true;
       for (size_t i = 0; i < wave.size(); ++i) {
         if (ok[i])
@@ -295,11 +304,16 @@ RunOutcome execute_run(Journal& journal, const std::string& run_id, const std::v
   std::vector<std::vector<int>> groups;
   std::vector<std::string> keys;
   group_entries(entries, groups, keys);
-  run_pool(*env.clock, groups, keys, env.workers, env.per_account_region,
-           [&](const std::vector<int>& group, PoolSlot& slot) {
-             for (int idx : group)
-               if (!r.run_entry(idx, entries[idx], records[idx], slot)) break;
-           });
+  Status pooled = run_pool(*env.clock, groups, keys, env.workers, env.per_account_region,
+                           [&](const std::vector<int>& group, PoolSlot& slot) {
+                             for (int idx : group)
+                               if (!r.run_entry(idx, entries[idx], records[idx], slot)) break;
+                           });
+  if (!pooled.ok()) {
+    std::lock_guard lock(r.mu);
+    r.outcome.errors.push_back(pooled.error().describe());
+    r.outcome.steps_failed++;  // a target stopped without finishing: the run is not a success
+  }
   int total = 0;
   for (const auto& e : entries) total += static_cast<int>(e.steps.size());
   r.outcome.status = r.outcome.steps_failed == 0 && r.outcome.steps_done == total ? "succeeded"
@@ -375,7 +389,7 @@ Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, con
     if (actions::ActionFamily* fam = r.family(items[i].entry->family))
       shared[i] = fam->shared_resources(items[i].entry->target, *items[i].step);
   ReverseOrder reverse(*env.clock, shared);
-  run_pool(*env.clock, groups, keys, env.workers, env.per_account_region, [&](const std::vector<int>& group, PoolSlot& slot) {
+  Status pooled = run_pool(*env.clock, groups, keys, env.workers, env.per_account_region, [&](const std::vector<int>& group, PoolSlot& slot) {
     for (int i : group) {
       if (!reverse.ready(i)) {  // no calls while waiting: the slot goes to other targets
         slot.release();
@@ -406,8 +420,10 @@ Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, con
       }
       logged(journal.set_state(run_id, it.record.entry, it.step->id, step_state::kRollingBack));
       r.note("  " + e.target.arn + "  " + it.step->id + ": rolling back");
-      Status st = fam->rollback(ctx, *it.step, it.record.before, it.record.applied, request.options);
-      if (st.ok()) st = fam->verify_rollback(ctx, *it.step, it.record.before, request.options);
+      Status st = aws::catch_all_status(e.target.arn + " " + it.step->id + " rollback", [&] {
+        Status rolled = fam->rollback(ctx, *it.step, it.record.before, it.record.applied, request.options);
+        return rolled.ok() ? fam->verify_rollback(ctx, *it.step, it.record.before, request.options) : rolled;
+      });
       if (!st.ok()) {
         logged(journal.set_state(run_id, it.record.entry, it.step->id, step_state::kRollbackFailed, st.error().describe()));
         r.failed(e, *it.step, st.error().describe());
@@ -423,6 +439,10 @@ Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, con
       r.outcome.steps_done++;
     }
   });
+  if (!pooled.ok()) {
+    r.outcome.errors.push_back(pooled.error().describe());
+    r.outcome.steps_failed++;
+  }
   r.outcome.status = r.outcome.steps_failed == 0 ? "rolled_back" : "rollback_partial";
   logged(journal.set_run_status(run_id, r.outcome.status));
   return r.outcome;

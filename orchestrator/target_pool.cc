@@ -31,6 +31,12 @@ struct PoolState {
   size_t idle = 0;                                               // workers waiting for a pick
   std::vector<std::thread> extra;                                // workers started for released slots
   size_t extra_live = 0;
+  Status first_error;  // the first exception a group's work threw (the pool itself goes on)
+
+  void record(const Error& e) {
+    std::lock_guard lock(mu);
+    if (first_error.ok()) first_error = e;
+  }
 
   // Admits the key's waiting groups while it has room and no released group of it wants back in.
   bool admit_locked(const std::string& key) {
@@ -70,7 +76,12 @@ struct PoolState {
       if (!got) return;
       const std::string& key = keys[pick];
       PoolSlot slot(*this, key);
-      work(groups[pick], slot);
+      // A group that throws ends only itself; its slot is returned as if it had finished.
+      Status st = aws::catch_all("target group " + key, [&] { work(groups[pick], slot); });
+      if (!st.ok()) {
+        if (!slot.held()) slot.reacquire();
+        record(st.error());
+      }
       bool wake = false;
       {
         std::lock_guard lock(mu);
@@ -98,7 +109,7 @@ struct PoolState {
             extra_live--;
           }
           aws::notify_waiters(clock);
-        }));
+        }, [this](const Error& e) { record(e); }));
       }
     }
     aws::notify_waiters(clock);
@@ -119,10 +130,16 @@ struct PoolState {
   }
 };
 
-void PoolSlot::release() { pool_.release(key_); }
-void PoolSlot::reacquire() { pool_.reacquire(key_); }
+void PoolSlot::release() {
+  held_ = false;
+  pool_.release(key_);
+}
+void PoolSlot::reacquire() {
+  pool_.reacquire(key_);
+  held_ = true;
+}
 
-void run_pool(aws::Clock& clock, const std::vector<std::vector<int>>& groups, const std::vector<std::string>& keys,
+Status run_pool(aws::Clock& clock, const std::vector<std::vector<int>>& groups, const std::vector<std::string>& keys,
               int workers, int per_key, const std::function<void(const std::vector<int>&, PoolSlot&)>& work) {
   PoolState pool{clock, groups, keys, static_cast<size_t>(std::max(1, workers)), std::max(1, per_key), work};
   pool.untaken = groups.size();
@@ -136,9 +153,11 @@ void run_pool(aws::Clock& clock, const std::vector<std::vector<int>>& groups, co
   }
   // More workers than ready groups could never all be busy; releases start more when needed.
   const size_t n = std::max<size_t>(1, std::min(pool.workers, pool.ready.size()));
-  aws::fork_join(clock, std::vector<std::function<void()>>(n, [&] { pool.worker(); }));
+  Status st = aws::fork_join(clock, std::vector<std::function<void()>>(n, [&] { pool.worker(); }));
+  if (!st.ok()) pool.record(st.error());
   aws::wait_until(clock, pool.mu, [&] { return pool.extra_live == 0; });
   for (auto& t : pool.extra) t.join();  // each has left the clock already
+  return pool.first_error;
 }
 
 }  // namespace containctl::orch

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "aws/clock.h"
+#include "aws/result.h"
 
 namespace containctl::orch {
 
@@ -24,16 +25,19 @@ class PoolSlot {
   // Blocks until the key has room again; a returning group comes before the key's waiting ones.
   // It may briefly take the running count above `workers` (never above `per_key` for its key).
   void reacquire();
+  bool held() const { return held_; }
 
  private:
   PoolState& pool_;
   const std::string& key_;
+  bool held_ = true;
 };
 
 // Runs `work(groups[i], slot)` for every group; returns when all are done. The caller is one of
-// the workers. Waits go through the clock (aws/concurrency.h), so the simulation runs this very
+// the workers. A `work` that throws ends only its own group (the others run on); the first such
+// exception comes back as the error (nothing throws past a thread). Waits go through the clock (aws/concurrency.h), so the simulation runs this very
 // code in virtual time.
-void run_pool(aws::Clock& clock, const std::vector<std::vector<int>>& groups, const std::vector<std::string>& keys,
+[[nodiscard]] Status run_pool(aws::Clock& clock, const std::vector<std::vector<int>>& groups, const std::vector<std::string>& keys,
               int workers, int per_key, const std::function<void(const std::vector<int>&, PoolSlot&)>& work);
 
 }  // namespace containctl::orch
