@@ -67,6 +67,14 @@ struct Identity {
   std::string arn;
   std::string user_id;
   std::string access_key_id;  // the key in use; never deactivated or rotated by the tool
+  // The rest of the chain behind these credentials, never contained either: the principal and
+  // key of a source profile behind an assumed role, the instance whose metadata served them.
+  struct Link {
+    std::string arn;            // an IAM user or role, or an EC2 instance
+    std::string access_key_id;  // a source profile's long-term key, when known
+    std::string what;           // for messages: "source profile 'base'", "instance metadata"
+  };
+  std::vector<Link> chain;
 };
 
 struct RollbackOptions {
@@ -122,6 +130,12 @@ class ActionFamily {
   // Reads back that `before` holds again (after rollback).
   virtual Status verify_rollback(Context& ctx, const Step& step, const json& before,
                                  const RollbackOptions& options) = 0;
+  // Checks one step of a plan being loaded (apply, approve, rollback), before anything runs: its
+  // id is one this family makes and its args, before and after have the fields and types the
+  // family will read. The error names the field ("args.group_ids: expected an array of
+  // strings"); the loader adds the entry and step. Must not throw and makes no AWS calls. The
+  // default accepts every step; families override it with their typed parsing.
+  virtual Status check_step(const Step& step) const { return Ok{}; }
   // Every IAM action this family can call (discover, apply, verify, rollback), e.g.
   // "ec2:DescribeInstances". The StackSet generator derives least-privilege roles from it.
   virtual std::vector<std::string> iam_actions() const = 0;

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "aws/arn.h"
 #include "aws/result.h"
 
 namespace containctl::actions {
@@ -24,5 +25,13 @@ struct Target {
 
 // Accepts the ARN forms in CLI-CONTRACT.md; errors name what is wrong with the ARN.
 Result<Target> parse_target_arn(const std::string& arn);
+// The target as AWS names it. `discovered_arn` is the ARN the family's discovery read back from
+// AWS (discovered["arn"]; empty when the family reports none, and then `typed` stands). The same
+// resource spelled in another case becomes the discovered spelling; a typed ARN whose IAM path
+// differs from the real one, or that names another resource, is refused with a message naming
+// both (protection and the gate must judge the real ARN, never what was typed).
+Result<Target> canonical_target(const Target& typed, const std::string& discovered_arn);
+// The target an already parsed ARN names; an error for ARN kinds containctl cannot contain.
+Result<Target> target_from_arn(const aws::Arn& arn);
 
 }  // namespace containctl::actions

@@ -23,6 +23,10 @@ class AssumeRoleProvider final : public CredentialsProvider {
   // `source` signs the AssumeRole call; it must outlive this provider.
   AssumeRoleProvider(std::shared_ptr<AwsClient> source, AssumeRoleParams params);
   Result<Credentials> credentials() override;
+  // The client whose credentials sign AssumeRole (the source profile): part of containctl's own
+  // identity chain, never to be contained.
+  const std::shared_ptr<AwsClient>& source_client() const { return source_; }
+  const AssumeRoleParams& params() const { return params_; }
 
  private:
   std::shared_ptr<AwsClient> source_;

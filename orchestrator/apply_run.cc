@@ -75,6 +75,13 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
       needs_approval = true;
       approvals_required = std::max(approvals_required, g.approvals_required);
     }
+    // The planner made the target the ARN discovery read back; a plan where they differ was not
+    // written by it (or predates it): protection must judge the real ARN, so refuse.
+    const json discovered = targets[i].value("discovered", json::object());
+    if (discovered.is_object() && discovered.contains("arn") && discovered["arn"].is_string() &&
+        discovered["arn"].get<std::string>() != e.target.arn)
+      refusals.push_back(e.target.arn + ": discovery read back " + discovered["arn"].get<std::string>() +
+                         "; plan it again with the ARN AWS reports");
     if (targets[i].value("refused", false) && g.decision != "refused")
       refusals.push_back(e.target.arn + ": was refused when planned; plan it again under the current settings");
   }

@@ -7,6 +7,7 @@
 #include "approvals/approval.h"
 #include "aws/sigv4.h"
 #include "orchestrator/cli_common.h"
+#include "orchestrator/plan_file.h"
 
 namespace containctl::orch {
 namespace {
@@ -87,6 +88,8 @@ int run_approve(const GlobalOptions& g, const ApproveArgs& a) {
     steps += t["steps"].size();
     targets.push_back({{"target", t["target"]}, {"steps", t["steps"].size()}});
   }
+  // Every step as its family will read it: nobody signs a plan that apply would refuse.
+  if (auto entries = plan_entries(plan); !entries.ok()) return report_error(g, bad_plan(a.plan, entries.error().message));
   std::string requester = plan.contains("requester") && plan["requester"].is_string() ? plan["requester"].get<std::string>() : "";
 
   auto approval = approvals::sign_approval(hash, a.approver, a.key, *ttl, std::chrono::system_clock::now());

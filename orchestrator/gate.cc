@@ -1,6 +1,9 @@
 #include "orchestrator/gate.h"
 
 #include <algorithm>
+#include <cctype>
+
+#include "aws/arn.h"
 
 namespace containctl::orch {
 
@@ -11,47 +14,55 @@ nlohmann::json GateDecision::to_json() const {
 }
 
 std::string principal_arn(const std::string& arn) {
-  // arn:PART:sts::ACCT:assumed-role/ROLE/SESSION
-  const std::string marker = ":assumed-role/";
-  size_t m = arn.find(marker);
-  if (arn.rfind("arn:", 0) != 0 || m == std::string::npos || arn.find(":sts:") == std::string::npos) return arn;
-  size_t role_start = m + marker.size();
-  size_t slash = arn.find('/', role_start);
-  std::string role = arn.substr(role_start, slash == std::string::npos ? std::string::npos : slash - role_start);
-  std::string prefix = arn.substr(0, m);  // arn:PART:sts::ACCT
-  std::string part = prefix.substr(4, prefix.find(':', 4) - 4);
-  std::string acct = prefix.substr(prefix.rfind(':') + 1);
-  return "arn:" + part + ":iam::" + acct + ":role/" + role;
+  auto parsed = aws::parse_arn(arn);
+  return parsed.ok() ? aws::principal_of(*parsed).str() : arn;
 }
 
 namespace {
 
-// Role ARNs carry a path the caller's STS ARN does not: compare account and final name.
-bool same_role(const std::string& role_arn_without_path, const std::string& target) {
-  auto split = [](const std::string& a) {
-    size_t c = a.find(":iam::");
-    if (c == std::string::npos) return std::pair<std::string, std::string>{};
-    std::string acct = a.substr(c + 6, 12);
-    std::string name = a.substr(a.rfind('/') + 1);
-    return std::pair{acct, name};
-  };
-  if (target.find(":role/") == std::string::npos) return false;
-  auto [a1, n1] = split(role_arn_without_path);
-  auto [a2, n2] = split(target);
-  return !a1.empty() && a1 == a2 && n1 == n2;
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// A settings glob protects a target when it matches the target's ARN. For IAM users and roles it
+// also matches ignoring case and path: IAM names are unique in an account ignoring both, so
+// "role/BreakGlass" protects the role whichever path or spelling a target names it by.
+bool glob_protects(const std::string& glob, const std::string& text, const Result<aws::Arn>& target) {
+  if (glob_match(glob, text)) return true;
+  if (!target.ok() || !target->is_iam_principal()) return false;
+  aws::Arn without_path = *target;
+  without_path.path = "/";
+  std::string g = lower(glob);
+  return glob_match(g, lower(target->str())) || glob_match(g, lower(without_path.str()));
 }
 
 }  // namespace
 
 std::string protection_reason(const Settings& s, const actions::Identity& caller, const std::string& arn) {
+  auto target = aws::parse_arn(arn);
   for (const auto& glob : s.protected_arns)
-    if (glob_match(glob, arn)) return "protected by settings (matches '" + glob + "')";
+    if (glob_protects(glob, arn, target)) return "protected by settings (matches '" + glob + "')";
   if (!caller.arn.empty()) {
-    std::string me = principal_arn(caller.arn);
-    if (me == arn || same_role(me, arn)) return "it is the identity containctl runs as (" + caller.arn + ")";
+    auto me = aws::parse_arn(caller.arn);
+    if (caller.arn == arn || (me.ok() && target.ok() &&
+                              (aws::principal_of(*me) == *target || aws::same_iam_entity(aws::principal_of(*me), *target))))
+      return "it is the identity containctl runs as (" + caller.arn + ")";
   }
-  if (!s.member_role_name.empty() && arn.find(":role/") != std::string::npos &&
-      arn.substr(arn.rfind('/') + 1) == s.member_role_name)
+  if (target.ok()) {
+    for (const auto& link : caller.chain) {
+      auto l = aws::parse_arn(link.arn);
+      if (!l.ok()) continue;
+      aws::Arn who = aws::principal_of(*l);
+      // Instances are named by id (the chain may not know the instance's region).
+      bool same = who == *target || aws::same_iam_entity(who, *target) ||
+                  (who.kind == aws::ArnKind::kEc2Instance && target->kind == aws::ArnKind::kEc2Instance &&
+                   who.partition == target->partition && who.account == target->account && who.name == target->name);
+      if (same) return "it is part of the identity containctl runs as (" + link.what + ": " + link.arn + ")";
+    }
+  }
+  if (!s.member_role_name.empty() && target.ok() && target->kind == aws::ArnKind::kIamRole &&
+      aws::iam_name_equal(target->name, s.member_role_name))
     return "it is the containment role containctl assumes (" + s.member_role_name + ")";
   return "";
 }

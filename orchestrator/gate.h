@@ -31,7 +31,9 @@ struct GateDecision {
 
 GateDecision evaluate_gate(const Settings& settings, const actions::Identity& caller, const GateInput& in);
 
-// Why `arn` is protected (settings globs, the caller's own identity, the containment role), or "".
+// Why `arn` is protected, or "": settings globs (IAM users and roles also ignoring path and case),
+// the caller's own identity and every link of its chain (caller.chain: source profiles behind an
+// assumed role, the instance serving metadata credentials), the containment role.
 std::string protection_reason(const Settings& settings, const actions::Identity& caller, const std::string& arn);
 
 // The IAM ARN behind an STS assumed-role ARN (arn:aws:sts::A:assumed-role/R/S -> arn:aws:iam::A:role/R);

@@ -7,9 +7,11 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "actions/registry.h"
+#include "aws/concurrency.h"
 #include "aws/sigv4.h"
 
 namespace containctl::orch {
@@ -23,6 +25,27 @@ Result<std::string> get_string(const json& j, const char* key, const std::string
   if (!j.contains(key)) return bad(where, "missing field '" + std::string(key) + "'");
   if (!j[key].is_string()) return bad(where + "." + key, "must be a string");
   return j[key].get<std::string>();
+}
+
+// Step ids are unique within an entry and every depends_on names another step of it, without a
+// cycle: otherwise the executor could never start some steps.
+Status check_step_graph(const std::vector<actions::Step>& steps, const std::string& where) {
+  std::set<std::string> ids, done;
+  for (const auto& s : steps)
+    if (!ids.insert(s.id).second) return bad(where + ".steps", "step id '" + s.id + "' appears twice");
+  for (const auto& s : steps)
+    for (const auto& d : s.depends_on)
+      if (!ids.count(d) || d == s.id)
+        return bad(where + ".steps", "step '" + s.id + "' depends on '" + d + "', which is not another step of this target");
+  while (done.size() < steps.size()) {
+    size_t before = done.size();
+    for (const auto& s : steps)
+      if (!done.count(s.id) &&
+          std::all_of(s.depends_on.begin(), s.depends_on.end(), [&](const std::string& d) { return done.count(d) > 0; }))
+        done.insert(s.id);
+    if (done.size() == before) return bad(where + ".steps", "the steps' depends_on form a cycle");
+  }
+  return Ok{};
 }
 
 }  // namespace
@@ -51,7 +74,9 @@ Result<actions::Step> step_from_json(const json& j, const std::string& where) {
     actions::ApiCall call;
     CC_ASSIGN(call.service, get_string(c, "service", where + ".calls"));
     CC_ASSIGN(call.operation, get_string(c, "operation", where + ".calls"));
+    if (c.contains("params") && !c["params"].is_object()) return bad(where + ".calls.params", "must be an object");
     call.params = c.value("params", json::object());
+    if (c.contains("mutating") && !c["mutating"].is_boolean()) return bad(where + ".calls.mutating", "must be true or false");
     call.mutating = c.value("mutating", true);
     s.calls.push_back(std::move(call));
   }
@@ -120,7 +145,9 @@ Result<json> load_plan(const std::string& path) {
   return plan;
 }
 
-Result<std::vector<PlanEntry>> plan_entries(const json& plan) {
+Result<std::vector<PlanEntry>> plan_entries(const json& plan) { return plan_entries(plan, actions::find_family); }
+
+Result<std::vector<PlanEntry>> plan_entries(const json& plan, const FamilyLookup& find) {
   if (!plan.contains("targets") || !plan["targets"].is_array()) return bad("plan.targets", "must be an array");
   std::vector<PlanEntry> out;
   for (size_t i = 0; i < plan["targets"].size(); ++i) {
@@ -131,15 +158,24 @@ Result<std::vector<PlanEntry>> plan_entries(const json& plan) {
     CC_ASSIGN(std::string arn, get_string(t, "target", where));
     CC_ASSIGN(e.target, actions::parse_target_arn(arn));
     CC_ASSIGN(e.family, get_string(t, "family", where));
-    if (!actions::find_family(e.family)) return bad(where + ".family", "unknown action family '" + e.family + "'");
+    const actions::ActionFamily* fam = find(e.family);
+    if (!fam) return bad(where + ".family", "unknown action family '" + e.family + "'");
     CC_ASSIGN(e.account, get_string(t, "account", where));
     CC_ASSIGN(e.region, get_string(t, "region", where));
     CC_ASSIGN(e.confidence, get_string(t, "confidence", where));
+    if (!fam->handles(e.target))
+      return bad(where + ".family", "action family '" + e.family + "' does not handle target " + e.target.arn);
     if (!t.contains("steps") || !t["steps"].is_array()) return bad(where + ".steps", "must be an array");
     for (size_t k = 0; k < t["steps"].size(); ++k) {
-      CC_ASSIGN(actions::Step s, step_from_json(t["steps"][k], where + ".steps[" + std::to_string(k) + "]"));
+      std::string step_where = where + ".steps[" + std::to_string(k) + "]";
+      CC_ASSIGN(actions::Step s, step_from_json(t["steps"][k], step_where));
+      // The family's typed check: a hand-edited field is refused here, before anything runs.
+      Status checked = aws::catch_all_status(step_where, [&] { return fam->check_step(s); });
+      if (!checked.ok())
+        return bad(step_where + " (" + e.target.arn + ", step '" + s.id + "')", checked.error().message);
       e.steps.push_back(std::move(s));
     }
+    CC_TRY(check_step_graph(e.steps, where));
     out.push_back(std::move(e));
   }
   return out;

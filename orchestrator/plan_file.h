@@ -2,6 +2,7 @@
 // approval binds to the exact plan and an edited plan is refused.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,11 @@ struct PlanEntry {
   std::string confidence;
   std::vector<actions::Step> steps;
 };
+// The plan's entries, each step checked by its family (ActionFamily::check_step) and the steps'
+// ids and depends_on checked as a graph: an error names the entry, the step and the field, and
+// nothing runs. `find` looks families up (the registry's; tests pass their own).
+using FamilyLookup = std::function<actions::ActionFamily*(const std::string&)>;
 Result<std::vector<PlanEntry>> plan_entries(const json& plan);
+Result<std::vector<PlanEntry>> plan_entries(const json& plan, const FamilyLookup& find);
 
 }  // namespace containctl::orch

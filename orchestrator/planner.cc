@@ -84,6 +84,8 @@ struct Entry {
   aws::AwsClient* client = nullptr;
   Status status = Ok{};  // of discovery and family.plan
   json result;           // the plan entry
+  actions::Target target;  // as discovery confirmed it (the candidate's until then)
+  std::string refusal;     // set when discovery shows the target may not be contained
 };
 
 json options_json(const std::map<std::string, std::string>& o) {
@@ -144,6 +146,7 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
       GateInput gin{account, family, c.target.arn, c.confidence, std::nullopt, now};
       if (journal) gin.last_rollback = journal->last_rollback(c.target.arn);
       Entry e{&c, family, account, region, evaluate_gate(settings, caller, gin)};
+      e.target = c.target;
       rt.audit("gate_decision", {{"target", c.target.arn}, {"family", family}, {"decision", e.gate.decision},
                                  {"reason", e.gate.reason}, {"phase", "plan"}});
       // Protected targets are not even discovered: they are never contained.
@@ -171,10 +174,32 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
     if (auto j = journaled.find(c.target.arn); j != journaled.end()) ctx.journal = j->second;
     actions::ActionFamily* fam = actions::find_family(e.family);
     CC_ASSIGN(json discovered, fam->discover(ctx));
-    CC_ASSIGN(actions::TargetPlan tp, fam->plan(ctx, discovered));
+    // From here on the target is the ARN AWS reports (the real IAM path and spelling), and
+    // protection and the gate judge that one: a typed path must not hide a protected role.
+    std::string real_arn = discovered.is_object() && discovered.contains("arn") && discovered["arn"].is_string()
+                               ? discovered["arn"].get<std::string>()
+                               : "";
+    auto real = actions::canonical_target(c.target, real_arn);
+    if (!real.ok()) {
+      if (real.error().kind != ErrorKind::kRefused) return real.error();
+      e.refusal = real.error().message;
+      return Ok{};
+    }
+    e.target = *real;
+    if (e.target.arn != c.target.arn) {
+      GateInput gin{e.account, e.family, e.target.arn, c.confidence, std::nullopt, now};
+      if (journal) gin.last_rollback = journal->last_rollback(e.target.arn);
+      e.gate = evaluate_gate(settings, caller, gin);
+    }
+    if (auto why = protection_reason(settings, caller, e.target.arn); !why.empty()) {
+      e.refusal = "target is protected: " + why;
+      return Ok{};
+    }
+    actions::Context real_ctx{target_client, e.target, e.region, "", caller, opts, allow, rt.clock()};
+    CC_ASSIGN(actions::TargetPlan tp, fam->plan(real_ctx, discovered));
     json steps = json::array();
     for (const auto& s : tp.steps) steps.push_back(step_to_json(s));
-    e.result = {{"target", c.target.arn},   {"family", e.family},
+    e.result = {{"target", e.target.arn},   {"family", e.family},
                 {"account", e.account},     {"region", e.region},
                 {"confidence", c.confidence}, {"note", tp.note.empty() ? c.note : tp.note},
                 {"already_contained", tp.already_contained},
@@ -194,7 +219,7 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
     keys.push_back(entries[work[w]].account + "/" + entries[work[w]].region);
   }
   std::atomic<size_t> first_failed{SIZE_MAX};
-  run_pool(rt.clock(), groups, keys, settings.workers, settings.per_account_region,
+  Status pooled = run_pool(rt.clock(), groups, keys, settings.workers, settings.per_account_region,
            [&](const std::vector<int>& group, PoolSlot&) {
              const size_t w = static_cast<size_t>(group.front());
              if (w > first_failed.load()) return;
@@ -209,6 +234,7 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
              while (w < seen && !first_failed.compare_exchange_weak(seen, w)) {
              }
            });
+  if (!pooled.ok()) return pooled.error();
 
   // 3. The plan, in target order; the first failed discovery (in target order) is the error.
   json targets = json::array(), refused = json::array();
@@ -219,6 +245,12 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
       continue;
     }
     if (!e.status.ok()) return e.status.error();
+    if (!e.refusal.empty()) {  // discovery showed the real target is protected or not the one named
+      rt.audit("gate_decision", {{"target", arn}, {"family", e.family}, {"decision", "refused"},
+                                 {"reason", e.refusal}, {"phase", "plan"}});
+      refused.push_back({{"target", arn}, {"family", e.family}, {"reason", e.refusal}});
+      continue;
+    }
     if (e.gate.decision == "refused") {
       refused.push_back({{"target", arn}, {"family", e.family}, {"reason", e.gate.reason}});
       e.result["refused"] = true;  // shown; apply re-evaluates the gate and refuses it

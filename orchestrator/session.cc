@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "aws/arn.h"
 #include "aws/assume_role.h"
 #include "aws/credential_chain.h"
 #include "aws/curl_transport.h"
@@ -51,6 +52,41 @@ void Session::set_observer(aws::CallObserver observer) {
   member_clients_.clear();
 }
 
+namespace {
+
+// The links behind the session's credentials (issue 13: never contain any link of containctl's own
+// identity). Each source profile behind an assumed role is asked who it is (GetCallerIdentity with
+// its own credentials: AWS's answer, not the config file's); instance-metadata credentials name
+// their role, and AWS names their session after the instance id.
+Status resolve_chain(const std::shared_ptr<aws::CredentialsProvider>& provider, const std::string& region,
+                     const aws::Credentials& current, actions::Identity& id) {
+  auto caller = aws::parse_arn(id.arn);
+  if (current.source.starts_with("instance-metadata:") && caller.ok() &&
+      caller->kind == aws::ArnKind::kStsAssumedRole) {
+    auto instance = aws::ec2_instance_arn(caller->partition, region, caller->account, caller->session);
+    if (instance.ok()) id.chain.push_back({instance->str(), "", "the instance whose metadata serves the credentials"});
+  }
+  std::shared_ptr<aws::CredentialsProvider> p = provider;
+  for (int depth = 0; depth < 10 && p; ++depth) {
+    auto* assumed = dynamic_cast<aws::AssumeRoleProvider*>(p.get());
+    if (!assumed) break;
+    id.chain.push_back({assumed->params().role_arn, "", "the role the profile assumes"});
+    aws::AwsClient& source = *assumed->source_client();
+    CC_ASSIGN(aws::XmlResponse who, source.query("sts", region, "GetCallerIdentity", {}));
+    CC_ASSIGN(aws::Credentials source_creds, source.config().credentials->credentials());
+    std::string arn = aws::xml_text(who.root(), "Arn");
+    if (auto parsed = aws::parse_arn(arn); parsed.ok()) arn = aws::principal_of(*parsed).str();
+    // A session token means temporary credentials: their key dies with them; a long-term key
+    // (no token) is the source user's and must never be deactivated.
+    id.chain.push_back({arn, source_creds.session_token.empty() ? source_creds.access_key_id : "",
+                        "the source identity behind role " + assumed->params().role_arn});
+    p = source.config().credentials;
+  }
+  return Ok{};
+}
+
+}  // namespace
+
 Result<actions::Identity> Session::caller() {
   std::lock_guard lock(mu_);
   if (caller_) return *caller_;
@@ -63,6 +99,7 @@ Result<actions::Identity> Session::caller() {
   id.access_key_id = creds.access_key_id;
   if (id.account.empty() || id.arn.empty())
     return Error{ErrorKind::kParse, "UnparseableResponse", "GetCallerIdentity returned no account or ARN"};
+  CC_TRY(resolve_chain(base_.credentials, region_, creds, id));
   base_.account_id = id.account;
   client_ = std::make_shared<aws::AwsClient>(base_);
   caller_ = id;

@@ -159,6 +159,39 @@ TEST(Gate, DecisionsFollowModeScopeFamilyAndProtection) {
             "refused");
 }
 
+// IAM names are unique ignoring case and path: a protected role stays protected whichever path or
+// spelling a target names it by, and so do the caller and the containment role.
+TEST(Gate, ProtectionIgnoresIamPathAndCase) {
+  Settings s = *load_settings(write_temp("gate-case.json", kSettings));
+  s.protected_arns = {"arn:aws:iam::111122223333:role/BreakGlass"};
+  for (const char* t : {"arn:aws:iam::111122223333:role/BreakGlass", "arn:aws:iam::111122223333:role/x/BreakGlass",
+                        "arn:aws:iam::111122223333:role/breakglass", "arn:aws:iam::111122223333:role/a/b/BREAKGLASS"})
+    EXPECT_NE(protection_reason(s, caller(), t).find("protected by settings"), std::string::npos) << t;
+  EXPECT_EQ(protection_reason(s, caller(), "arn:aws:iam::111122223333:role/BreakGlass2"), "");
+  EXPECT_EQ(protection_reason(s, caller(), "arn:aws:iam::111122223333:user/BreakGlass"), "");
+  EXPECT_EQ(protection_reason(s, caller(), "arn:aws:iam::444455556666:role/BreakGlass"), "");
+  EXPECT_NE(protection_reason(s, caller(), "arn:aws:iam::999988887777:role/incidentresponder").find("runs as"),
+            std::string::npos);
+  EXPECT_NE(protection_reason(s, caller(), "arn:aws:iam::000000000000:role/p/containctlcontainment").find("containment role"),
+            std::string::npos);
+}
+
+// Every link of the identity chain is protected: the source user behind an assumed role, the
+// instance serving metadata credentials (by id, whatever region the target names).
+TEST(Gate, IdentityChainLinksAreProtected) {
+  Settings s = *load_settings(write_temp("gate-chain.json", kSettings));
+  actions::Identity me = caller();
+  me.chain = {{"arn:aws:iam::999988887777:user/base-user", "AKIABASE", "the source identity behind role R"},
+              {"arn:aws:ec2:us-east-1:999988887777:instance/i-0123456789abcdef0", "", "the instance"}};
+  auto user = protection_reason(s, me, "arn:aws:iam::999988887777:user/ops/Base-User");
+  EXPECT_NE(user.find("part of the identity containctl runs as"), std::string::npos) << user;
+  EXPECT_NE(user.find("source identity"), std::string::npos) << user;
+  EXPECT_NE(protection_reason(s, me, "arn:aws:ec2:eu-west-1:999988887777:instance/i-0123456789abcdef0"), "");
+  EXPECT_EQ(protection_reason(s, me, "arn:aws:ec2:us-east-1:999988887777:instance/i-0123456789abcdef1"), "");
+  EXPECT_EQ(protection_reason(s, me, "arn:aws:iam::111122223333:user/base-user"), "");
+  EXPECT_EQ(protection_reason(s, caller(), "arn:aws:iam::999988887777:user/base-user"), "");  // no chain, no link
+}
+
 TEST(Gate, RecentRollbackNeedsApprovalForAutomaticRuns) {
   auto s = *load_settings(write_temp("guard.json", kSettings));
   GateInput g = in("111122223333", "ec2-isolate", "arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0");
