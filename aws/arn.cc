@@ -68,13 +68,13 @@ Status parse_sts(std::string_view text, std::string_view res, Arn& a) {
     a.name = std::string(rest.substr(0, slash));
     a.session = std::string(rest.substr(slash + 1));
     if (!valid_iam_name(a.name)) return bad(text, "role name '" + a.name + "' is not valid");
-    if (!valid_iam_name(a.session, 2, 64)) return bad(text, "session name '" + a.session + "' is not valid");
+    if (!valid_iam_name(a.session, 1, 64)) return bad(text, "session name '" + a.session + "' is not valid");
     return check_iam_account(text, a);
   }
   if (res.starts_with("federated-user/")) {
     a.kind = ArnKind::kStsFederatedUser;
     a.name = std::string(res.substr(15));
-    if (!valid_iam_name(a.name, 2, 64)) return bad(text, "federated user name '" + a.name + "' is not valid");
+    if (!valid_iam_name(a.name, 1, 64)) return bad(text, "federated user name '" + a.name + "' is not valid");
     return check_iam_account(text, a);
   }
   a.resource = std::string(res);
