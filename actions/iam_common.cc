@@ -18,6 +18,24 @@ Result<aws::XmlResponse> call(Context& ctx, const std::string& action, const aws
 
 bool is_no_such_entity(const Error& e) { return e.code == "NoSuchEntity"; }
 
+namespace {
+std::string lower_name(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+}  // namespace
+
+std::string principal_key(Principal p, const std::string& partition, const std::string& account,
+                          const std::string& name) {
+  return std::string("iam:") + (p == Principal::kUser ? "user" : "role") + ":" + (partition.empty() ? "aws" : partition) +
+         ":" + account + ":" + lower_name(name);
+}
+
+std::string access_keys_key(const std::string& partition, const std::string& account, const std::string& user) {
+  return "iam:access-keys:" + (partition.empty() ? std::string("aws") : partition) + ":" + account + ":" +
+         lower_name(user);
+}
+
 Status list_all(Context& ctx, const std::string& action, const aws::Params& params, const char* list_name,
                 const std::function<void(pugi::xml_node)>& each) {
   std::string marker;

@@ -41,6 +41,15 @@ Result<json> apply_run_tag(Context& ctx, Principal p, const std::string& name);
 // Reads back that the run tag holds this run's id.
 Result<bool> run_tag_holds(Context& ctx, Principal p, const std::string& name);
 
+// Keys of the IAM resources a step writes, for ActionFamily::shared_resources: steps of different
+// targets (and families) that write one of them never run at once. IAM names are unique ignoring
+// case, so the name is lower-cased. principal_key: the user's or role's inline policies and tags
+// (ec2-isolate's instance-role session revocation writes the role's too); access_keys_key: a
+// user's access keys (iam-contain deactivate-keys and iam-rotate-keys).
+std::string principal_key(Principal p, const std::string& partition, const std::string& account,
+                          const std::string& name);
+std::string access_keys_key(const std::string& partition, const std::string& account, const std::string& user);
+
 Result<aws::XmlResponse> call(Context& ctx, const std::string& action, const aws::Params& params);
 bool is_no_such_entity(const Error& e);
 

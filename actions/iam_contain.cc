@@ -61,6 +61,10 @@ class IamContain final : public ActionFamily {
     return r.ops->verify_rollback(ctx, s, r.args, before, o);
   }
   std::vector<std::string> iam_actions() const override { return iam::contain_iam_actions(); }
+  // Overrides ActionFamily::shared_resources once the executor has it (the signature matches).
+  std::vector<std::string> shared_resources(const Target& target, const Step& step) const {
+    return iam::contain_shared_resources(target, step);
+  }
 };
 
 }  // namespace
@@ -68,6 +72,13 @@ class IamContain final : public ActionFamily {
 std::unique_ptr<ActionFamily> make_iam_contain() { return std::make_unique<IamContain>(); }
 
 namespace iam {
+
+std::vector<std::string> contain_shared_resources(const Target& target, const Step& step) {
+  auto args = parse_contain_args(step);
+  if (!args.ok()) return {};  // a damaged step fails in the step itself
+  if (step.id == "deactivate-keys") return {access_keys_key(target.partition, args->account, args->name)};
+  return {principal_key(args->principal, target.partition, args->account, args->name)};
+}
 
 std::vector<std::string> contain_iam_actions() {
   return {

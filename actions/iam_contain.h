@@ -24,6 +24,10 @@ Result<TargetPlan> plan_role(Context& ctx, const json& discovered);
 // arguments parse and its id is a step of its principal kind. The error names the step and field.
 Status check_contain_step(const Step& step);
 
+// The IAM resources a step writes (keys from iam_common.h): the user's access keys for
+// deactivate-keys, the principal (its inline policies and tags) for every other step.
+std::vector<std::string> contain_shared_resources(const Target& target, const Step& step);
+
 // Every IAM action iam-contain can call.
 std::vector<std::string> contain_iam_actions();
 

@@ -2,6 +2,7 @@
 // naming the step and the field, before any AWS call.
 #include <gtest/gtest.h>
 
+#include "actions/iam_common.h"
 #include "actions/iam_contain.h"
 #include "actions/iam_rotate_keys.h"
 #include "aws/clock.h"
@@ -98,6 +99,36 @@ TEST(IamPlanArgs, RotateKeysStepsNameTheBrokenField) {
   EXPECT_NE(named(user_step("deactivate-old-key", user_args())).find("args.key_ids"), std::string::npos);
   EXPECT_NE(named(user_step("delete-inactive-key", user_args())).find("args.key_id"), std::string::npos);
   EXPECT_NE(named(user_step("rotate-everything", user_args())).find("not a step"), std::string::npos);
+}
+
+TEST(IamPlanArgs, StepsDeclareTheIamResourceTheyWrite) {
+  // One role named by two targets (any path, any case: IAM names are unique ignoring case) gives
+  // one key, the key ec2-isolate's instance-role revocation uses for it too.
+  Target a = *parse_target_arn("arn:aws:iam::123456789012:role/App");
+  Target b = *parse_target_arn("arn:aws:iam::123456789012:role/team/app");
+  json role = {{"kind", "role"}, {"role_name", "App"}, {"account", "123456789012"}, {"max_session_duration", 3600}};
+  json role_b = role;
+  role_b["role_name"] = "app";
+  const auto ka = iam::contain_shared_resources(a, user_step("revoke-sessions", role));
+  const auto kb = iam::contain_shared_resources(b, user_step("deny-all", role_b));
+  ASSERT_EQ(ka.size(), 1u);
+  EXPECT_EQ(ka, kb);
+  EXPECT_EQ(ka[0], iam::principal_key(iam::Principal::kRole, "aws", "123456789012", "app"));
+  // A user's keys and its policies are different resources; another account's role is another.
+  Target u = *parse_target_arn("arn:aws:iam::123456789012:user/app");
+  json keys = user_args();
+  keys["user_name"] = "app";
+  keys["key_ids"] = {"AKIAEXAMPLEKEY000001"};
+  const auto kk = iam::contain_shared_resources(u, user_step("deactivate-keys", keys));
+  const auto kd = iam::contain_shared_resources(u, user_step("deny-all", keys));
+  EXPECT_EQ(kk, std::vector<std::string>{iam::access_keys_key("aws", "123456789012", "app")});
+  EXPECT_NE(kk, kd);
+  EXPECT_NE(kd, ka);
+  json other = role;
+  other["account"] = "222222222222";
+  EXPECT_NE(iam::contain_shared_resources(a, user_step("deny-all", other)), ka);
+  // A damaged step declares nothing (it fails in the step itself).
+  EXPECT_TRUE(iam::contain_shared_resources(a, user_step("deny-all", json::array())).empty());
 }
 
 TEST(IamPlanArgs, ABrokenStepMakesNoCall) {
