@@ -61,8 +61,7 @@ class IamContain final : public ActionFamily {
     return r.ops->verify_rollback(ctx, s, r.args, before, o);
   }
   std::vector<std::string> iam_actions() const override { return iam::contain_iam_actions(); }
-  // Overrides ActionFamily::shared_resources once the executor has it (the signature matches).
-  std::vector<std::string> shared_resources(const Target& target, const Step& step) const {
+  std::vector<std::string> shared_resources(const Target& target, const Step& step) const override {
     return iam::contain_shared_resources(target, step);
   }
 };

@@ -507,9 +507,8 @@ class IamRotateKeys final : public ActionFamily {
     return Error::invalid("iam-rotate-keys: unknown step '" + step.id + "'");
   }
 
-  // Overrides ActionFamily::shared_resources once the executor has it (the signature matches):
-  // every step writes the user's access keys, like iam-contain's deactivate-keys.
-  std::vector<std::string> shared_resources(const Target& target, const Step& step) const {
+  // Every step writes the user's access keys, like iam-contain's deactivate-keys.
+  std::vector<std::string> shared_resources(const Target& target, const Step& step) const override {
     auto a = parse_rotate_args(step);
     if (!a.ok()) return {};
     return {iam::access_keys_key(target.partition, a->account, a->user)};

@@ -127,6 +127,14 @@ TEST(IamPlanArgs, StepsDeclareTheIamResourceTheyWrite) {
   json other = role;
   other["account"] = "222222222222";
   EXPECT_NE(iam::contain_shared_resources(a, user_step("deny-all", other)), ka);
+  // Through the family interface, as the executor asks: rotation and containment of one user's
+  // keys share one key.
+  json create = keys;
+  create["delivery"] = {{"type", "file"}, {"path", "/tmp/x/new.json"}};
+  create["existing_key_ids"] = {"AKIAEXAMPLEKEY000001"};
+  create["old_key_ids"] = {"AKIAEXAMPLEKEY000001"};
+  EXPECT_EQ(make_iam_rotate_keys()->shared_resources(u, user_step("create-new-key", create)), kk);
+  EXPECT_EQ(make_iam_contain()->shared_resources(u, user_step("deactivate-keys", keys)), kk);
   // A damaged step declares nothing (it fails in the step itself).
   EXPECT_TRUE(iam::contain_shared_resources(a, user_step("deny-all", json::array())).empty());
 }
