@@ -174,5 +174,51 @@ TEST_F(S3RollbackPolicy, AKeyThatIsNotUtf8IsAClearErrorNotACrash) {
   EXPECT_EQ(policy_text("pol-b"), "");
 }
 
+TEST(S3StepArgs, AHandEditedStepIsRefusedNamingTheFieldAndNothingThrows) {
+  s3::S3ContainFamily family;
+  Step ok;
+  ok.id = s3::kStepObjectDeny;
+  ok.args = {{"bucket", "pol-b"}, {"region", "us-east-1"}, {"partition", "aws"}, {"key", "one.csv"}};
+  ok.args["statement"] = json::parse(
+      s3::object_deny_statement("aws", "pol-b", "one.csv", {"arn:aws:iam::123456789012:role/R"}, true).dump());
+  ASSERT_TRUE(family.check_step(ok).ok()) << family.check_step(ok).error().describe();
+  auto refused = [&](Step s, const std::string& field) {
+    Status st = family.check_step(s);
+    ASSERT_FALSE(st.ok()) << field;
+    EXPECT_NE(st.error().message.find(field), std::string::npos) << st.error().message;
+  };
+  Step s = ok;
+  s.args.erase("bucket");
+  refused(s, "args.bucket");
+  s = ok;
+  s.args["region"] = 7;
+  refused(s, "args.region");
+  s = ok;
+  s.args["statement"] = "not an object";
+  refused(s, "args.statement");
+  s = ok;
+  s.args["statement"]["Sid"] = "ContainctlDenyObjectOfAnotherKey";
+  refused(s, "args.statement.Sid");
+  s = ok;
+  s.args["key"] = "bad\xff";
+  refused(s, "not valid UTF-8");
+  s = ok;
+  s.id = "delete-bucket";
+  refused(s, "no step 'delete-bucket'");
+  s = ok;
+  s.id = s3::kStepDenyPolicy;
+  s.args["policy"] = "{}";
+  s.args["sid"] = s3::kBucketDenySid;
+  refused(s, "args.policy");
+  // The family's entry points refuse the same step instead of throwing.
+  aws::AwsClient client{aws::ClientConfig{}};  // never called
+  Env env(client, "arn:aws:s3:::pol-b/one.csv");
+  s = ok;
+  s.args["bucket"] = json::array();
+  auto cap = family.capture(*env.ctx, s);
+  ASSERT_FALSE(cap.ok());
+  EXPECT_NE(cap.error().message.find("args.bucket"), std::string::npos) << cap.error().message;
+}
+
 }  // namespace
 }  // namespace containctl::actions::s3test
