@@ -75,6 +75,7 @@ ApiCall api(const std::string& service, const std::string& op, const aws::Params
 class Ec2Isolate final : public ActionFamily {
  public:
   std::string name() const override { return "ec2-isolate"; }
+  Status check_step(const Step& step) const override { return check_step_args(step); }
   bool handles(const Target& t) const override { return t.service == "ec2" && t.type == "instance"; }
 
   Result<json> discover(Context& ctx) override { return discover_instance(ctx); }

@@ -27,6 +27,7 @@ Result<Resolved> resolve(const Step& step) {
 class IamContain final : public ActionFamily {
  public:
   std::string name() const override { return "iam-contain"; }
+  Status check_step(const Step& step) const override { return iam::check_contain_step(step); }
   bool handles(const Target& t) const override { return t.service == "iam" && (t.type == "user" || t.type == "role"); }
 
   Result<json> discover(Context& ctx) override {

@@ -219,6 +219,7 @@ Error self_rotation(const std::string& id) {
 class IamRotateKeys final : public ActionFamily {
  public:
   std::string name() const override { return "iam-rotate-keys"; }
+  Status check_step(const Step& step) const override { return check_rotate_keys_step(step); }
   bool handles(const Target& t) const override { return t.service == "iam" && t.type == "user"; }
 
   Result<json> discover(Context& ctx) override {

@@ -45,7 +45,7 @@ class S3ContainFamily final : public ActionFamily {
   Status verify_rollback(Context& ctx, const Step& step, const json& before, const RollbackOptions& options) override;
   // Parses the step's typed args (s3_steps.h); the error names the field. Plans call it when they
   // load (ActionFamily::check_step), the steps again before each use.
-  Status check_step(const Step& step) const;
+  Status check_step(const Step& step) const override;
   std::vector<std::string> iam_actions() const override;
   // The bucket policy (deny-policy, object-deny) and the bucket's ACL mode (disable-acls,
   // object-acl-private: an object ACL cannot change once ACLs are off) are written by the bucket

@@ -149,7 +149,9 @@ TEST_F(Ec2Adversary, TagsCarryTheRunIdOfTheApplyNotOfThePlan) {
   // Verify compares with the run's id: a run-id tag rewritten by someone else is not the run's.
   q(*client_, "ec2", "CreateTags", {{"ResourceId.1", id}, {"Tag.1.Key", ec2::kTagRunId}, {"Tag.1.Value", ""}});
   for (const Applied& a : done)
-    if (a.step.id == "tag-instance") EXPECT_FALSE(family_->verify(ctx, a.step).ok());
+    if (a.step.id == "tag-instance") {
+      EXPECT_FALSE(family_->verify(ctx, a.step).ok());
+    }
 }
 
 }  // namespace

@@ -79,7 +79,9 @@ TEST_F(Ec2Robustness, LostCreateSnapshotsAnswerStartsNoSecondSetOfSnapshots) {
     if (a.step.id == "snapshot") volumes = a.step.args["volumes"].size();
   EXPECT_EQ(items(snaps.root(), "snapshotSet").size(), volumes);
   for (const Applied& a : done)
-    if (a.step.id == "snapshot") EXPECT_EQ(a.applied["snapshots"].size(), volumes);
+    if (a.step.id == "snapshot") {
+      EXPECT_EQ(a.applied["snapshots"].size(), volumes);
+    }
 }
 
 // Each damaged field is named, and nothing is called that changes anything.
