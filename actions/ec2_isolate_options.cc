@@ -3,6 +3,8 @@
 #include <mutex>
 
 #include "actions/ec2_isolate_util.h"
+#include "actions/iam_common.h"
+#include "aws/sigv4.h"
 
 namespace containctl::actions::ec2 {
 namespace {
@@ -77,19 +79,6 @@ Status conntrack_verify_rollback(Context& ctx, const Step& step, const json& bef
 
 // ---- revoke-role-sessions (ec2.revoke_instance_role_sessions) ----
 
-std::string url_decode(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(s[i + 1]) && std::isxdigit(s[i + 2])) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 // GetRolePolicy text for each role (null: no such inline policy).
 Result<json> role_capture(Context& ctx, const Step& step) {
   json out = json::object();
@@ -101,7 +90,7 @@ Result<json> role_capture(Context& ctx, const Step& step) {
                                 {{"RoleName", role}, {"PolicyName", step.args["policy_name"]}});
       json doc = nullptr;
       if (r.ok()) {
-        doc = url_decode(aws::xml_text(r->root(), "PolicyDocument"));
+        doc = aws::uri_decode(aws::xml_text(r->root(), "PolicyDocument"));
       } else if (!has_code(r.error(), {"NoSuchEntity"})) {
         return r.error();
       }
@@ -113,17 +102,9 @@ Result<json> role_capture(Context& ctx, const Step& step) {
   return json{{"policies", out}};
 }
 
-bool is_our_policy(const json& doc, const Step& step) {
-  if (!doc.is_string()) return false;
-  const std::string text = doc;
-  return text.find("ContainctlRevokeInstanceSessions") != std::string::npos &&
-         text.find(step.args["instance_arn"].get<std::string>()) != std::string::npos;
-}
-
-Result<json> role_apply(Context& ctx, const Step& step, const json& before) {
-  // Sessions issued before now, to this instance only: other instances sharing the role keep
-  // working, and the contained instance can still fetch fresh credentials (it is isolated).
-  const std::string issued_before = aws::format_iso8601(ctx.clock.now());
+// Sessions issued before `cutoff`, to this instance only: other instances sharing the role keep
+// working, and the contained instance can still fetch fresh credentials (it is isolated).
+std::string revocation_document(const std::string& instance_arn, const std::string& cutoff) {
   json policy = {{"Version", "2012-10-17"},
                  {"Statement",
                   {{{"Sid", "ContainctlRevokeInstanceSessions"},
@@ -131,15 +112,31 @@ Result<json> role_apply(Context& ctx, const Step& step, const json& before) {
                     {"Action", "*"},
                     {"Resource", "*"},
                     {"Condition",
-                     {{"StringEquals", {{"ec2:SourceInstanceARN", step.args["instance_arn"]}}},
-                      {"DateLessThan", {{"aws:TokenIssueTime", issued_before}}}}}}}}};
+                     {{"StringEquals", {{"ec2:SourceInstanceARN", instance_arn}}},
+                      {"DateLessThan", {{"aws:TokenIssueTime", cutoff}}}}}}}}};
+  return policy.dump();
+}
+
+// Judged on the document's content, never its Sid or name (an adversary can write a policy under
+// our name with our Sid and Effect Allow): it must be exactly what role_apply writes.
+bool is_our_policy(const json& doc, const Step& step) {
+  if (!doc.is_string()) return false;
+  const std::string instance_arn = step.args.value("instance_arn", "");
+  return iam::match_document(doc.get<std::string>(), true, [&](const std::string& cutoff) {
+           return revocation_document(instance_arn, cutoff);
+         }).has_value();
+}
+
+Result<json> role_apply(Context& ctx, const Step& step, const json& before) {
+  const std::string issued_before = aws::format_iso8601(ctx.clock.now());
+  const std::string policy = revocation_document(step.args["instance_arn"], issued_before);
   std::vector<std::function<Status()>> calls;
   for (const auto& role : step.args["roles"]) {
     if (is_our_policy(before["policies"].value(role.get<std::string>(), json()), step)) continue;  // resumed
     calls.push_back([&, role] {
       return ok_or(ctx.client.query("iam", ctx.region, "PutRolePolicy",
                                     {{"RoleName", role}, {"PolicyName", step.args["policy_name"]},
-                                     {"PolicyDocument", policy.dump()}}));
+                                     {"PolicyDocument", policy}}));
     });
   }
   CC_TRY(parallel(ctx.clock, std::move(calls)));

@@ -297,16 +297,22 @@ std::optional<std::string> match_ours(OurPolicy kind, const json& policy) {
   if (!policy.is_object() || !policy.value("exists", false) || !policy.contains("document") ||
       !policy["document"].is_string())
     return std::nullopt;
-  const json have = normalized_policy(policy["document"].get<std::string>());
+  return match_document(policy["document"].get<std::string>(), kind != OurPolicy::kRoleDeny,
+                        [kind](const std::string& cutoff) { return our_document(kind, cutoff); });
+}
+
+std::optional<std::string> match_document(const std::string& document, bool has_cutoff,
+                                          const std::function<std::string(const std::string&)>& ours) {
+  const json have = normalized_policy(document);
   if (have.is_null()) return std::nullopt;
   std::string cutoff;
-  if (kind != OurPolicy::kRoleDeny) {
+  if (has_cutoff) {
     const auto found = cutoffs_in(have);
     aws::TimePoint t;
     if (found.size() != 1 || !aws::parse_time(found.front(), t)) return std::nullopt;
     cutoff = found.front();
   }
-  if (normalized_policy(our_document(kind, cutoff)) != have) return std::nullopt;
+  if (normalized_policy(ours(cutoff)) != have) return std::nullopt;
   return cutoff;
 }
 

@@ -112,6 +112,10 @@ std::string our_document(OurPolicy kind, const std::string& cutoff);
 // single values and one-element lists alike, Action names and condition keys case-insensitive;
 // Effect, Action, NotAction, Resource, NotResource, Principal, Condition and Version must match.
 std::optional<std::string> match_ours(OurPolicy kind, const json& policy);
+// The same judgement for any document containctl writes: `ours(cutoff)` is the text it would put
+// (cutoff "" when `has_cutoff` is false); returns the document's cutoff when it is exactly that.
+std::optional<std::string> match_document(const std::string& document, bool has_cutoff,
+                                          const std::function<std::string(const std::string&)>& ours);
 // The document in a comparable normal form (as above); null when it is not a policy document.
 json normalized_policy(const std::string& document);
 

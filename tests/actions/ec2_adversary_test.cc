@@ -1,6 +1,7 @@
 // ec2-isolate against an adversary who holds EC2 write access in the account: groups dressed up
 // as containctl's (tag, name) must never make an instance count as contained, never be adopted,
 // and a decoy on the instance is the before-state that rollback puts back.
+#include "aws/sigv4.h"
 #include "tests/actions/ec2_fixture.h"
 
 namespace containctl::actions::ec2test {
@@ -152,6 +153,54 @@ TEST_F(Ec2Adversary, TagsCarryTheRunIdOfTheApplyNotOfThePlan) {
     if (a.step.id == "tag-instance") {
       EXPECT_FALSE(family_->verify(ctx, a.step).ok());
     }
+}
+
+// The instance-role session revocation is judged by its content: a policy under containctl's name
+// holding its Sid and this instance's ARN, but with Effect Allow, revokes nothing. Apply must
+// still write the deny, verify must not pass on the decoy, and rollback puts the decoy back.
+TEST_F(Ec2Adversary, DecoySessionRevocationPolicyOnTheRoleIsNotTakenAsRevocation) {
+  const std::string id = world_.launch({world_.group("web")});
+  q(*client_, "iam", "CreateRole",
+    {{"RoleName", "app-role"}, {"AssumeRolePolicyDocument", R"({"Version":"2012-10-17","Statement":[]})"}});
+  q(*client_, "iam", "CreateInstanceProfile", {{"InstanceProfileName", "app-profile"}});
+  q(*client_, "iam", "AddRoleToInstanceProfile", {{"InstanceProfileName", "app-profile"}, {"RoleName", "app-role"}});
+  q(*client_, "ec2", "AssociateIamInstanceProfile", {{"InstanceId", id}, {"IamInstanceProfile.Name", "app-profile"}});
+  const std::string instance_arn = world_.target(id).arn;
+  const std::string policy_name = "containctl-revoke-" + id;
+  const std::string decoy = json{{"Version", "2012-10-17"},
+                                 {"Statement",
+                                  {{{"Sid", "ContainctlRevokeInstanceSessions"},
+                                    {"Effect", "Allow"},
+                                    {"Action", "*"},
+                                    {"Resource", "*"},
+                                    {"Condition", {{"StringEquals", {{"ec2:SourceInstanceARN", instance_arn}}}}}}}}}
+                                .dump();
+  q(*client_, "iam", "PutRolePolicy", {{"RoleName", "app-role"}, {"PolicyName", policy_name}, {"PolicyDocument", decoy}});
+
+  options_.values = {{"ec2.revoke_instance_role_sessions", "true"}};
+  Context ctx = context(id);
+  auto d = family_->discover(ctx);
+  ASSERT_TRUE(d.ok()) << d.error().describe();
+  auto plan = family_->plan(ctx, *d);
+  ASSERT_TRUE(plan.ok()) << plan.error().describe();
+  const Step* revoke = nullptr;
+  for (const Step& s : plan->steps)
+    if (s.id == "revoke-role-sessions") revoke = &s;
+  ASSERT_NE(revoke, nullptr);
+  EXPECT_FALSE(family_->verify(ctx, *revoke).ok()) << "the decoy passed for the revocation";
+
+  std::vector<Applied> done;
+  Status st = execute(*family_, ctx, *plan, done);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  auto pol = q(*client_, "iam", "GetRolePolicy", {{"RoleName", "app-role"}, {"PolicyName", policy_name}});
+  const json written = json::parse(aws::uri_decode(aws::xml_text(pol.root(), "PolicyDocument")));
+  EXPECT_EQ(written["Statement"][0]["Effect"], "Deny");
+  EXPECT_TRUE(written["Statement"][0]["Condition"].contains("DateLessThan"));
+
+  st = roll_back(*family_, ctx, done);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  pol = q(*client_, "iam", "GetRolePolicy", {{"RoleName", "app-role"}, {"PolicyName", policy_name}});
+  EXPECT_EQ(json::parse(aws::uri_decode(aws::xml_text(pol.root(), "PolicyDocument"))), json::parse(decoy));
 }
 
 }  // namespace
