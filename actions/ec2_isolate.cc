@@ -3,6 +3,7 @@
 #include "actions/ec2_isolate.h"
 
 #include "actions/ec2_isolate_util.h"
+#include "actions/iam_common.h"
 
 namespace containctl::actions {
 namespace {
@@ -156,9 +157,16 @@ class Ec2Isolate final : public ActionFamily {
   // of the same subnet writes too.
   std::vector<std::string> shared_resources(const Target& target, const Step& step) const override {
     std::vector<std::string> keys;
-    if (step.args.value("kind", "") != "nacl-hard-cut" || check_step_args(step).ok() == false) return keys;
-    for (const auto& subnet : step.args.at("subnets"))
-      keys.push_back("ec2:subnet-network-acl:" + target.account + ":" + target.region + ":" + subnet.get<std::string>());
+    if (!check_step_args(step).ok()) return keys;  // a damaged step fails in the step itself
+    const std::string kind = step.args.at("kind").get<std::string>();
+    if (kind == "nacl-hard-cut") {
+      for (const auto& subnet : step.args.at("subnets"))
+        keys.push_back("ec2:subnet-network-acl:" + target.account + ":" + target.region + ":" + subnet.get<std::string>());
+    } else if (kind == "revoke-role-sessions") {
+      // The instance role's inline policies: iam-contain of the same role writes them too.
+      for (const auto& role : step.args.at("roles"))
+        keys.push_back(iam::principal_key(iam::Principal::kRole, target.partition, target.account, role.get<std::string>()));
+    }
     return keys;
   }
 
