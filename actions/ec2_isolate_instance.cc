@@ -42,11 +42,11 @@ Result<json> snapshot_apply(Context& ctx, const Step& step, const json& before) 
                    {"CopyTagsFromSource", "volume"}};
   add_tag_spec(p, "snapshot",
                {{kTagPurpose, "evidence"}, {kTagRunId, ctx.run_id}, {kTagTarget, step.args["instance_arn"]}});
-  // CreateSnapshots takes no ClientToken: one attempt at a time, and after an ambiguous failure
+  // CreateSnapshots takes no ClientToken: after an ambiguous failure
   // (the snapshots may have been started) read back by the run's tags before trying again.
   Error last = Error::internal("CreateSnapshots not attempted");
   for (int attempt = 1; attempt <= ctx.client.config().retry.max_attempts; ++attempt) {
-    auto r = call_once(ctx, "ec2", "CreateSnapshots", p);
+    auto r = call_not_idempotent(ctx, "ec2", "CreateSnapshots", p);
     if (r.ok()) {
       json out = json::array();
       for (auto s : items(r->root(), "snapshotSet"))

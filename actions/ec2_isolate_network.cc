@@ -82,7 +82,7 @@ Result<std::string> group_by_name(Context& ctx, const std::string& vpc, const st
   return std::string();
 }
 
-// CreateSecurityGroup is not idempotent and takes no ClientToken: one attempt at a time, and
+// CreateSecurityGroup is not idempotent and takes no ClientToken: sent as not idempotent, and
 // after an ambiguous failure (the request may have been processed) or a duplicate name, read the
 // group back by its name before trying again. The name was journaled before the first attempt
 // and has a random part, so a group found under it is this run's.
@@ -93,7 +93,7 @@ Result<std::string> create_group(Context& ctx, const std::string& vpc, const std
   add_tag_spec(p, "security-group", tags);
   Error last = Error::internal("CreateSecurityGroup not attempted");
   for (int attempt = 1; attempt <= ctx.client.config().retry.max_attempts; ++attempt) {
-    auto r = call_once(ctx, "ec2", "CreateSecurityGroup", p);
+    auto r = call_not_idempotent(ctx, "ec2", "CreateSecurityGroup", p);
     if (r.ok()) return text(r->root(), "groupId");
     last = r.error();
     const bool duplicate = has_code(last, {"InvalidGroup.Duplicate"});

@@ -92,12 +92,9 @@ std::string instance_arn(const Context& ctx, const std::string& instance_id) {
   return "arn:" + partition + ":ec2:" + ctx.region + ":" + ctx.target.account + ":instance/" + instance_id;
 }
 
-Result<aws::XmlResponse> call_once(Context& ctx, const std::string& service, const std::string& action,
-                                   const aws::Params& params) {
-  aws::ClientConfig cfg = ctx.client.config();
-  cfg.retry.max_attempts = 1;
-  aws::AwsClient once(cfg);
-  return once.query(service, ctx.region, action, params);
+Result<aws::XmlResponse> call_not_idempotent(Context& ctx, const std::string& service, const std::string& action,
+                                             const aws::Params& params) {
+  return ctx.client.query(service, ctx.region, action, params, aws::CallOptions{.idempotent = false});
 }
 
 bool ambiguous(const Error& e) {

@@ -71,10 +71,11 @@ auto without_options(F f) {
   };
 }
 
-// One attempt, no retry, for calls that are not idempotent (CreateSecurityGroup, CreateSnapshots):
-// after an ambiguous failure the caller reads back before it tries again.
-Result<aws::XmlResponse> call_once(Context& ctx, const std::string& service, const std::string& action,
-                                   const aws::Params& params);
+// For calls that are not idempotent (CreateSecurityGroup, CreateSnapshots): the client retries only
+// what AWS certainly did not perform; after an ambiguous failure the caller reads back before it
+// tries again.
+Result<aws::XmlResponse> call_not_idempotent(Context& ctx, const std::string& service, const std::string& action,
+                                             const aws::Params& params);
 // The request may have reached AWS and been processed: timeout, connection error, 5xx, throttling.
 bool ambiguous(const Error& e);
 
