@@ -10,6 +10,7 @@
 
 #include "approvals/approval.h"
 #include "aws/sigv4.h"
+#include "orchestrator/plan_file.h"
 
 namespace containctl::orch {
 namespace {
@@ -57,17 +58,35 @@ class ApprovalCliTest : public ::testing::Test {
     std::ofstream(p) << plan.dump(2) << "\n";
     return p;
   }
+  // Steps whose arguments the families accept: approve loads the plan as apply will.
+  static json step(const std::string& id, json args) {
+    actions::Step s;
+    s.id = id;
+    s.description = id;
+    s.args = std::move(args);
+    return step_to_json(s);
+  }
   static json sample_plan() {
+    const std::string instance = "i-0abcd1234ef567890";
     return {{"format", "containctl-plan/1"},
             {"requester", "arn:aws:sts::111122223333:assumed-role/Responder/dave"},
             {"created_at", "2026-11-23T07:00:00Z"},
             {"targets",
-             {{{"target", "arn:aws:ec2:us-east-1:111122223333:instance/i-0abcd1234ef567890"},
+             {{{"target", "arn:aws:ec2:us-east-1:111122223333:instance/" + instance},
                {"family", "ec2-isolate"},
-               {"steps", {{{"id", "s1"}}, {{"id", "s2"}}, {{"id", "s3"}}}}},
+               {"account", "111122223333"},
+               {"region", "us-east-1"},
+               {"confidence", "confirmed"},
+               {"steps",
+                {step("instance-attributes", {{"kind", "instance-attributes"}, {"instance_id", instance}}),
+                 step("asg-standby", {{"kind", "asg-standby"}, {"instance_id", instance}, {"asg_name", "web"}}),
+                 step("tag-instance", {{"kind", "tag-instance"}, {"instance_id", instance}, {"tags", json::object()}})}}},
               {{"target", "arn:aws:iam::111122223333:user/ci-deploy"},
                {"family", "iam-contain"},
-               {"steps", {{{"id", "s1"}}}}}}}};
+               {"account", "111122223333"},
+               {"region", "us-east-1"},
+               {"confidence", "confirmed"},
+               {"steps", {step("deny-all", {{"kind", "user"}, {"user_name", "ci-deploy"}, {"account", "111122223333"}})}}}}}};
   }
   std::string dir_;
 };
