@@ -48,9 +48,6 @@ Status verify(Context& ctx, const StepArgs& a) {
   return Ok{};
 }
 
-// Apply and rollback write nothing when the deny already held (the apply said "changed": false).
-bool wrote_nothing(const json& applied) { return applied.is_object() && applied.value("changed", true) == false; }
-
 // --- deny-policy -------------------------------------------------------------------------------
 
 Result<json> apply_bucket(Context& ctx, const StepArgs& a) {
@@ -64,10 +61,13 @@ Result<json> apply_bucket(Context& ctx, const StepArgs& a) {
 // is neither ours nor the recorded one any more: someone changed it since (another run contained
 // an object of the bucket, the owner edited it), and a restore would silently discard that.
 // --force puts back the recorded policy anyway.
-Status rollback_bucket(Context& ctx, const StepArgs& a, const json& before, const json& applied,
+Status rollback_bucket(Context& ctx, const StepArgs& a, const json& before, const json& /*applied*/,
                        const RollbackOptions& options) {
-  if (wrote_nothing(applied)) return Ok{};
   CC_ASSIGN(json was, recorded(before, "policy"));
+  // Nothing of ours to undo when the deny held before this run. Judged on the journaled
+  // before-state, never on the apply's "changed": a resumed apply finds its own earlier write in
+  // place and says "changed": false.
+  if (holds(was, a.statement)) return Ok{};
   CC_ASSIGN(json cur, get_policy(ctx.client, a.where));
   if (same_text(cur, was)) return Ok{};
   if (!options.force && present(cur)) {
@@ -106,13 +106,12 @@ Result<json> apply_object(Context& ctx, const StepArgs& a) {
 // Takes out only this object's statement (and puts back what the apply replaced under its Sid).
 // Statements added since, by the owner or by another run containing another object of the bucket,
 // stay. When nothing else changed, the recorded text goes back byte for byte.
-Status rollback_object(Context& ctx, const StepArgs& a, const json& before, const json& applied,
+Status rollback_object(Context& ctx, const StepArgs& a, const json& before, const json& /*applied*/,
                        const RollbackOptions&) {
-  if (wrote_nothing(applied)) return Ok{};
   CC_ASSIGN(json was, recorded(before, "policy"));
   CC_ASSIGN(ordered_json was_doc, document(was));
   if (!was_doc.is_null() && has_equivalent_statement(was_doc, a.statement))
-    return Ok{};  // the deny held before this run, so its apply wrote nothing
+    return Ok{};  // the deny held before this run (judged on the journal, as for deny-policy)
   CC_ASSIGN(json cur, get_policy(ctx.client, a.where));
   if (same_text(cur, was)) return Ok{};
   CC_ASSIGN(ordered_json now, document(cur));

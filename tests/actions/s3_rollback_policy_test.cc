@@ -108,6 +108,32 @@ TEST_F(S3RollbackPolicy, BucketRollbackRefusesToDiscardALaterChangeUnlessForced)
   EXPECT_TRUE(family_.verify_rollback(*bucket.ctx, done[0].step, done[0].before, force).ok());
 }
 
+// A crash after the policy was written but before the journal recorded the apply: the resumed
+// apply finds its own deny in place and says "changed": false. Rollback must still put back the
+// journaled original (the first capture), for the bucket and for an object.
+TEST_F(S3RollbackPolicy, ResumedApplyThatFoundItsOwnDenyStillRollsBackToTheOriginal) {
+  create_bucket(*client_, "pol-b");
+  put_object(*client_, "pol-b", "one.csv");
+  for (const std::string target : {"arn:aws:s3:::pol-b", "arn:aws:s3:::pol-b/one.csv"}) {
+    SCOPED_TRACE(target);
+    put_policy("pol-b", kOwner);
+    Env env(*client_, target);
+    TargetPlan plan = planned(env);
+    const Step* deny = nullptr;
+    for (const Step& s : plan.steps)
+      if (s.id == s3::kStepDenyPolicy || s.id == s3::kStepObjectDeny) deny = &s;
+    ASSERT_NE(deny, nullptr);
+    auto before = family_.capture(*env.ctx, *deny);  // journaled before the first apply
+    ASSERT_TRUE(before.ok()) << before.error().describe();
+    ASSERT_TRUE(family_.apply(*env.ctx, *deny, *before).ok());  // the process dies here
+    auto resumed = family_.apply(*env.ctx, *deny, *before);     // apply --resume
+    ASSERT_TRUE(resumed.ok()) << resumed.error().describe();
+    ASSERT_TRUE(family_.rollback(*env.ctx, *deny, *before, *resumed, {}).ok());
+    EXPECT_EQ(policy_text("pol-b"), kOwner);
+    EXPECT_TRUE(family_.verify_rollback(*env.ctx, *deny, *before, {}).ok());
+  }
+}
+
 TEST_F(S3RollbackPolicy, ADecoyNamedLikeOurStatementIsNotContainmentAndComesBack) {
   create_bucket(*client_, "pol-b");
   put_object(*client_, "pol-b", "one.csv");
