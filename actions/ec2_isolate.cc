@@ -61,8 +61,8 @@ bool already_isolated(const Context& ctx, const json& d, const json& interfaces)
   }
   const json groups = d.value("security_groups", json::object());
   for (const auto& e : interfaces) {
-    const json& g = e["groups"];
-    if (g.size() != 1 || !g[0].is_string() || !ours.count(g[0].get<std::string>())) return false;
+    const json g = e.value("groups", json::array());
+    if (!g.is_array() || g.size() != 1 || !g[0].is_string() || !ours.count(g[0].get<std::string>())) return false;
     const json info = groups.value(g[0].get<std::string>(), json());
     if (!info.is_object() || info.value("ingress_rules", 1) != 0 || info.value("egress_rules", 1) != 0) return false;
   }

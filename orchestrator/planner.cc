@@ -171,7 +171,6 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
     for (const auto& [k, v] : c.options) opts.values.emplace(k, v);
     aws::AwsClient target_client = e.client->with_context(c.target.arn);
     actions::Context ctx{target_client, c.target, e.region, "", caller, opts, allow, rt.clock()};
-    if (auto j = journaled.find(c.target.arn); j != journaled.end()) ctx.journal = j->second;
     actions::ActionFamily* fam = actions::find_family(e.family);
     CC_ASSIGN(json discovered, fam->discover(ctx));
     // From here on the target is the ARN AWS reports (the real IAM path and spelling), and
@@ -196,6 +195,7 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
       return Ok{};
     }
     actions::Context real_ctx{target_client, e.target, e.region, "", caller, opts, allow, rt.clock()};
+    if (auto j = journaled.find(e.target.arn); j != journaled.end()) real_ctx.journal = j->second;
     CC_ASSIGN(actions::TargetPlan tp, fam->plan(real_ctx, discovered));
     json steps = json::array();
     for (const auto& s : tp.steps) steps.push_back(step_to_json(s));

@@ -141,5 +141,24 @@ TEST_F(E2ePlanTest, RateLimitsFromSettingsPaceTheCalls) {
   EXPECT_GE(ends.back() - ends.front(), need_ms) << ends.size() << " IAM calls";
 }
 
+// "Already contained" reaches the family through the planner: an instance this state directory's
+// journal isolated (a rule-free group the run created) is planned as already contained, with no
+// steps; the family alone cannot know the group is ours (a tag or a name never says so).
+TEST_F(E2ePlanTest, InstanceIsolatedByAnEarlierRunIsPlannedAsAlreadyContained) {
+  seed(1);
+  write_settings(org_settings("auto"));
+  const std::string instance = seed_["instance_arns"][0];
+  Proc p = plan({"--target", instance}, "plan.json", {"--option", "ec2.untrack_dwell_seconds=0"});
+  ASSERT_EQ(p.code, 0) << p.all();
+  Proc a = run({"--output", "json", "apply", dir_ + "/plan.json"});
+  ASSERT_EQ(a.code, 0) << a.all();
+  Proc again = plan({"--target", instance}, "again.json");
+  ASSERT_EQ(again.code, 0) << again.all();
+  json doc = json::parse(slurp(dir_ + "/again.json"));
+  ASSERT_EQ(doc["targets"].size(), 1u) << doc.dump();
+  EXPECT_EQ(doc["targets"][0]["already_contained"], true) << doc["targets"][0].dump();
+  EXPECT_TRUE(doc["targets"][0]["steps"].empty()) << doc["targets"][0].dump();
+}
+
 }  // namespace
 }  // namespace containctl::e2e
