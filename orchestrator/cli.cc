@@ -49,7 +49,7 @@ int run_cli(int argc, char** argv) {
   app.add_option("--profile", g.profile, "shared config/credentials profile (also AWS_PROFILE)");
   app.add_option("--endpoint-url", g.endpoint_url, "send every service to this URL (also AWS_ENDPOINT_URL)");
   app.add_option("--state-dir", g.state_dir, "journal, runs and audit log directory");
-  app.add_option("--settings", g.settings, "containment settings file");
+  app.add_option("--settings", g.settings, "containment settings: a file, s3://BUCKET/KEY or ssm:PARAMETER_NAME");
   app.add_option("--output", g.output, "text or json")->check(CLI::IsMember({"text", "json"}));
   app.add_option("--log-level", g.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));

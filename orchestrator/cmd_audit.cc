@@ -6,6 +6,7 @@
 #include "orchestrator/cli_common.h"
 #include "orchestrator/runtime.h"
 #include "orchestrator/session.h"
+#include "orchestrator/settings_source.h"
 
 namespace containctl::orch {
 namespace {
@@ -24,7 +25,8 @@ std::string log_path(const GlobalOptions& g, const AuditArgs& a) {
 // The team store's log when the settings name the aws backend and no --log was given.
 Result<std::unique_ptr<Runtime>> team_runtime(const GlobalOptions& g, const AuditArgs& a) {
   if (!a.log.empty()) return std::unique_ptr<Runtime>();
-  auto settings = load_settings(resolve_settings_path(g));
+  std::unique_ptr<Session> session;
+  auto settings = load_settings_for(g, session);
   if (!settings.ok()) return settings.error();
   if (settings->state.backend != "aws") return std::unique_ptr<Runtime>();
   return Runtime::open(g, true);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "orchestrator/journal.h"
+#include "orchestrator/settings_source.h"
 #include "orchestrator/state_store.h"
 
 namespace containctl::orch {
@@ -11,13 +12,14 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const GlobalOptions& g, bool need
   auto rt = std::make_unique<Runtime>();
   rt->g_ = g;
   rt->state_dir_ = resolve_state_dir(g);
-  CC_ASSIGN(rt->settings_, load_settings(resolve_settings_path(g)));
+  // Settings from S3 or SSM open the session first (and it is the command's session).
+  CC_ASSIGN(rt->settings_, load_settings_for(g, rt->session_));
   CC_TRY(ensure_state_dir(rt->state_dir_));
   CC_ASSIGN(rt->audit_, AuditLog::open(rt->state_dir_ + "/audit.jsonl", *rt->clock_));
   // The team store's audit log needs the session whatever the command.
-  if (rt->settings_.state.backend == "aws") need_aws = true;
+  if (rt->settings_.state.backend == "aws" || rt->session_) need_aws = true;
   if (need_aws) {
-    CC_ASSIGN(rt->session_, Session::open(g));
+    if (!rt->session_) { CC_ASSIGN(rt->session_, Session::open(g)); }
     for (const auto& [key, bucket] : rt->settings_.rate_limits) {
       size_t slash = key.find('/');
       if (slash == std::string::npos)

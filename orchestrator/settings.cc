@@ -159,15 +159,22 @@ bool glob_match(std::string_view p, std::string_view t) {
 }
 
 Result<Settings> load_settings(const std::string& path) {
-  Settings s;
-  s.path = path;
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return s;  // mode none
+  if (!std::filesystem::exists(path, ec)) {
+    Settings none;  // mode none
+    none.path = path;
+    return none;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error::io(path + ": cannot read settings file");
   std::stringstream buf;
   buf << in.rdbuf();
-  std::string text = buf.str();
+  return parse_settings(buf.str(), path, std::filesystem::path(path).parent_path().string());
+}
+
+Result<Settings> parse_settings(const std::string& text, const std::string& path, const std::string& base_dir) {
+  Settings s;
+  s.path = path;
   s.present = true;
   s.sha256 = aws::sha256_hex(text);
   json doc = json::parse(text, nullptr, false);
@@ -189,7 +196,7 @@ Result<Settings> load_settings(const std::string& path) {
       CC_ASSIGN(s.accounts[acct], r.level(v, "accounts." + acct, false));
     }
   }
-  std::filesystem::path base = std::filesystem::path(path).parent_path();
+  std::filesystem::path base(base_dir);
   if (doc.contains("approvers")) {
     if (!doc["approvers"].is_object()) return r.bad("approvers", "must be an object: name -> public key path");
     for (const auto& [name, v] : doc["approvers"].items()) {

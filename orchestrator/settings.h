@@ -69,6 +69,9 @@ struct EffectiveSettings {
 // Missing file -> defaults (mode none). Malformed JSON, unknown fields (with a suggestion),
 // wrong types and bad values are errors naming the file and the field.
 Result<Settings> load_settings(const std::string& path);
+// The same from text read elsewhere (settings_source.h): `path` names it in messages and plans,
+// relative key paths resolve against `base_dir`.
+Result<Settings> parse_settings(const std::string& text, const std::string& path, const std::string& base_dir);
 EffectiveSettings effective_settings(const Settings& s, const std::string& account);
 
 // Shell-style glob with '*' and '?' (ARN globs in `protected`).
