@@ -7,6 +7,7 @@
 
 #include "aws/sigv4.h"
 #include "orchestrator/cli_common.h"
+#include "orchestrator/version.h"
 
 namespace containctl::orch {
 
@@ -42,7 +43,7 @@ void print_result(const GlobalOptions& g, const nlohmann::json& doc, const std::
 
 int run_cli(int argc, char** argv) {
   CLI::App app{"containctl: plan, approve, apply and roll back reversible containment of AWS resources"};
-  app.set_version_flag("--version", "containctl 0.1.0");
+  app.set_version_flag("--version", version_text(), "print the version and the git commit, and exit");
   app.require_subcommand(1);
   GlobalOptions g;
   app.add_option("--region", g.region, "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, profile, us-east-1)");
@@ -62,6 +63,7 @@ int run_cli(int argc, char** argv) {
   add_debug_commands(app, g, rc);
   add_state_commands(app, g, rc);
   add_targets_commands(app, g, rc);
+  add_docs_commands(app, g, rc);  // hidden debug man/completion: walk the tree when run
   app.parse_complete_callback([&] {
     auto logger = spdlog::stderr_color_mt("containctl");
     spdlog::set_default_logger(logger);

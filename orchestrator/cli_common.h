@@ -47,5 +47,6 @@ void add_stackset_commands(CLI::App& app, GlobalOptions& g, int& rc);  // stacks
 void add_debug_commands(CLI::App& app, GlobalOptions& g, int& rc);     // debug sign
 void add_state_commands(CLI::App& app, GlobalOptions& g, int& rc);     // state init, export, import
 void add_targets_commands(CLI::App& app, GlobalOptions& g, int& rc);   // targets (read-only)
+void add_docs_commands(CLI::App& app, GlobalOptions& g, int& rc);      // debug man, debug completion (hidden)
 
 }  // namespace containctl::orch
