@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "aws/arn.h"
+#include "aws/sigv4.h"
 
 namespace containctl::approvals {
 namespace {
@@ -158,34 +159,104 @@ bool same_person(const std::string& approver, const std::string& requester) {
   return at != std::string::npos && a.substr(0, at) == p;
 }
 
+namespace {
+
+struct ArnParts {
+  std::string partition, service, account, resource;
+};
+
+bool split_arn(const std::string& arn, ArnParts& out) {
+  if (arn.rfind("arn:", 0) != 0) return false;
+  std::vector<std::string> f;
+  size_t start = 0;
+  for (int i = 0; i < 5; ++i) {
+    size_t c = arn.find(':', start);
+    if (c == std::string::npos) return false;
+    f.push_back(arn.substr(start, c - start));
+    start = c + 1;
+  }
+  out = {f[1], f[2], f[4], arn.substr(start)};
+  return !out.resource.empty();
+}
+
+std::vector<std::string> split_path(const std::string& resource) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    size_t s = resource.find('/', start);
+    parts.push_back(resource.substr(start, s == std::string::npos ? std::string::npos : s - start));
+    if (s == std::string::npos) break;
+    start = s + 1;
+  }
+  return parts;
+}
+
+}  // namespace
+
+bool principal_matches(const std::string& principal, const std::string& caller_arn) {
+  std::string p = lower(principal), c = lower(caller_arn);
+  if (p.empty() || c.empty()) return false;
+  if (p == c) return true;
+  ArnParts pa, ca;
+  if (!split_arn(p, pa) || !split_arn(c, ca)) return false;
+  if (pa.partition != ca.partition || pa.account != ca.account) return false;
+  std::vector<std::string> pp = split_path(pa.resource), cp = split_path(ca.resource);
+  // IAM users: the name is the last element; the path is not part of who it is.
+  if (pa.service == "iam" && ca.service == "iam" && pp.front() == "user" && cp.front() == "user")
+    return pp.back() == cp.back();
+  // A role covers every session of it; an assumed-role ARN is role/session.
+  if (ca.service == "sts" && cp.front() == "assumed-role" && cp.size() == 3) {
+    if (pa.service == "iam" && pp.front() == "role") return pp.back() == cp[1];
+    if (pa.service == "sts" && pp.front() == "assumed-role" && pp.size() == 3) return pp[1] == cp[1] && pp[2] == cp[2];
+  }
+  return false;
+}
+
+bool approver_is(const std::string& name, const ApproverSpec& spec, const std::string& caller_arn) {
+  if (caller_arn.empty()) return false;
+  for (const auto& p : spec.principals)
+    if (principal_matches(p, caller_arn)) return true;
+  return same_person(name, caller_arn);
+}
+
+std::string approval_id(const Approval& a) { return aws::sha256_hex(a.signature); }
+
+Result<std::string> approver_public_key(const std::string& name, const std::map<std::string, ApproverSpec>& approvers) {
+  auto it = approvers.find(name);
+  if (it == approvers.end())
+    return Error::refused("approver '" + name + "' is not listed in the settings' approvers");
+  CC_ASSIGN(std::string pem, read_public_key(it->second.public_key));
+  if (!it->second.fingerprint.empty()) {
+    CC_ASSIGN(std::string fp, key_fingerprint(pem));
+    if (lower(fp) != lower(it->second.fingerprint))
+      return Error::refused("the public key " + it->second.public_key + " of approver '" + name + "' has fingerprint " +
+                            fp + ", not the " + it->second.fingerprint + " the settings pin: the key file was replaced");
+  }
+  return pem;
+}
+
 ApprovalDecision evaluate_approvals(const std::vector<std::pair<std::string, Approval>>& approvals,
-                                    const std::string& plan_hash, const std::string& requester,
-                                    const std::map<std::string, std::string>& approver_keys, int required,
-                                    aws::TimePoint now) {
+                                    const ApprovalCheck& check) {
   ApprovalDecision d;
   std::set<std::string> seen;  // lower-cased accepted approvers
   for (const auto& [source, a] : approvals) {
     auto refuse = [&, &source = source, &a = a](const std::string& why) {
       d.refusals.push_back(source + ": approval by '" + a.approver + "' refused: " + why);
     };
-    auto key = approver_keys.find(a.approver);
-    if (key == approver_keys.end()) {
-      refuse("approver is not listed in the settings' approvers");
-      continue;
-    }
-    auto pem = read_public_key(key->second);
+    auto pem = approver_public_key(a.approver, check.approvers);
     if (!pem.ok()) {
-      refuse("cannot use the approver's public key: " + pem.error().message);
+      refuse(pem.error().message);
       continue;
     }
+    const ApproverSpec& spec = check.approvers.at(a.approver);
     auto good = verify_message(*pem, signing_payload(a), a.signature);
     if (!good.ok() || !*good) {
-      refuse("signature does not verify with the public key " + key->second);
+      refuse("signature does not verify with the public key " + spec.public_key);
       continue;
     }
-    if (a.plan_hash != plan_hash) {
+    if (a.plan_hash != check.plan_hash) {
       refuse("it is for another plan (plan_hash " + a.plan_hash.substr(0, 12) + "..., this plan is " +
-             plan_hash.substr(0, 12) + "...)");
+             check.plan_hash.substr(0, 12) + "...)");
       continue;
     }
     aws::TimePoint issued, expires;
@@ -197,16 +268,19 @@ ApprovalDecision evaluate_approvals(const std::vector<std::pair<std::string, App
       refuse("expires_at is not after issued_at");
       continue;
     }
-    if (now >= expires) {
+    if (check.now >= expires) {
       refuse("expired at " + a.expires_at);
       continue;
     }
-    if (issued > now + kMaxClockSkew) {
+    if (issued > check.now + kMaxClockSkew) {
       refuse("issued in the future (" + a.issued_at + "), beyond the allowed clock skew");
       continue;
     }
-    if (same_person(a.approver, requester)) {
-      refuse("the approver is the requester (" + requester + "); someone else must approve");
+    std::string self;
+    for (const auto& [what, arn] : check.excluded)
+      if (self.empty() && approver_is(a.approver, spec, arn)) self = what + " (" + arn + ")";
+    if (!self.empty()) {
+      refuse("the approver is " + self + "; someone else must approve");
       continue;
     }
     if (!seen.insert(lower(a.approver)).second) {
@@ -214,9 +288,23 @@ ApprovalDecision evaluate_approvals(const std::vector<std::pair<std::string, App
       continue;
     }
     d.accepted.push_back(a.approver);
+    d.accepted_approvals.push_back({source, a.approver, approval_id(a)});
   }
-  d.satisfied = static_cast<int>(d.accepted.size()) >= required;
+  d.satisfied = static_cast<int>(d.accepted.size()) >= check.required;
   return d;
+}
+
+ApprovalDecision evaluate_approvals(const std::vector<std::pair<std::string, Approval>>& approvals,
+                                    const std::string& plan_hash, const std::string& requester,
+                                    const std::map<std::string, std::string>& approver_keys, int required,
+                                    aws::TimePoint now) {
+  ApprovalCheck check;
+  check.plan_hash = plan_hash;
+  if (!requester.empty()) check.excluded.push_back({"the requester", requester});
+  for (const auto& [name, path] : approver_keys) check.approvers[name] = ApproverSpec{path, "", {}};
+  check.required = required;
+  check.now = now;
+  return evaluate_approvals(approvals, check);
 }
 
 Result<std::chrono::seconds> parse_duration(const std::string& text) {

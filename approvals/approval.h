@@ -58,16 +58,60 @@ std::string person_of(const std::string& requester);
 // ("alice@example.com") also matches approver "alice": a self-approval is refused on doubt.
 bool same_person(const std::string& approver, const std::string& requester);
 
+// An approver as the settings list them: the plain form ("alice": "/path/alice.pub.pem") gives
+// only public_key.
+struct ApproverSpec {
+  std::string public_key;               // PEM file path
+  std::string fingerprint;              // "sha256:<hex>" (key_fingerprint) or "" when not pinned
+  std::vector<std::string> principals;  // the person's IAM principals (ARNs); may be empty
+};
+
+// True when `caller_arn` (what GetCallerIdentity said) is one of `principal`: the same ARN
+// (case-insensitive), an IAM user ARN whatever its path, or an assumed-role session of a role ARN
+// ("arn:aws:iam::1:role/R" covers "arn:aws:sts::1:assumed-role/R/anyone").
+bool principal_matches(const std::string& principal, const std::string& caller_arn);
+// True when the approver named `name` is the person behind `caller_arn`: one of its principals
+// matches, or its name is the caller's user, session or federated name (a self-approval is refused
+// on doubt, so the name rule holds even when principals are listed).
+bool approver_is(const std::string& name, const ApproverSpec& spec, const std::string& caller_arn);
+
+// An approval's identity for single use: hex SHA-256 of its signature.
+std::string approval_id(const Approval& a);
+
+struct AcceptedApproval {
+  std::string source, approver, id;
+};
+
 struct ApprovalDecision {
   std::vector<std::string> accepted;  // approver names, distinct, in input order
+  std::vector<AcceptedApproval> accepted_approvals;  // the same, with file and approval id
   std::vector<std::string> refusals;  // "SOURCE: approver 'x' ...: reason"
   bool satisfied = false;
 };
 
-// approvals: (source, approval) pairs; approver_keys: name -> public key PEM path. An approval
-// counts when the approver is listed, the signature verifies, the plan hash matches, now lies in
-// [issued_at - kMaxClockSkew, expires_at), the approver is not the requester, and it is the
-// first accepted approval from that approver. satisfied = distinct accepted >= required.
+// Who may not approve: (what they are, their ARN), e.g. {"the plan's caller", arn}.
+using ExcludedParties = std::vector<std::pair<std::string, std::string>>;
+
+struct ApprovalCheck {
+  std::string plan_hash;
+  ExcludedParties excluded;  // the plan's caller, the apply caller
+  std::map<std::string, ApproverSpec> approvers;
+  int required = 1;
+  aws::TimePoint now;
+};
+
+// Checks one approver and its key as the settings give them: listed, key readable and not
+// writable by others, fingerprint as pinned. Returns the PEM text.
+Result<std::string> approver_public_key(const std::string& name, const std::map<std::string, ApproverSpec>& approvers);
+
+// An approval counts when the approver is listed, its key matches the pinned fingerprint (if
+// any), the signature verifies, the plan hash matches, now lies in [issued_at - kMaxClockSkew,
+// expires_at), the approver is none of the excluded parties, and it is the first accepted approval
+// from that approver. satisfied = distinct accepted >= required.
+ApprovalDecision evaluate_approvals(const std::vector<std::pair<std::string, Approval>>& approvals,
+                                    const ApprovalCheck& check);
+
+// The plain form: approver_keys name -> public key path; `requester` the one excluded party.
 ApprovalDecision evaluate_approvals(const std::vector<std::pair<std::string, Approval>>& approvals,
                                     const std::string& plan_hash, const std::string& requester,
                                     const std::map<std::string, std::string>& approver_keys, int required,

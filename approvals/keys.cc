@@ -7,6 +7,8 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
 
 #include <cerrno>
 #include <cstring>
@@ -141,9 +143,14 @@ Result<std::string> sign_message(const std::string& private_key_path, std::strin
     return Error::invalid("private key " + private_key_path +
                           " is readable by group or others; run: chmod 600 " + private_key_path);
   CC_ASSIGN(std::string pem, read_file(private_key_path, "private key"));
+  auto sig = sign_with_pem(pem, message, private_key_path);
+  OPENSSL_cleanse(pem.data(), pem.size());
+  return sig;
+}
+
+Result<std::string> sign_with_pem(const std::string& pem, std::string_view message, const std::string& private_key_path) {
   Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   Pkey key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  OPENSSL_cleanse(pem.data(), pem.size());
   if (!key) return Error::invalid("private key " + private_key_path + " is not a PEM private key");
   if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_ED25519)
     return Error::invalid("private key " + private_key_path + " is not an Ed25519 key");
@@ -159,6 +166,13 @@ Result<std::string> sign_message(const std::string& private_key_path, std::strin
 }
 
 Result<std::string> read_public_key(const std::string& path) {
+  // Whoever can rewrite an approver's public key can approve in their name.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return Error::invalid("cannot read public key " + path + ": " + std::strerror(errno));
+  if (st.st_mode & 022)
+    return Error::invalid("public key " + path + " is writable by group or others (anyone who can replace it can "
+                          "approve in its owner's name); run: chmod go-w " + path);
   CC_ASSIGN(std::string pem, read_file(path, "public key"));
   Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   Pkey key(bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr);
@@ -231,6 +245,22 @@ bool base64_decode(std::string_view text, std::string& out) {
     if (d >= 0) out += static_cast<char>(v & 0xff);
   }
   return true;
+}
+
+Result<std::string> key_fingerprint(const std::string& public_key_pem) {
+  Bio bio(BIO_new_mem_buf(public_key_pem.data(), static_cast<int>(public_key_pem.size())));
+  Pkey key(bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!key) return Error::invalid("not a PEM public key");
+  unsigned char* der = nullptr;
+  int len = i2d_PUBKEY(key.get(), &der);
+  if (len <= 0) return Error::internal("OpenSSL could not encode the public key");
+  unsigned char digest[32];
+  SHA256(der, static_cast<size_t>(len), digest);
+  OPENSSL_free(der);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "sha256:";
+  for (unsigned char c : digest) out += std::string{kHex[c >> 4], kHex[c & 15]};
+  return out;
 }
 
 }  // namespace containctl::approvals

@@ -26,13 +26,21 @@ Result<KeyPairPaths> generate_keypair_files(const std::string& name, const std::
 // Refuses a key file that group or others can read.
 Result<std::string> sign_message(const std::string& private_key_path, std::string_view message);
 
+// The same with the private key's PEM text in hand (`private_key_path` only names it in errors).
+Result<std::string> sign_with_pem(const std::string& private_key_pem, std::string_view message,
+                                  const std::string& private_key_path);
+
 // True when `signature_b64` is a valid Ed25519 signature of `message` by the public key in PEM
 // text `public_key_pem`; an error when the key itself is unusable.
 Result<bool> verify_message(const std::string& public_key_pem, std::string_view message,
                             const std::string& signature_b64);
 
-// Reads a public key file (PEM text), checking it holds an Ed25519 public key.
+// Reads a public key file (PEM text), checking it holds an Ed25519 public key. A file that group
+// or others may write is refused.
 Result<std::string> read_public_key(const std::string& path);
+
+// "sha256:" + hex SHA-256 of the key's DER SubjectPublicKeyInfo: what the settings pin.
+Result<std::string> key_fingerprint(const std::string& public_key_pem);
 
 std::string base64_encode(std::string_view bytes);
 // False on anything that is not strict, padded base64.

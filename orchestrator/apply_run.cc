@@ -22,6 +22,47 @@ int refuse(Runtime& rt, const std::string& why, const json& details = json::obje
   return report_error(rt.globals(), Error::refused(why));
 }
 
+// A run any step of which was rolled back (or is being) is not resumed: that would contain again
+// without a fresh decision. Plan again instead.
+int check_resumable(Runtime& rt, Journal& journal, const std::string& run_id, const std::string& plan_hash) {
+  auto run = journal.run(run_id);
+  if (!run.ok()) return report_error(rt.globals(), run.error());
+  if (run->plan_hash != plan_hash)
+    return report_error(rt.globals(), Error::invalid("run " + run_id + " was created from another plan (hash " +
+                                                     run->plan_hash.substr(0, 16) + "...)"));
+  auto steps = journal.steps(run_id);
+  if (!steps.ok()) return report_error(rt.globals(), steps.error());
+  bool rolled = run->status == "rolling_back" || run->status == "rolled_back" || run->status == "rollback_partial";
+  for (const auto& st : *steps)
+    rolled = rolled || st.state == step_state::kRollingBack || st.state == step_state::kRolledBack ||
+             st.state == step_state::kRollbackFailed;
+  if (!rolled) return kExitOk;
+  return refuse(rt, "apply --resume refused: run " + run_id + " was rolled back (wholly or partly, status " +
+                        run->status + "); resuming it would contain again without a fresh decision. Plan again "
+                        "and apply the new plan.",
+                {{"resume_run_id", run_id}});
+}
+
+// Approvals are single use: one accepted for another run (even one since rolled back) no longer
+// counts; an approval already consumed by the run being resumed still does.
+Status refuse_used_approvals(Journal& journal, const std::string& resume_run_id, approvals::ApprovalDecision& d) {
+  std::vector<approvals::AcceptedApproval> keep;
+  std::vector<std::string> names;
+  for (const auto& a : d.accepted_approvals) {
+    CC_ASSIGN(std::optional<UsedApproval> prior, journal.approval_used(a.id));
+    if (prior && prior->run_id != resume_run_id) {
+      d.refusals.push_back(a.source + ": approval by '" + a.approver + "' refused: it was already used by run " +
+                           prior->run_id + " (at " + prior->used_at + "); approvals are single use, ask for a fresh one");
+      continue;
+    }
+    keep.push_back(a);
+    names.push_back(a.approver);
+  }
+  d.accepted_approvals = keep;
+  d.accepted = names;
+  return Ok{};
+}
+
 }  // namespace
 
 std::chrono::seconds lease_ttl(const Settings& s) { return std::chrono::seconds(s.state.lease_seconds); }
@@ -57,6 +98,14 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
   auto journal_r = rt.open_journal();
   if (!journal_r.ok()) return report_error(rt.globals(), journal_r.error());
   Journal& journal = **journal_r;
+  if (!req.resume_run_id.empty()) {
+    if (int rc = check_resumable(rt, journal, req.resume_run_id, plan.value("plan_hash", "")); rc != kExitOk) return rc;
+  }
+  // Who made the plan, as AWS said when it was made (the plan's "requester" is only a label).
+  const std::string plan_caller = plan.contains("caller") && plan["caller"].is_object() && plan["caller"].contains("arn") &&
+                                          plan["caller"]["arn"].is_string()
+                                      ? plan["caller"]["arn"].get<std::string>()
+                                      : "";
 
   // The gate again, against the settings in force now. Entries with nothing to do are skipped.
   std::vector<std::string> refusals;
@@ -91,6 +140,7 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
     return refuse(rt, why, {{"plan_hash", plan_hash}});
   }
 
+  approvals::ApprovalDecision decision;
   if (needs_approval) {
     std::vector<std::pair<std::string, approvals::Approval>> loaded;
     std::vector<std::string> problems;
@@ -102,10 +152,21 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
       }
       loaded.push_back({path, *a});
     }
-    auto decision = approvals::evaluate_approvals(loaded, plan_hash, plan.value("requester", ""),
-                                                  rt.settings().approvers, approvals_required, rt.clock().now());
-    for (const auto& name : decision.accepted)
-      rt.audit("approval_accepted", {{"approver", name}, {"plan_hash", plan_hash}});
+    approvals::ApprovalCheck check;
+    check.plan_hash = plan_hash;
+    // Separation of duties by identity: neither who made the plan nor who applies it may approve.
+    if (!plan_caller.empty()) check.excluded.push_back({"the plan's caller", plan_caller});
+    check.excluded.push_back({"the apply caller", caller.arn});
+    check.approvers = rt.settings().approvers;
+    check.required = approvals_required;
+    check.now = rt.clock().now();
+    decision = approvals::evaluate_approvals(loaded, check);
+    if (Status st = refuse_used_approvals(journal, req.resume_run_id, decision); !st.ok())
+      return report_error(rt.globals(), st.error());
+    decision.satisfied = static_cast<int>(decision.accepted.size()) >= approvals_required;
+    for (const auto& a : decision.accepted_approvals)
+      rt.audit("approval_accepted", {{"approver", a.approver}, {"approval_id", a.id}, {"file", a.source},
+                                     {"plan_hash", plan_hash}});
     for (const auto& r : decision.refusals) rt.audit("approval_refused", {{"reason", r}, {"plan_hash", plan_hash}});
     for (const auto& p : problems) rt.audit("approval_refused", {{"reason", p}, {"plan_hash", plan_hash}});
     if (!decision.satisfied) {
@@ -137,6 +198,11 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
 
   auto lock = journal.guard_run();
   if (!lock.ok()) return report_error(rt.globals(), lock.error());
+  // Fails closed: an audit log that could not record the decisions above stops the run here.
+  if (Status health = rt.audit_health(); !health.ok()) {
+    report_error(rt.globals(), health.error());
+    return kExitPartial;
+  }
 
   std::string run_id = req.resume_run_id;
   if (!run_id.empty()) {
@@ -148,6 +214,19 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
   }
   const bool fresh = run_id.empty();
   if (fresh) run_id = new_run_id(rt.clock().now());
+  // Single use: the approvals this run consumes are recorded before it takes a lease or can mutate
+  // anything (record_approvals_used refuses, atomically, an approval another run recorded first).
+  std::vector<UsedApproval> used;
+  for (const auto& a : decision.accepted_approvals) {
+    auto prior = journal.approval_used(a.id);
+    if (!prior.ok()) return report_error(rt.globals(), prior.error());
+    if (!*prior) used.push_back({a.id, run_id, a.approver, plan_hash, ""});
+  }
+  if (!used.empty()) {
+    if (auto st = journal.record_approvals_used(used); !st.ok())
+      return refuse(rt, "apply refused: the approvals could not be recorded as used (" + st.error().message +
+                            "); they may have been used by another run", {{"plan_hash", plan_hash}});
+  }
   // A lease on every target before anything is written or mutated: a target another live run
   // holds refuses this one (exit 3), naming that run.
   std::vector<std::string> resources;
@@ -167,16 +246,28 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
     logged(journal.set_run_status(run_id, "running"));
   }
   rt.set_run_id(run_id);
+  logged(journal.record_run_caller(run_id, caller.arn, plan_caller));
+  json approvals_used = json::array();
+  for (const auto& a : decision.accepted_approvals) approvals_used.push_back({{"approver", a.approver}, {"approval_id", a.id}});
   rt.audit(req.resume_run_id.empty() ? "run_started" : "run_resumed",
-           {{"plan_hash", plan_hash}, {"targets", static_cast<int>(entries.size())}, {"steps", total_steps}});
+           {{"plan_hash", plan_hash}, {"targets", static_cast<int>(entries.size())}, {"steps", total_steps},
+            {"caller", caller.arn}, {"plan_caller", plan_caller}, {"approvals", approvals_used}});
   if (!rt.globals().json()) std::cout << "Run " << run_id << ": applying " << total_steps << " step(s) on "
                                       << entries.size() << " target(s)" << std::endl;
 
   ExecutionEnv env;
   fill_execution_env(rt, plan, caller, env);
-  env.may_mutate = [keeper = leases->get()] { return keeper->ok(); };
+  // Stops a step before it mutates when the run's leases were lost or the audit log failed.
+  env.may_mutate = [&rt, keeper = leases->get()]() -> Status {
+    CC_TRY(keeper->ok());
+    return rt.audit_health();
+  };
   RunOutcome out = execute_run(journal, run_id, entries, env);
   rt.audit("run_finished", {{"status", out.status}, {"steps_done", out.steps_done}, {"steps_failed", out.steps_failed}});
+  if (Status health = rt.audit_health(); !health.ok()) {
+    out.errors.push_back(health.error().message);
+    if (out.status == "succeeded") out.status = "partial";
+  }
   json doc = {{"run_id", run_id}, {"status", out.status}, {"plan_hash", plan_hash},
               {"steps_done", out.steps_done}, {"steps_failed", out.steps_failed}, {"errors", out.errors}};
   std::string text = "Run " + run_id + " " + out.status + ": " + std::to_string(out.steps_done) + " step(s) done, " +

@@ -13,6 +13,9 @@
 #include <map>
 #include <sstream>
 
+#include <openssl/crypto.h>
+
+#include "approvals/keys.h"
 #include "aws/sigv4.h"
 
 namespace containctl::orch {
@@ -63,17 +66,38 @@ Status write_all(int fd, const std::string& text, const std::string& path) {
   return Ok{};
 }
 
-Status write_head(const std::string& head, uint64_t seq, const std::string& hash) {
+Status write_head(const std::string& head, uint64_t seq, const std::string& hash, const std::string& signature) {
   std::string tmp = head + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return Error::io(tmp + ": cannot write audit anchor: " + std::strerror(errno));
   ::fchmod(fd, 0600);
-  Status st = write_all(fd, json{{"seq", seq}, {"hash", hash}}.dump() + "\n", tmp);
+  Status st = write_all(fd, json{{"seq", seq}, {"hash", hash}, {"signature", signature}}.dump() + "\n", tmp);
   if (st.ok() && ::fsync(fd) != 0) st = Error::io(tmp + ": fsync failed: " + std::strerror(errno));
   ::close(fd);
   if (st.ok() && ::rename(tmp.c_str(), head.c_str()) != 0)
     st = Error::io(head + ": cannot replace audit anchor: " + std::strerror(errno));
   return st;
+}
+
+// Reads a small file without following a symlink at its last component.
+Result<std::string> read_nofollow(const std::string& path, const char* what) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return Error::io(std::string("cannot read ") + what + " " + path + ": " + std::strerror(errno) +
+                     (errno == ELOOP ? " (a symbolic link: refused)" : ""));
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  int err = n < 0 ? errno : 0;
+  ::close(fd);
+  if (err) return Error::io(std::string("cannot read ") + what + " " + path + ": " + std::strerror(err));
+  return out;
+}
+
+std::string dir_of(const std::string& path) {
+  auto parent = std::filesystem::path(path).parent_path();
+  return parent.empty() ? "." : parent.string();
 }
 
 Result<std::string> slurp(const std::string& path, const char* what) {
@@ -110,6 +134,13 @@ std::string audit_head_path(const std::string& log_path) {
   return log_path + ".head";
 }
 
+std::string audit_private_key_path(const std::string& log_path) { return dir_of(log_path) + "/audit.key.pem"; }
+std::string audit_public_key_path(const std::string& log_path) { return dir_of(log_path) + "/audit.pub.pem"; }
+
+std::string audit_head_payload(uint64_t seq, const std::string& hash) {
+  return "containctl-audit-head-v1\n" + std::to_string(seq) + "\n" + hash + "\n";
+}
+
 std::string audit_record_hash(const json& record) {
   json copy = record;
   copy.erase("hash");
@@ -128,9 +159,8 @@ json redact_secrets(const json& fields) {
     return out;
   }
   if (fields.is_string()) {
-    const std::string& s = fields.get_ref<const std::string&>();
-    if (s.find("Signature=") != std::string::npos || s.find("X-Amz-Security-Token=") != std::string::npos)
-      return aws::redact_auth(s);
+    // Case-insensitive, and canonical-request / string-to-sign blocks cut (an AWS error text).
+    return aws::redact_service_text(fields.get_ref<const std::string&>());
   }
   return fields;
 }
@@ -145,7 +175,8 @@ std::string format_time_ms(aws::TimePoint t) {
   return s.substr(0, s.size() - 1) + frac + "Z";
 }
 
-Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, aws::Clock& clock) {
+Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, aws::Clock& clock,
+                                                 const AuditOpenOptions& options) {
   std::error_code ec;
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty() && !std::filesystem::exists(parent, ec)) {
@@ -153,8 +184,14 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, aws::C
     if (ec) return Error::io("cannot create " + parent.string() + ": " + ec.message());
     ::chmod(parent.c_str(), 0700);
   }
+  const std::string key_path = audit_private_key_path(path);
+  const bool key_existed = std::filesystem::exists(std::filesystem::symlink_status(key_path, ec));
+  const bool log_existed = std::filesystem::exists(std::filesystem::symlink_status(path, ec));
+  const bool head_existed = std::filesystem::exists(std::filesystem::symlink_status(audit_head_path(path), ec));
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return Error::io(path + ": cannot open audit log: " + std::strerror(errno));
+  if (fd < 0)
+    return Error::io(path + ": cannot open audit log: " + std::strerror(errno) +
+                     (errno == ELOOP ? " (a symbolic link: refused)" : ""));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
@@ -164,14 +201,44 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, aws::C
   std::unique_ptr<AuditLog> log(new AuditLog(path, fd, clock));
   {
     FileLock lock(fd);
+    // The key is made with the first record, under this lock (see write_signed_head): while it
+    // exists the log is never legitimately empty, and it is never read half-written.
+    if (std::filesystem::exists(std::filesystem::symlink_status(key_path, ec))) {
+      CC_ASSIGN(log->key_pem_, read_nofollow(key_path, "audit key"));
+    }
     uint64_t seq;
     std::string hash;
-    CC_TRY(log->read_tail(seq, hash));
+    Status tail = log->read_tail(seq, hash);
+    if (!tail.ok()) {
+      if (!options.repair_torn_tail || tail.error().code != "TornAuditRecord") return tail.error();
+    }
+  }
+  if (options.repair_torn_tail) {
+    // Outside the lock: repair takes it itself.
+    uint64_t seq;
+    std::string hash;
+    bool torn = false;
+    {
+      FileLock lock(fd);
+      auto t = log->read_tail(seq, hash);
+      torn = !t.ok() && t.error().code == "TornAuditRecord";
+    }
+    if (torn) {
+      log.reset();
+      CC_TRY(repair_audit_log(path, clock, "automatic: the last record was cut short; repaired so recovery can start"));
+      return AuditLog::open(path, clock, {});
+    }
+  }
+  if (key_existed && st.st_size == 0 && !head_existed) {
+    // The key says a log was kept here; the log and its anchor are gone.
+    CC_TRY(log->append("audit_chain_restarted",
+                       {{"reason", std::string("the audit log ") + (log_existed ? "was empty" : "was missing") +
+                                       " and its anchor missing while the state directory's audit key exists: "
+                                       "they were deleted; this record starts a new chain"}}));
   }
   return log;
 }
 
-AuditLog::~AuditLog() { ::close(fd_); }
 
 Status AuditLog::read_tail(uint64_t& seq, std::string& hash) {
   struct stat st {};
@@ -196,7 +263,9 @@ Status AuditLog::read_tail(uint64_t& seq, std::string& hash) {
       ssize_t n = ::pread(fd_, buf.data(), buf.size(), from);
       if (n != static_cast<ssize_t>(buf.size())) return Error::io(path_ + ": cannot read the last record");
       if (buf.back() != '\n')
-        return Error::io(path_ + ": the audit log ends with a partial record; run `containctl audit verify`");
+        return Error{ErrorKind::kIo, "TornAuditRecord",
+                     path_ + ": the audit log ends with a partial record (a crash mid-append?); run `containctl "
+                             "audit verify`, then `containctl audit repair` to quarantine it"};
       size_t nl = buf.size() >= 2 ? buf.rfind('\n', buf.size() - 2) : std::string::npos;
       if (nl != std::string::npos) {
         line_start = nl + 1;
@@ -252,15 +321,48 @@ Status AuditLog::append(const std::string& event, const json& fields) {
   known_size_ = st.st_size;
   last_seq_ = seq + 1;
   last_hash_ = hash;
-  return write_head(audit_head_path(path_), last_seq_, hash);
+  return write_signed_head(last_seq_, hash);
 }
 
-Result<AuditVerifyResult> verify_audit_log(const std::string& path) {
+Status AuditLog::write_signed_head(uint64_t seq, const std::string& hash) {
+  if (key_pem_.empty()) {
+    // The first record of this state directory: make its audit key now, after the record is on
+    // disk (created 0600 with O_EXCL: never over, or through, anything already there; another
+    // process may have made it a moment ago).
+    const std::string key_path = audit_private_key_path(path_);
+    std::error_code ec;
+    if (!std::filesystem::exists(std::filesystem::symlink_status(key_path, ec))) {
+      auto made = approvals::generate_keypair_files("audit", dir_of(path_));
+      if (!made.ok() && !std::filesystem::exists(std::filesystem::symlink_status(key_path, ec)))
+        return Error::io("cannot create the audit key in " + dir_of(path_) + ": " + made.error().message);
+    }
+    CC_ASSIGN(key_pem_, read_nofollow(key_path, "audit key"));
+  }
+  CC_ASSIGN(std::string sig, approvals::sign_with_pem(key_pem_, audit_head_payload(seq, hash),
+                                                      audit_private_key_path(path_)));
+  return write_head(audit_head_path(path_), seq, hash, sig);
+}
+
+AuditLog::~AuditLog() {
+  ::close(fd_);
+  OPENSSL_cleanse(key_pem_.data(), key_pem_.size());
+}
+
+Result<AuditVerifyResult> verify_audit_log(const std::string& path, const std::string& expect_head) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return Error::io("no audit log at " + path);
+  const bool key_exists = std::filesystem::exists(audit_public_key_path(path), ec) ||
+                          std::filesystem::exists(audit_private_key_path(path), ec);
+  if (!std::filesystem::exists(path, ec)) {
+    if (!key_exists) return Error::io("no audit log at " + path);
+    AuditVerifyResult gone;
+    gone.ok = false;
+    gone.problem = "the audit log " + path + " is missing although the state directory's audit key exists: it was "
+                   "deleted";
+    return gone;
+  }
   // A shared lock: a concurrent append is either wholly in what we read or not at all, and the
   // anchor we read belongs to the same moment.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return Error::io("cannot read audit log " + path + ": " + std::strerror(errno));
   std::string text;
   std::string head_path = audit_head_path(path);
@@ -274,7 +376,7 @@ Result<AuditVerifyResult> verify_audit_log(const std::string& path) {
     while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
     int read_errno = n < 0 ? errno : 0;
     head_exists = std::filesystem::exists(head_path, ec);
-    if (head_exists) head_text = slurp(head_path, "audit anchor");
+    if (head_exists) head_text = read_nofollow(head_path, "audit anchor");
     ::flock(fd, LOCK_UN);
     ::close(fd);
     if (read_errno) return Error::io("cannot read audit log " + path + ": " + std::strerror(read_errno));
@@ -323,6 +425,12 @@ Result<AuditVerifyResult> verify_audit_log(const std::string& path) {
     const std::string hash = rec["hash"].get<std::string>();
     const std::string prev = rec["prev_hash"].get<std::string>();
     if (audit_record_hash(rec) != hash) return fail(ln, seq, s + " was changed: its content does not match its hash");
+    if (rec.value("event", "") == "audit_chain_restarted")
+      return fail(ln, seq, s + " restarts the chain: " + rec.value("reason", "the log was deleted") +
+                               " (everything recorded before it is lost)");
+    if (rec.value("event", "") == "audit_repaired")
+      r.notes.push_back(s + ": a torn record was quarantined to " + rec.value("quarantine", "?") + " (" +
+                        rec.value("reason", "") + ")");
 
     uint64_t expected = prev_seq + 1;
     bool chains = prev == prev_hash;
@@ -356,9 +464,22 @@ Result<AuditVerifyResult> verify_audit_log(const std::string& path) {
     return fail(ln - 1, prev_seq, prev_rec + " was changed or replaced: " + s + " does not chain to it");
   }
 
+  // An anchor kept elsewhere: the log must still hold that record, chained from the first.
+  if (!expect_head.empty()) {
+    bool found = false;
+    for (const auto& [seq, h] : hash_of_seq) {
+      if (h == expect_head) {
+        found = true;
+        r.expected_head_seq = seq;
+      }
+    }
+    if (!found)
+      return fail(0, 0, "the expected head " + expect_head + " is not a record of this log: the log was rewritten, "
+                        "cut before it, or replaced (" + std::to_string(r.records) + " records now)");
+  }
   // The anchor catches records cut off the end.
   if (!head_exists) {
-    if (r.records == 0) return r;
+    if (r.records == 0 && !key_exists) return r;
     return fail(0, 0, "the anchor " + head_path + " is missing, so records removed from the end cannot be ruled out");
   }
   if (!head_text.ok()) return head_text.error();
@@ -368,6 +489,17 @@ Result<AuditVerifyResult> verify_audit_log(const std::string& path) {
     return fail(0, 0, "the anchor " + head_path + " is garbled");
   uint64_t head_seq = head["seq"].get<uint64_t>();
   std::string head_hash = head["hash"].get<std::string>();
+  // Only the audit key can write an anchor: a rewritten or truncated log needs it re-signed.
+  if (key_exists) {
+    if (!head.contains("signature") || !head["signature"].is_string())
+      return fail(0, head_seq, "the anchor " + head_path + " is not signed (rewritten without the audit key)");
+    auto pub = approvals::read_public_key(audit_public_key_path(path));
+    if (!pub.ok()) return fail(0, head_seq, "cannot check the anchor's signature: " + pub.error().message);
+    auto good = approvals::verify_message(*pub, audit_head_payload(head_seq, head_hash), head["signature"].get<std::string>());
+    if (!good.ok() || !*good)
+      return fail(0, head_seq, "the anchor " + head_path + " is not signed by the state directory's audit key (" +
+                                   audit_public_key_path(path) + "): it was rewritten");
+  }
   if (head_seq > prev_seq) {
     std::string gap = head_seq == prev_seq + 1 ? "record seq " + std::to_string(head_seq)
                                                : "records seq " + std::to_string(prev_seq + 1) + ".." +
@@ -392,6 +524,59 @@ Result<AuditVerifyResult> verify_audit_log(const std::string& path) {
   }
   r.last_hash = prev_hash;
   r.anchored = true;
+  return r;
+}
+
+Result<AuditRepairResult> repair_audit_log(const std::string& path, aws::Clock& clock, const std::string& reason) {
+  AuditRepairResult r;
+  int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return Error::io(path + ": cannot open audit log: " + std::strerror(errno));
+  std::string torn;
+  {
+    FileLock lock(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      ::close(fd);
+      return Error::io(path + ": fstat failed");
+    }
+    std::string text(static_cast<size_t>(st.st_size), '\0');
+    if (::pread(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+      ::close(fd);
+      return Error::io(path + ": cannot read the audit log");
+    }
+    if (text.empty() || text.back() == '\n') {
+      ::close(fd);
+      return r;  // nothing torn
+    }
+    size_t keep = text.rfind('\n');
+    keep = keep == std::string::npos ? 0 : keep + 1;
+    torn = text.substr(keep);
+    // The torn bytes go to their own file first (kept as evidence), then the log is cut back.
+    std::string stamp = aws::format_amz_date(clock.now());
+    r.quarantine = path + ".quarantine-" + stamp;
+    int q = ::open(r.quarantine.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (q < 0) {
+      ::close(fd);
+      return Error::io(r.quarantine + ": cannot create the quarantine file: " + std::strerror(errno));
+    }
+    Status w = write_all(q, torn, r.quarantine);
+    if (w.ok() && ::fsync(q) != 0) w = Error::io(r.quarantine + ": fsync failed");
+    ::close(q);
+    if (!w.ok()) {
+      ::close(fd);
+      return w.error();
+    }
+    if (::ftruncate(fd, static_cast<off_t>(keep)) != 0 || ::fsync(fd) != 0) {
+      ::close(fd);
+      return Error::io(path + ": cannot cut the torn record off: " + std::strerror(errno));
+    }
+    r.bytes = torn.size();
+    r.repaired = true;
+  }
+  ::close(fd);
+  CC_ASSIGN(auto log, AuditLog::open(path, clock));
+  CC_TRY(log->append("audit_repaired", {{"quarantine", r.quarantine}, {"bytes", r.bytes},
+                                        {"sha256", aws::sha256_hex(torn)}, {"reason", reason}}));
   return r;
 }
 

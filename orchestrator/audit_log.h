@@ -9,10 +9,13 @@
 //
 // The anchor: the chain alone cannot show that the LAST records were cut off (what remains is
 // still a valid chain). After each append, the last seq and hash are written to an anchor file
-// next to the log ("audit.head" for "audit.jsonl", otherwise "<log>.head"), 0600, and verify
-// compares them. The limit, honestly: the chain is unkeyed, so someone who can write both files
-// can rewrite the whole history consistently. Copy the head hash somewhere they cannot write
-// (a ticket, a WORM bucket) to make that detectable too.
+// next to the log ("audit.head" for "audit.jsonl", otherwise "<log>.head"), 0600, signed with the
+// state directory's Ed25519 audit key (audit.key.pem, created 0600 with the log; audit.pub.pem
+// verifies). Cutting records off the end, rewriting or reordering them then needs that key to
+// re-sign the anchor. Deleting the log and the anchor is detected while the key exists (the next
+// chain starts with an audit_chain_restarted record, which verify reports). The limit, honestly:
+// someone who can read the key can re-sign a rewritten history; `audit verify --expect-head HASH`
+// with a hash copied somewhere they cannot write (a ticket, a WORM bucket) catches that too.
 //
 // Secrets never enter the log: fields whose names contain secret, password, token, signature,
 // authorization or credential (at any depth) are replaced by "[REDACTED]", and string values
@@ -42,11 +45,36 @@ std::string audit_record_hash(const nlohmann::json& record);
 // pass secrets in the first place).
 nlohmann::json redact_secrets(const nlohmann::json& fields);
 
+// The state directory's audit key pair, next to the log.
+std::string audit_private_key_path(const std::string& log_path);
+std::string audit_public_key_path(const std::string& log_path);
+// The exact bytes the anchor's signature covers.
+std::string audit_head_payload(uint64_t seq, const std::string& hash);
+
+struct AuditOpenOptions {
+  // A last line cut short (a crash or power loss mid-append) is moved to a quarantine file and an
+  // audit_repaired record says so, instead of refusing to open: recovery (rollback) never waits
+  // on the audit log.
+  bool repair_torn_tail = false;
+};
+
+struct AuditRepairResult {
+  bool repaired = false;
+  std::string quarantine;  // where the torn bytes went
+  uint64_t bytes = 0;
+  uint64_t after_seq = 0;  // the last complete record
+};
+// `audit repair`: quarantines a torn last line (the bytes after the last newline) into
+// <log>.quarantine-<time> (0600) and records audit_repaired with its size and SHA-256.
+Result<AuditRepairResult> repair_audit_log(const std::string& path, aws::Clock& clock, const std::string& reason);
+
 class AuditLog {
  public:
-  // Creates the file (0600) and its directory when missing; continues the chain from the last
-  // record. Refuses a log whose last line is not a complete record (run `audit verify`).
-  static Result<std::unique_ptr<AuditLog>> open(const std::string& path, aws::Clock& clock);
+  // Creates the file (0600), its directory and the audit key when missing; continues the chain
+  // from the last record. Refuses a log whose last line is not a complete record (run `audit
+  // repair`) unless options.repair_torn_tail. Never follows a symlink for the log, anchor or key.
+  static Result<std::unique_ptr<AuditLog>> open(const std::string& path, aws::Clock& clock,
+                                                const AuditOpenOptions& options = {});
   ~AuditLog();
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
@@ -60,6 +88,7 @@ class AuditLog {
 
  private:
   AuditLog(std::string path, int fd, aws::Clock& clock) : path_(std::move(path)), fd_(fd), clock_(clock) {}
+  Status write_signed_head(uint64_t seq, const std::string& hash);
   // Under the lock: the seq and hash of the last record now in the file.
   Status read_tail(uint64_t& seq, std::string& hash);
 
@@ -71,6 +100,7 @@ class AuditLog {
   int64_t known_size_ = -1;
   uint64_t last_seq_ = 0;
   std::string last_hash_;
+  std::string key_pem_;  // the state directory's audit key (signs the anchor)
 };
 
 struct AuditVerifyResult {
@@ -80,10 +110,13 @@ struct AuditVerifyResult {
   uint64_t bad_line = 0;   // 1-based; 0 when the problem is not one line (e.g. removed at the end)
   uint64_t bad_seq = 0;    // 0 when unknown
   std::string last_hash;   // hash of the last record (when ok)
-  bool anchored = false;   // the head file was present and matched
+  bool anchored = false;   // the head file was present, signed by the audit key and matched
+  uint64_t expected_head_seq = 0;  // where --expect-head was found
+  std::vector<std::string> notes;  // repairs and other facts worth showing
 };
 // An error only when the log cannot be read at all; tampering is a result with ok == false.
-Result<AuditVerifyResult> verify_audit_log(const std::string& path);
+// expect_head: a record hash kept elsewhere; the log must still hold it, chained from the start.
+Result<AuditVerifyResult> verify_audit_log(const std::string& path, const std::string& expect_head = "");
 // Every record (or those of `run_id`), in file order; an unparsable line is an error naming it.
 Result<std::vector<nlohmann::json>> read_audit_log(const std::string& path, const std::string& run_id = "");
 

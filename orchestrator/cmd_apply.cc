@@ -37,7 +37,9 @@ int run_rollback(GlobalOptions& g, const std::string& run_id, bool dry_run, bool
                  const std::string& wait_lock) {
   auto wait = wait_lock_of(wait_lock);
   if (!wait.ok()) return report_error(g, wait.error());
-  auto rt_r = Runtime::open(g, !dry_run);
+  // Recovery never waits on the audit log: a torn last record is quarantined (and recorded), and
+  // rollback does not fail closed on a failed append (it only takes containment away).
+  auto rt_r = Runtime::open(g, !dry_run, RuntimeOptions{true});
   if (!rt_r.ok()) return report_error(g, rt_r.error());
   Runtime& rt = **rt_r;
   auto journal_r = rt.open_journal();

@@ -1,9 +1,12 @@
 // audit verify, audit show.
+#include <filesystem>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "orchestrator/audit_log.h"
 #include "orchestrator/cli_common.h"
+#include "orchestrator/journal.h"
 #include "orchestrator/runtime.h"
 #include "orchestrator/session.h"
 #include "orchestrator/settings_source.h"
@@ -16,6 +19,7 @@ using nlohmann::json;
 struct AuditArgs {
   std::string log;
   std::string run_id;
+  std::string expect_head;
 };
 
 std::string log_path(const GlobalOptions& g, const AuditArgs& a) {
@@ -51,32 +55,78 @@ int run_team_verify(const GlobalOptions& g, Runtime& rt) {
   return kExitOk;
 }
 
+// Every run the journal (next to the log) knows must have started in the log: a run whose
+// records were cut out is named even when what remains chains.
+void cross_check_journal(const std::string& path, AuditVerifyResult& r) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  if (!std::filesystem::exists(dir + "/journal.db", ec)) return;
+  auto journal = Journal::open(dir, aws::SystemClock::instance());
+  if (!journal.ok()) {
+    r.notes.push_back("journal not cross-checked: " + journal.error().message);
+    return;
+  }
+  auto runs = (*journal)->runs();
+  auto recs = read_audit_log(path);
+  if (!runs.ok() || !recs.ok()) return;
+  std::set<std::string> started;
+  for (const auto& rec : *recs)
+    if (rec.value("event", "") == "run_started" && rec.contains("run_id") && rec["run_id"].is_string())
+      started.insert(rec["run_id"].get<std::string>());
+  for (const auto& run : *runs) {
+    if (started.count(run.run_id)) continue;
+    r.ok = false;
+    r.problem = "run " + run.run_id + " (started " + run.started_at + ") is in the journal but the audit log has no "
+                "run_started record for it: its records were removed";
+    return;
+  }
+  r.notes.push_back(std::to_string(runs->size()) + " journal run(s) cross-checked against the log");
+}
+
 int run_verify(const GlobalOptions& g, const AuditArgs& a) {
+  if (!a.expect_head.empty() && (a.expect_head.size() != 64 ||
+                                 a.expect_head.find_first_not_of("0123456789abcdef") != std::string::npos))
+    return report_error(g, Error{ErrorKind::kUsage, "Usage", "--expect-head must be a record hash: 64 lower-case hex digits"});
   auto team = team_runtime(g, a);
   if (!team.ok()) return report_error(g, team.error());
-  if (*team) return run_team_verify(g, **team);
+  if (*team) {
+    if (!a.expect_head.empty())
+      return report_error(g, Error{ErrorKind::kUsage, "Usage",
+                                   "--expect-head checks a local audit log: pass --log <state-dir>/audit.jsonl (the "
+                                   "team store's log is checked against its own head and checkpoints)"});
+    return run_team_verify(g, **team);
+  }
   std::string path = log_path(g, a);
-  auto r = verify_audit_log(path);
+  auto r = verify_audit_log(path, a.expect_head);
   if (!r.ok()) return report_error(g, r.error());
+  if (r->ok) cross_check_journal(path, *r);
   json doc = {{"log", path}, {"ok", r->ok}, {"records", r->records}};
   if (!r->ok) {
     doc["problem"] = r->problem;
     if (r->bad_line) doc["line"] = r->bad_line;
     if (r->bad_seq) doc["seq"] = r->bad_seq;
+    doc["notes"] = r->notes;
     if (g.json()) std::cout << doc.dump(2) << std::endl;
     std::cerr << "containctl: audit log " << path << " was altered: " << r->problem << std::endl;
     return kExitAudit;
   }
   doc["last_hash"] = r->last_hash;
   doc["anchored"] = r->anchored;
+  doc["notes"] = r->notes;
+  if (!a.expect_head.empty()) doc["expected_head_seq"] = r->expected_head_seq;
   std::ostringstream text;
   if (r->records == 0) {
     text << "audit log " << path << ": empty, nothing to verify\n";
   } else {
     text << "audit log " << path << ": " << r->records << (r->records == 1 ? " record" : " records")
          << ", hash chain intact, last record matches " << audit_head_path(path) << "\n"
-         << "  last hash " << r->last_hash << " (keep a copy elsewhere to detect a rewrite of the whole log)\n";
+         << "  anchor signed by the state directory's audit key\n"
+         << "  last hash " << r->last_hash << " (keep a copy elsewhere and check it later with --expect-head)\n";
   }
+  if (!a.expect_head.empty())
+    text << "  expected head found: record seq " << r->expected_head_seq << "\n";
+  for (const auto& n : r->notes) text << "  note: " << n << "\n";
   print_result(g, doc, text.str());
   return kExitOk;
 }
@@ -111,6 +161,22 @@ int run_show(const GlobalOptions& g, const AuditArgs& a) {
   return kExitOk;
 }
 
+int run_repair(const GlobalOptions& g, const AuditArgs& a) {
+  std::string path = log_path(g, a);
+  auto r = repair_audit_log(path, aws::SystemClock::instance(), "containctl audit repair");
+  if (!r.ok()) return report_error(g, r.error());
+  json doc = {{"log", path}, {"repaired", r->repaired}};
+  std::string text = "audit log " + path + ": nothing to repair (the last record is complete)";
+  if (r->repaired) {
+    doc["quarantine"] = r->quarantine;
+    doc["bytes"] = r->bytes;
+    text = "audit log " + path + ": moved a torn last record (" + std::to_string(r->bytes) + " bytes) to " +
+           r->quarantine + " and recorded that (audit_repaired); run `containctl audit verify`";
+  }
+  print_result(g, doc, text);
+  return kExitOk;
+}
+
 }  // namespace
 
 void add_audit_commands(CLI::App& app, GlobalOptions& g, int& rc) {
@@ -119,11 +185,16 @@ void add_audit_commands(CLI::App& app, GlobalOptions& g, int& rc) {
   audit->require_subcommand(1);
   CLI::App* verify = audit->add_subcommand("verify", "check the hash chain; exit 5 naming the first altered record");
   verify->add_option("--log", args->log, "audit log (default: <state-dir>/audit.jsonl)");
+  verify->add_option("--expect-head", args->expect_head,
+                     "a record hash kept elsewhere (a ticket, a WORM bucket): the log must still hold it");
   verify->callback([&g, &rc, args] { rc = run_verify(g, *args); });
   CLI::App* show = audit->add_subcommand("show", "print the audit trail, or one run's");
   show->add_option("run_id", args->run_id, "run id");
   show->add_option("--log", args->log, "audit log (default: <state-dir>/audit.jsonl)");
   show->callback([&g, &rc, args] { rc = run_show(g, *args); });
+  CLI::App* repair = audit->add_subcommand("repair", "move a torn last record (a crash mid-append) to a quarantine file");
+  repair->add_option("--log", args->log, "audit log (default: <state-dir>/audit.jsonl)");
+  repair->callback([&g, &rc, args] { rc = run_repair(g, *args); });
 }
 
 }  // namespace containctl::orch

@@ -148,9 +148,9 @@ struct Runner {
         audit("step_captured", {{"target", e.target.arn}, {"step", s.id}});
       }
       if (env.may_mutate) {
-        if (Status held = env.may_mutate(); !held.ok()) {
-          logged(journal.set_state(run_id, idx, s.id, step_state::kFailed, held.error().describe()));
-          failed(e, s, held.error().describe());
+        if (Status ok = env.may_mutate(); !ok.ok()) {
+          logged(journal.set_state(run_id, idx, s.id, step_state::kFailed, "not started: " + ok.error().message));
+          failed(e, s, "not started: " + ok.error().message);
           return false;
         }
       }

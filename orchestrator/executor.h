@@ -30,8 +30,9 @@ struct ExecutionEnv {
   std::function<void(const std::string&)> progress;
   int workers = 8;             // targets in flight at once, in all
   int per_account_region = 4;  // targets in flight at once per (account, region)
-  // Asked before every mutating call (apply and rollback); an error stops that step before it
-  // mutates (the run's leases were lost). Optional.
+  // Asked before every mutating step (apply and rollback), after its before-state is durable; an
+  // error fails that step untouched (the run's leases were lost, or the audit log failed: it fails
+  // closed through this). Optional.
   std::function<Status()> may_mutate;
   // Family lookup; defaults to the registry (tests inject fakes).
   std::function<actions::ActionFamily*(const std::string&)> family_for;

@@ -29,9 +29,29 @@ std::string new_run_id(aws::TimePoint now) {
 
 Status ensure_state_dir(const std::string& dir) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Error::io("state directory " + dir + " cannot be created: " + ec.message());
-  ::chmod(dir.c_str(), 0700);
+  bool existed = std::filesystem::exists(dir, ec);
+  if (!existed) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return Error::io("state directory " + dir + " cannot be created: " + ec.message());
+    ::chmod(dir.c_str(), 0700);
+  }
+  // Whoever can write the directory can swap the journal, the audit log or its key: an existing
+  // directory someone else owns or may write is refused, not quietly taken over.
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return Error::io("state directory " + dir + ": " + std::strerror(errno));
+  if (!S_ISDIR(st.st_mode)) return Error::io("state directory " + dir + " is not a directory");
+  if (st.st_uid != ::geteuid())
+    return Error::refused("state directory " + dir + " is owned by uid " + std::to_string(st.st_uid) +
+                          ", not by you (uid " + std::to_string(::geteuid()) +
+                          "): refusing to use a journal and audit log another user controls");
+  if (st.st_mode & 022) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return Error::refused("state directory " + dir + " is writable by group or others (mode " + mode +
+                          "): anyone who can write it can replace the journal or the audit log; fix it with "
+                          "chmod 700 " + dir);
+  }
+  if (st.st_mode & 077) ::chmod(dir.c_str(), 0700);
   if (::access(dir.c_str(), W_OK) != 0) return Error::io("state directory " + dir + " is not writable");
   return Ok{};
 }
@@ -49,7 +69,7 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& state_dir, aws
 Result<std::unique_ptr<StateLock>> StateLock::acquire(const std::string& state_dir) {
   CC_TRY(ensure_state_dir(state_dir));
   std::string path = state_dir + "/run.lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Error::io(path + ": " + std::strerror(errno));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     char buf[32] = {0};

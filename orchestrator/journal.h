@@ -56,6 +56,15 @@ struct RunRecord {
   nlohmann::json plan;
 };
 
+// An approval the journal accepted, and the run it authorized (approvals are single use).
+struct UsedApproval {
+  std::string approval_id;  // approvals::approval_id: SHA-256 of the signature
+  std::string run_id;
+  std::string approver;
+  std::string plan_hash;
+  std::string used_at;
+};
+
 // The state store's run journal: one interface, two backends (settings "state": {"backend": ...}):
 // `sqlite` (journal_sqlite.h, the embedded default in the state directory) and `aws` (a DynamoDB
 // table and an S3 bucket shared by a team). Every backend keeps the durability rule: a write
@@ -99,6 +108,16 @@ class Journal {
   virtual Status record_applied(const std::string& run_id, int entry, const std::string& step_id,
                                 const nlohmann::json& applied) = 0;
   virtual Status set_run_status(const std::string& run_id, const std::string& status) = 0;
+  // Single-use approvals: recording one already recorded is an error, and record_approvals_used
+  // writes all or none. approval_used: the run that consumed it, if any.
+  virtual Status record_approvals_used(const std::vector<UsedApproval>& used) = 0;
+  virtual Result<std::optional<UsedApproval>> approval_used(const std::string& approval_id) = 0;
+  // The authenticated caller of a run and of its plan (per GetCallerIdentity); ("", "") when not
+  // recorded.
+  virtual Status record_run_caller(const std::string& run_id, const std::string& caller,
+                                   const std::string& plan_caller) = 0;
+  virtual Result<std::pair<std::string, std::string>> run_caller(const std::string& run_id) = 0;
+
   // When a step of `target_arn` was last rolled back (the re-containment guard).
   virtual std::optional<aws::TimePoint> last_rollback(const std::string& target_arn) = 0;
 

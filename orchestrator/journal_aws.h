@@ -7,6 +7,8 @@
 //   pk "RUN#<run_id>",    sk "STEP#<entry 6 digits>#<id>"  one step (state, before, applied, ...)
 //   pk "TARGET#<arn>",    sk "ROLLBACK"                    when the target was last rolled back
 //   pk "LOCKS",           sk "LOCK#<resource>"             a lease on a resource (leases.h)
+//   pk "APPROVALS",       sk "APPROVAL#<approval id>"      a used approval (the run it authorized)
+//   pk "RUN#<run_id>",    sk "CALLER"                      who AWS said ran the run and made its plan
 //   pk "AUDIT",           sk "SEQ#<seq 20 digits>"         audit records; sk "HEAD": the chain head
 // A JSON value (plan, before-state, applied) larger than kInlineLimit goes to S3 first, under
 // "blobs/sha256/<hex>", and the item holds the hash; reads check the hash.
@@ -45,6 +47,11 @@ class AwsJournal : public Journal {
   Status record_applied(const std::string& run_id, int entry, const std::string& step_id,
                         const nlohmann::json& applied) override;
   Status set_run_status(const std::string& run_id, const std::string& status) override;
+  Status record_approvals_used(const std::vector<UsedApproval>& used) override;
+  Result<std::optional<UsedApproval>> approval_used(const std::string& approval_id) override;
+  Status record_run_caller(const std::string& run_id, const std::string& caller,
+                           const std::string& plan_caller) override;
+  Result<std::pair<std::string, std::string>> run_caller(const std::string& run_id) override;
   std::optional<aws::TimePoint> last_rollback(const std::string& target_arn) override;
   Result<std::unique_ptr<RunGuard>> guard_run() override;
   Status import_run(const RunRecord& run, const std::vector<StepRecord>& steps) override;

@@ -55,11 +55,13 @@ Result<std::unique_ptr<SqliteJournal>> SqliteJournal::open(const std::string& st
   CC_TRY(ensure_state_dir(state_dir));
   std::string path = state_dir + "/journal.db";
   // Create 0600 before SQLite does (it would honour the umask).
-  int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0) return Error::io("journal " + path + ": " + std::strerror(errno));
+  int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return Error::io("journal " + path + ": " + std::strerror(errno) +
+                     (errno == ELOOP ? " (a symbolic link: refused)" : ""));
   ::close(fd);
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW, nullptr) != SQLITE_OK) {
     Error e = db_error(db, "cannot open " + path);
     sqlite3_close(db);
     return e;
@@ -77,7 +79,12 @@ Result<std::unique_ptr<SqliteJournal>> SqliteJournal::open(const std::string& st
       "CREATE TABLE IF NOT EXISTS rollbacks(target TEXT, run_id TEXT, at TEXT);"
       "CREATE INDEX IF NOT EXISTS rollbacks_target ON rollbacks(target);"
       "CREATE TABLE IF NOT EXISTS leases(resource TEXT PRIMARY KEY, run_id TEXT, owner TEXT, caller TEXT,"
-      " started_at TEXT, expires INTEGER);"));
+      " started_at TEXT, expires INTEGER);"
+      // Single-use approvals: each accepted approval and the run it authorized.
+      "CREATE TABLE IF NOT EXISTS approvals_used(approval_id TEXT PRIMARY KEY, run_id TEXT, approver TEXT,"
+      " plan_hash TEXT, used_at TEXT);"
+      // Who AWS said ran each run (and who made its plan), whatever --requester said.
+      "CREATE TABLE IF NOT EXISTS run_callers(run_id TEXT PRIMARY KEY, caller TEXT, plan_caller TEXT);"));
   return j;
 }
 
@@ -298,6 +305,46 @@ Status SqliteJournal::set_run_status(const std::string& run_id, const std::strin
   s.bind(1, status).bind(2, final ? aws::format_iso8601(clock_.now()) : std::string()).bind(3, run_id);
   if (s.step() != SQLITE_DONE) return db_error(db_, "set run status");
   return Ok{};
+}
+
+Status SqliteJournal::record_approvals_used(const std::vector<UsedApproval>& used) {
+  return write([&]() -> Status {
+    for (const auto& u : used) {
+      Stmt s(db_, "INSERT INTO approvals_used(approval_id, run_id, approver, plan_hash, used_at) VALUES(?,?,?,?,?)");
+      s.bind(1, u.approval_id).bind(2, u.run_id).bind(3, u.approver).bind(4, u.plan_hash)
+          .bind(5, aws::format_iso8601(clock_.now()));
+      if (s.step() != SQLITE_DONE) return db_error(db_, "record approval by " + u.approver + " as used");
+    }
+    return Ok{};
+  });
+}
+
+Result<std::optional<UsedApproval>> SqliteJournal::approval_used(const std::string& approval_id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT approval_id, run_id, approver, plan_hash, used_at FROM approvals_used WHERE approval_id = ?");
+  s.bind(1, approval_id);
+  int rc = s.step();
+  if (rc == SQLITE_DONE) return std::optional<UsedApproval>();
+  if (rc != SQLITE_ROW) return db_error(db_, "look up approval " + approval_id.substr(0, 12));
+  return std::optional<UsedApproval>(UsedApproval{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4)});
+}
+
+Status SqliteJournal::record_run_caller(const std::string& run_id, const std::string& caller,
+                                        const std::string& plan_caller) {
+  return write([&]() -> Status {
+    Stmt s(db_, "INSERT OR REPLACE INTO run_callers(run_id, caller, plan_caller) VALUES(?,?,?)");
+    s.bind(1, run_id).bind(2, caller).bind(3, plan_caller);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "record the caller of " + run_id);
+    return Ok{};
+  });
+}
+
+Result<std::pair<std::string, std::string>> SqliteJournal::run_caller(const std::string& run_id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT caller, plan_caller FROM run_callers WHERE run_id = ?");
+  s.bind(1, run_id);
+  if (s.step() != SQLITE_ROW) return std::pair<std::string, std::string>();
+  return std::pair<std::string, std::string>(s.text(0), s.text(1));
 }
 
 std::optional<aws::TimePoint> SqliteJournal::last_rollback(const std::string& target_arn) {

@@ -32,6 +32,10 @@ class SqliteJournal : public Journal {
   Status record_applied(const std::string& run_id, int entry, const std::string& step_id,
                         const nlohmann::json& applied) override;
   Status set_run_status(const std::string& run_id, const std::string& status) override;
+  Status record_approvals_used(const std::vector<UsedApproval>& used) override;
+  Result<std::optional<UsedApproval>> approval_used(const std::string& approval_id) override;
+  Status record_run_caller(const std::string& run_id, const std::string& caller, const std::string& plan_caller) override;
+  Result<std::pair<std::string, std::string>> run_caller(const std::string& run_id) override;
   std::optional<aws::TimePoint> last_rollback(const std::string& target_arn) override;
   Result<std::unique_ptr<RunGuard>> guard_run() override;
   Status import_run(const RunRecord& run, const std::vector<StepRecord>& steps) override;

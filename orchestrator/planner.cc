@@ -127,7 +127,14 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
   plan["format"] = kPlanFormat;
   plan["created_at"] = aws::format_iso8601(now);
   plan["requester"] = req.requester.empty() ? caller.arn : req.requester;
-  plan["caller"] = {{"account", caller.account}, {"arn", caller.arn}};
+  // The identity the approval checks use: who AWS says made the plan ("requester" is a label).
+  plan["caller"] = {{"account", caller.account}, {"arn", caller.arn}, {"user_id", caller.user_id}};
+  // Behind an assumed role: the role, and the session name (who assumed it, by convention and by
+  // the approver name rule). UserId is "ROLEID:session".
+  if (size_t p = caller.arn.find(":assumed-role/"); p != std::string::npos) {
+    plan["caller"]["role"] = principal_arn(caller.arn);
+    plan["caller"]["session"] = caller.arn.substr(caller.arn.rfind('/') + 1);
+  }
   plan["region"] = rt.session().region();
   plan["options"] = options_json(req.options);
   plan["settings"] = {{"path", settings.path}, {"present", settings.present}, {"sha256", settings.sha256}};
@@ -287,6 +294,8 @@ std::string render_plan_text(const json& plan) {
   std::ostringstream o;
   o << "Plan " << plan.value("plan_hash", "").substr(0, 16) << "  requester " << plan.value("requester", "")
     << "  created " << plan.value("created_at", "") << "\n";
+  if (plan.contains("caller") && plan["caller"].is_object() && plan["caller"].value("arn", "") != plan.value("requester", ""))
+    o << "  made by " << plan["caller"].value("arn", "") << " (the requester above is a label)\n";
   for (const auto& t : plan["targets"]) {
     o << "\n" << t["target"].get<std::string>() << "  [" << t["family"].get<std::string>() << ", account "
       << t["account"].get<std::string>() << ", " << t["region"].get<std::string>() << ", "

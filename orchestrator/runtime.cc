@@ -8,14 +8,15 @@
 
 namespace containctl::orch {
 
-Result<std::unique_ptr<Runtime>> Runtime::open(const GlobalOptions& g, bool need_aws) {
+Result<std::unique_ptr<Runtime>> Runtime::open(const GlobalOptions& g, bool need_aws, const RuntimeOptions& options) {
   auto rt = std::make_unique<Runtime>();
   rt->g_ = g;
   rt->state_dir_ = resolve_state_dir(g);
   // Settings from S3 or SSM open the session first (and it is the command's session).
   CC_ASSIGN(rt->settings_, load_settings_for(g, rt->session_));
   CC_TRY(ensure_state_dir(rt->state_dir_));
-  CC_ASSIGN(rt->audit_, AuditLog::open(rt->state_dir_ + "/audit.jsonl", *rt->clock_));
+  CC_ASSIGN(rt->audit_, AuditLog::open(rt->state_dir_ + "/audit.jsonl", *rt->clock_,
+                                       AuditOpenOptions{options.repair_torn_audit}));
   // The team store's audit log needs the session whatever the command.
   if (rt->settings_.state.backend == "aws" || rt->session_) need_aws = true;
   if (need_aws) {
@@ -66,12 +67,24 @@ void Runtime::audit(const std::string& event, nlohmann::json fields) {
     std::lock_guard lock(mu_);
     if (!run_id_.empty() && !fields.contains("run_id")) fields["run_id"] = run_id_;
   }
-  if (Status st = audit_->append(event, fields); !st.ok())
+  if (Status st = audit_->append(event, fields); !st.ok()) {
     spdlog::error("audit log {}: could not record '{}': {}", audit_->path(), event, st.error().describe());
+    std::lock_guard lock(mu_);
+    if (audit_failure_.empty())
+      audit_failure_ = "audit log " + audit_->path() + ": could not record '" + event + "': " + st.error().message;
+  }
   if (team_audit_) {
     if (Status st = team_audit_->append(event, fields); !st.ok())
       spdlog::error("audit log in the team store: could not record '{}': {}", event, st.error().describe());
   }
+}
+
+Status Runtime::audit_health() {
+  std::lock_guard lock(mu_);
+  if (audit_failure_.empty()) return Ok{};
+  return Error{ErrorKind::kIo, "AuditLogFailed",
+               audit_failure_ + "; containctl records every change before making it and stops here (the audit "
+                                "log fails closed)"};
 }
 
 Result<std::unique_ptr<Journal>> Runtime::open_journal() {

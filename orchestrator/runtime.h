@@ -17,10 +17,16 @@
 
 namespace containctl::orch {
 
+struct RuntimeOptions {
+  // Recovery commands (rollback): a torn last audit record is quarantined (and that recorded)
+  // instead of stopping the command.
+  bool repair_torn_audit = false;
+};
+
 class Runtime {
  public:
   // need_aws: open the session (credentials, region). Settings errors are reported here.
-  static Result<std::unique_ptr<Runtime>> open(const GlobalOptions& g, bool need_aws);
+  static Result<std::unique_ptr<Runtime>> open(const GlobalOptions& g, bool need_aws, const RuntimeOptions& options = {});
   // Writes the team audit log's checkpoint (Object Lock buckets) when anything was appended.
   ~Runtime();
 
@@ -32,9 +38,13 @@ class Runtime {
 
   // The team store's audit log (aws backend), or null.
   TeamAuditLog* team_audit() { return team_audit_.get(); }
-  // Appends to the audit log (and to the team store's, aws backend); the run id of the current run (if any) is added. A failure to
-  // write is logged as an error (the log's own verify names the gap).
+  // Appends to the audit log (and to the team store's, aws backend); the run id of the current run
+  // (if any) is added. A failure to write the local log is reported on stderr and remembered:
+  // audit_health() then fails, and apply stops before its next mutating call (the log fails closed).
+  // A failure to write the team store's log is logged as an error (its verify names the gap).
   void audit(const std::string& event, nlohmann::json fields);
+  // Ok while every append succeeded; otherwise the first failure.
+  Status audit_health();
   void set_run_id(const std::string& run_id);
 
   // The journal of the state backend the settings name (sqlite in the state directory, or the
@@ -54,6 +64,7 @@ class Runtime {
   aws::Clock* clock_ = &aws::SystemClock::instance();
   std::mutex mu_;
   std::string run_id_;
+  std::string audit_failure_;  // the first failed append
 };
 
 }  // namespace containctl::orch

@@ -1,5 +1,7 @@
 #include "orchestrator/settings.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -165,6 +167,16 @@ Result<Settings> load_settings(const std::string& path) {
     none.path = path;
     return none;
   }
+  // The settings decide who may approve and what runs unattended: a file others may rewrite is
+  // refused rather than trusted.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 022)) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return Error::invalid(path + ": the settings file is writable by group or others (mode " + std::string(mode) +
+                              "); anyone who can write it can change who approves; run: chmod go-w " + path,
+                          "InsecureSettings");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error::io(path + ": cannot read settings file");
   std::stringstream buf;
@@ -199,10 +211,36 @@ Result<Settings> parse_settings(const std::string& text, const std::string& path
   std::filesystem::path base(base_dir);
   if (doc.contains("approvers")) {
     if (!doc["approvers"].is_object()) return r.bad("approvers", "must be an object: name -> public key path");
+    static const std::regex kFingerprint("^sha256:[0-9a-fA-F]{64}$");
     for (const auto& [name, v] : doc["approvers"].items()) {
-      CC_ASSIGN(std::string key, r.str(v, "approvers." + name));
+      const std::string where = "approvers." + name;
+      approvals::ApproverSpec spec;
+      std::string key;
+      if (v.is_object()) {
+        // {"public_key": PATH, "fingerprint": "sha256:...", "principals": [ARN, ...]}
+        CC_TRY(r.known_fields(v, where + ".", {"public_key", "fingerprint", "principals"}));
+        if (!v.contains("public_key")) return r.bad(where + ".public_key", "is missing");
+        CC_ASSIGN(key, r.str(v["public_key"], where + ".public_key"));
+        if (v.contains("fingerprint")) {
+          CC_ASSIGN(spec.fingerprint, r.str(v["fingerprint"], where + ".fingerprint"));
+          if (!std::regex_match(spec.fingerprint, kFingerprint))
+            return r.bad(where + ".fingerprint", "must be sha256: and 64 hex digits (as `keys generate` prints it)");
+        }
+        if (v.contains("principals")) {
+          CC_ASSIGN(spec.principals, r.strings(v["principals"], where + ".principals"));
+          static const std::regex kPrincipal("^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:(user|role|assumed-role|federated-user)/.+$");
+          for (size_t i = 0; i < spec.principals.size(); ++i)
+            if (!std::regex_match(spec.principals[i], kPrincipal))
+              return r.bad(where + ".principals[" + std::to_string(i) + "]",
+                           "'" + spec.principals[i] + "' is not an IAM user, role, assumed-role or federated-user ARN");
+        }
+      } else {
+        CC_ASSIGN(key, r.str(v, where));
+      }
+      if (key.empty()) return r.bad(where, "public key path is empty");
       std::filesystem::path p(key);
-      s.approvers[name] = (p.is_relative() ? base / p : p).string();
+      spec.public_key = (p.is_relative() ? base / p : p).string();
+      s.approvers[name] = spec;
     }
   }
   if (doc.contains("protected")) { CC_ASSIGN(s.protected_arns, r.strings(doc["protected"], "protected")); }

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "approvals/approval.h"
 #include "aws/result.h"
 #include "aws/retry.h"
 
@@ -41,7 +42,8 @@ struct Settings {
   std::string organization_id;
   LevelSettings organization;
   std::map<std::string, LevelSettings> accounts;
-  std::map<std::string, std::string> approvers;  // name -> public key path (resolved against the file)
+  // name -> public key path (resolved against the file), pinned fingerprint, IAM principals.
+  std::map<std::string, approvals::ApproverSpec> approvers;
   std::vector<std::string> protected_arns;       // ARN globs: never contained
   std::vector<std::string> s3_allow_access;
   std::string member_role_name = "ContainctlContainment";

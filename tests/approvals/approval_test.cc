@@ -1,6 +1,7 @@
 #include "approvals/approval.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -216,6 +217,78 @@ TEST(PersonTest, ExtractsThePerson) {
   EXPECT_FALSE(same_person("alice", ""));
   EXPECT_FALSE(same_person("alice", "alicia"));
   EXPECT_TRUE(same_person("alice@example.com", "alice"));
+}
+
+TEST(PrincipalTest, MatchesUsersWhateverTheirPathAndSessionsOfARole) {
+  const std::string user = "arn:aws:iam::111122223333:user/ops/alice";
+  EXPECT_TRUE(principal_matches("arn:aws:iam::111122223333:user/alice", user));
+  EXPECT_TRUE(principal_matches("ARN:AWS:IAM::111122223333:USER/Alice", user));
+  EXPECT_FALSE(principal_matches("arn:aws:iam::444455556666:user/alice", user)) << "another account";
+  EXPECT_FALSE(principal_matches("arn:aws:iam::111122223333:user/alicia", user));
+  const std::string session = "arn:aws:sts::111122223333:assumed-role/Responder/alice-laptop";
+  EXPECT_TRUE(principal_matches("arn:aws:iam::111122223333:role/Responder", session)) << "the role covers its sessions";
+  EXPECT_TRUE(principal_matches(session, session));
+  EXPECT_FALSE(principal_matches("arn:aws:sts::111122223333:assumed-role/Responder/bob", session));
+  EXPECT_FALSE(principal_matches("arn:aws:iam::111122223333:role/Other", session));
+  EXPECT_FALSE(principal_matches("arn:aws:iam::111122223333:user/alice", session));
+  EXPECT_FALSE(principal_matches("", session));
+}
+
+TEST(PrincipalTest, ApproverIsTheCallerByPrincipalOrByName) {
+  ApproverSpec bound{"k.pem", "", {"arn:aws:iam::111122223333:role/Responder"}};
+  // "zed" is bound to the Responder role: any of its sessions is zed.
+  EXPECT_TRUE(approver_is("zed", bound, "arn:aws:sts::111122223333:assumed-role/Responder/someone"));
+  // Without principals the name decides: user name or session name.
+  ApproverSpec plain{"k.pem", "", {}};
+  EXPECT_TRUE(approver_is("alice", plain, "arn:aws:sts::111122223333:assumed-role/Responder/alice"));
+  EXPECT_TRUE(approver_is("alice", plain, "arn:aws:iam::111122223333:user/team/alice"));
+  EXPECT_FALSE(approver_is("alice", plain, "arn:aws:iam::111122223333:user/bob"));
+  EXPECT_FALSE(approver_is("alice", plain, ""));
+}
+
+TEST_F(ApprovalTest, PlanCallerAndApplyCallerMayNotApprove) {
+  ApprovalCheck check;
+  check.plan_hash = kHash;
+  check.now = now_;
+  check.approvers = {{"alice", {pub("alice"), "", {}}},
+                     {"bob", {pub("bob"), "", {"arn:aws:iam::111122223333:user/robert"}}}};
+  check.excluded = {{"the plan's caller", "arn:aws:iam::111122223333:user/alice"},
+                    {"the apply caller", "arn:aws:iam::111122223333:user/robert"}};
+  auto d = evaluate_approvals({{"a.json", sign("alice")}}, check);
+  expect_one_refusal(d, "the approver is the plan's caller (arn:aws:iam::111122223333:user/alice)");
+  d = evaluate_approvals({{"a.json", sign("bob")}}, check);
+  expect_one_refusal(d, "the approver is the apply caller (arn:aws:iam::111122223333:user/robert)");
+  check.excluded = {{"the plan's caller", "arn:aws:iam::111122223333:user/dave"}};
+  d = evaluate_approvals({{"a.json", sign("bob")}}, check);
+  EXPECT_TRUE(d.satisfied);
+  ASSERT_EQ(d.accepted_approvals.size(), 1u);
+  EXPECT_EQ(d.accepted_approvals[0].id.size(), 64u);
+}
+
+TEST_F(ApprovalTest, PinnedFingerprintRefusesAReplacedKeyFile) {
+  auto alice_pem = read_public_key(pub("alice"));
+  ASSERT_TRUE(alice_pem.ok());
+  auto fp = key_fingerprint(*alice_pem);
+  ASSERT_TRUE(fp.ok());
+  EXPECT_EQ(fp->rfind("sha256:", 0), 0u);
+  EXPECT_EQ(fp->size(), 7u + 64u);
+  ApprovalCheck check;
+  check.plan_hash = kHash;
+  check.now = now_;
+  check.approvers = {{"alice", {pub("alice"), *fp, {}}}};
+  EXPECT_TRUE(evaluate_approvals({{"a.json", sign("alice")}}, check).satisfied);
+  // Someone swaps alice's public key file for mallory's and signs as alice with mallory's key.
+  fs::copy_file(pub("mallory"), pub("alice"), fs::copy_options::overwrite_existing);
+  auto forged = sign_approval(kHash, "alice", priv("mallory"), hours(1), now_);
+  ASSERT_TRUE(forged.ok());
+  auto d = evaluate_approvals({{"a.json", *forged}}, check);
+  expect_one_refusal(d, "not the " + *fp + " the settings pin");
+}
+
+TEST_F(ApprovalTest, PublicKeyWritableByOthersIsRefused) {
+  ::chmod(pub("alice").c_str(), 0666);
+  auto d = eval({{"a.json", sign("alice")}});
+  expect_one_refusal(d, "writable by group or others");
 }
 
 TEST(DurationTest, ParsesUnits) {

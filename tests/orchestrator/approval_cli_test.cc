@@ -59,18 +59,22 @@ class ApprovalCliTest : public ::testing::Test {
     return p;
   }
   // Steps whose arguments the families accept: approve loads the plan as apply will.
-  static json step(const std::string& id, json args) {
+  static json step(const std::string& id, json args, const std::string& service) {
     actions::Step s;
     s.id = id;
-    s.description = id;
+    s.description = "step " + id + " of the sample plan";
     s.args = std::move(args);
+    s.calls.push_back({service, "Modify" + id, {{"Id", id}}, true});
     return step_to_json(s);
   }
+  // A plan in the shape apply reads (load_plan validates every target and step).
   static json sample_plan() {
     const std::string instance = "i-0abcd1234ef567890";
     return {{"format", "containctl-plan/1"},
             {"requester", "arn:aws:sts::111122223333:assumed-role/Responder/dave"},
+            {"caller", {{"account", "111122223333"}, {"arn", "arn:aws:sts::111122223333:assumed-role/Responder/dave"}}},
             {"created_at", "2026-11-23T07:00:00Z"},
+            {"options", {{"ec2.min_conntrack_timeouts", "true"}}},
             {"targets",
              {{{"target", "arn:aws:ec2:us-east-1:111122223333:instance/" + instance},
                {"family", "ec2-isolate"},
@@ -78,15 +82,23 @@ class ApprovalCliTest : public ::testing::Test {
                {"region", "us-east-1"},
                {"confidence", "confirmed"},
                {"steps",
-                {step("instance-attributes", {{"kind", "instance-attributes"}, {"instance_id", instance}}),
-                 step("asg-standby", {{"kind", "asg-standby"}, {"instance_id", instance}, {"asg_name", "web"}}),
-                 step("tag-instance", {{"kind", "tag-instance"}, {"instance_id", instance}, {"tags", json::object()}})}}},
+                {step("s1", {{"kind", "instance-attributes"}, {"instance_id", instance}}, "ec2"),
+                 step("s2", {{"kind", "asg-standby"}, {"instance_id", instance}, {"asg_name", "web"}}, "ec2"),
+                 step("s3", {{"kind", "tag-instance"}, {"instance_id", instance}, {"tags", json::object()}}, "ec2")}}},
               {{"target", "arn:aws:iam::111122223333:user/ci-deploy"},
                {"family", "iam-contain"},
                {"account", "111122223333"},
                {"region", "us-east-1"},
                {"confidence", "confirmed"},
-               {"steps", {step("deny-all", {{"kind", "user"}, {"user_name", "ci-deploy"}, {"account", "111122223333"}})}}}}}};
+               {"steps", {step("s1", {{"kind", "user"}, {"user_name", "ci-deploy"}, {"account", "111122223333"}}, "iam")}}}}}};
+  }
+  // The settings approve reads: approval mode, with these approvers (absolute key paths).
+  void write_settings(const std::vector<std::string>& approvers) {
+    json a = json::object();
+    for (const auto& n : approvers) a[n] = dir_ + "/keys/" + n + ".pub.pem";
+    json s = {{"organization", {{"mode", "approval"}, {"actions", {"ec2-isolate", "iam-contain"}}}}, {"approvers", a}};
+    fs::create_directories(dir_ + "/state");
+    std::ofstream(dir_ + "/state/settings.json") << s.dump(2);
   }
   std::string dir_;
 };
@@ -119,6 +131,7 @@ TEST_F(ApprovalCliTest, KeysGenerateMakesA0600KeyAndRefusesToOverwrite) {
 
 TEST_F(ApprovalCliTest, ApproveSignsTheExactPlan) {
   ASSERT_EQ(run("keys generate --name alice --out keys").code, 0);
+  write_settings({"alice"});
   std::string plan = write_plan(sample_plan());
   CliRun r = run("approve plan.json --approver alice --key keys/alice.key.pem --ttl 30m -o approval.json");
   ASSERT_EQ(r.code, 0) << r.err;
@@ -144,6 +157,7 @@ TEST_F(ApprovalCliTest, ApproveSignsTheExactPlan) {
 
 TEST_F(ApprovalCliTest, ApproveRefusesAPlanEditedAfterPlanning) {
   ASSERT_EQ(run("keys generate --name alice --out keys").code, 0);
+  write_settings({"alice"});
   std::string plan = write_plan(sample_plan());
   json edited = json::parse(slurp(plan));
   edited["targets"][1]["target"] = "arn:aws:iam::111122223333:user/someone-else";
@@ -157,6 +171,7 @@ TEST_F(ApprovalCliTest, ApproveRefusesAPlanEditedAfterPlanning) {
 
 TEST_F(ApprovalCliTest, ApproveRejectsBadInputAndNamesIt) {
   ASSERT_EQ(run("keys generate --name alice --out keys").code, 0);
+  write_settings({"alice"});
   std::string text = slurp(write_plan(sample_plan()));
   std::ofstream(dir_ + "/cut.json") << text.substr(0, text.size() / 2);
   CliRun r = run("approve cut.json --approver alice --key keys/alice.key.pem -o a.json");
@@ -186,12 +201,17 @@ TEST_F(ApprovalCliTest, ApproveRejectsBadInputAndNamesIt) {
 
 TEST_F(ApprovalCliTest, ApproveWarnsTheRequesterTheirApprovalWillNotCount) {
   ASSERT_EQ(run("keys generate --name dave --out keys").code, 0);
+  write_settings({"dave"});
   write_plan(sample_plan());
   CliRun r = run("--output json approve plan.json --approver dave --key keys/dave.key.pem -o approval.json");
   ASSERT_EQ(r.code, 0) << r.err;
   json doc = json::parse(r.out);
   EXPECT_EQ(doc["self_approval"], true);
   EXPECT_EQ(doc["steps"], 4);
+  // The review names every step, call and option.
+  const std::string review = doc["review"];
+  for (const char* want : {"s1: step s1 of the sample plan", "ec2:Modifys3", "iam:Modifys1", "ec2.min_conntrack_timeouts = true"})
+    EXPECT_NE(review.find(want), std::string::npos) << want << "\n" << review;
   EXPECT_FALSE(doc.contains("signature"));
 }
 

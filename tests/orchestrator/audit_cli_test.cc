@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "orchestrator/audit_log.h"
+#include "orchestrator/journal.h"
 
 namespace containctl::orch {
 namespace {
@@ -117,6 +118,46 @@ TEST_F(AuditCliTest, VerifyMissingLogIsAnError) {
   CliRun r = run("audit verify --log '" + dir_ + "/nope.jsonl'");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("nope.jsonl"), std::string::npos) << r.err;
+}
+
+TEST_F(AuditCliTest, ExpectHeadChecksAHashKeptElsewhere) {
+  std::string kept = json::parse(lines()[1])["hash"];
+  CliRun r = run("audit verify --expect-head " + kept);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("expected head found: record seq 2"), std::string::npos) << r.out;
+  r = run("audit verify --expect-head " + std::string(64, 'a'));
+  EXPECT_EQ(r.code, 5) << r.out << r.err;
+  EXPECT_NE(r.err.find("is not a record of this log"), std::string::npos) << r.err;
+  EXPECT_EQ(run("audit verify --expect-head nothex").code, 2);
+}
+
+TEST_F(AuditCliTest, TornLastLineIsReportedAndRepairMovesItAside) {
+  { std::ofstream(log_, std::ios::app) << "{\"seq\":5,\"event\":\"aws_c"; }
+  CliRun r = run("audit verify");
+  EXPECT_EQ(r.code, 5) << r.out << r.err;
+  EXPECT_NE(r.err.find("line 5 is a truncated record"), std::string::npos) << r.err;
+  r = run("audit repair");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("quarantine"), std::string::npos) << r.out;
+  r = run("--output json audit verify");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  json doc = json::parse(r.out);
+  EXPECT_EQ(doc["records"], 5);  // the 4 and audit_repaired
+  EXPECT_EQ(json::parse(lines().back())["event"], "audit_repaired");
+  EXPECT_EQ(run("audit repair").code, 0) << "nothing left to repair";
+}
+
+TEST_F(AuditCliTest, JournalRunsMustHaveStartedInTheLog) {
+  aws::ManualClock clock(aws::TimePoint{} + std::chrono::hours(24 * 365 * 56));
+  {
+    auto j = Journal::open(dir_ + "/state", clock);
+    ASSERT_TRUE(j.ok()) << j.error().describe();
+    ASSERT_TRUE((*j)->create_run({"run-9", "hash", "succeeded", "", "", "dave", "auto", json::object()}, {}).ok());
+  }
+  CliRun r = run("audit verify");
+  EXPECT_EQ(r.code, 5) << r.out << r.err;
+  EXPECT_NE(r.err.find("run run-9"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("no run_started record"), std::string::npos) << r.err;
 }
 
 TEST_F(AuditCliTest, ShowPrintsTheTrail) {

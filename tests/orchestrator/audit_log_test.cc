@@ -18,6 +18,13 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+std::string slurp_file(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 aws::TimePoint start_time() {
   aws::TimePoint t;
   aws::parse_time("2026-11-23T07:00:00Z", t);
@@ -330,6 +337,133 @@ TEST_F(AuditLogTest, ReadFiltersByRun) {
   ASSERT_EQ(b->size(), 2u);
   EXPECT_EQ((*b)[0]["seq"], 2);
   EXPECT_EQ((*b)[1]["seq"], 4);
+}
+
+// The forger of the tests above knows the chain rule but not the audit key. Here they rewrite the
+// anchor too, which the unkeyed chain could not tell from the truth.
+TEST_F(AuditLogTest, TruncationWithARewrittenAnchorNeedsTheKey) {
+  write_records(5);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ + "/audit.key.pem").c_str(), &st), 0) << "the audit key is made with the first record";
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto ls = lines();
+  ls.resize(3);
+  rewrite(ls);
+  json head = json::parse(slurp_file(dir_ + "/audit.head"));
+  head["seq"] = 3;
+  head["hash"] = json::parse(ls[2])["hash"];
+  std::ofstream(dir_ + "/audit.head", std::ios::trunc) << head.dump() << "\n";  // old signature kept
+  expect_bad("not signed by the state directory's audit key", 0, 3);
+  head.erase("signature");
+  std::ofstream(dir_ + "/audit.head", std::ios::trunc) << head.dump() << "\n";
+  expect_bad("is not signed", 0, 3);
+}
+
+TEST_F(AuditLogTest, RewrittenHistoryWithResignedChainNeedsTheKey) {
+  write_records(4);
+  auto ls = lines();
+  // Rewrite record 2 and re-chain everything after it, as a forger with the chain rule would.
+  std::string prev = json::parse(ls[0])["hash"];
+  for (size_t i = 1; i < ls.size(); ++i) {
+    json rec = json::parse(ls[i]);
+    if (i == 1) rec["operation"] = "Innocent";
+    rec["prev_hash"] = prev;
+    rec["hash"] = audit_record_hash(rec);
+    prev = rec["hash"];
+    ls[i] = rec.dump();
+  }
+  rewrite(ls);
+  json head = json::parse(slurp_file(dir_ + "/audit.head"));
+  head["hash"] = prev;
+  std::ofstream(dir_ + "/audit.head", std::ios::trunc) << head.dump() << "\n";
+  expect_bad("not signed by the state directory's audit key", 0, 4);
+}
+
+TEST_F(AuditLogTest, DeletingLogAndAnchorIsDetectedWhileTheKeyExists) {
+  write_records(3);
+  fs::remove(path_);
+  fs::remove(dir_ + "/audit.head");
+  expect_bad("is missing although the state directory's audit key exists", 0, 0);
+  // The next command starts a new chain, and says why in its first record: verify names it.
+  write_records(2);
+  expect_bad("record seq 1 (line 1) restarts the chain", 1, 1);
+}
+
+TEST_F(AuditLogTest, ExpectHeadChecksAnAnchorKeptElsewhere) {
+  write_records(3);
+  std::string kept = json::parse(lines()[1])["hash"];  // copied to a ticket after record 2
+  write_records(2);
+  auto good = verify_audit_log(path_, kept);
+  ASSERT_TRUE(good.ok());
+  EXPECT_TRUE(good->ok) << good->problem;
+  EXPECT_EQ(good->expected_head_seq, 2u);
+  // The whole log replaced by a fresh, self-consistent one (key and all): only the kept hash tells.
+  fs::remove(path_);
+  fs::remove(dir_ + "/audit.head");
+  fs::remove(dir_ + "/audit.key.pem");
+  fs::remove(dir_ + "/audit.pub.pem");
+  write_records(6);
+  ASSERT_TRUE(verify().ok) << "a fresh log verifies on its own";
+  auto bad = verify_audit_log(path_, kept);
+  ASSERT_TRUE(bad.ok());
+  EXPECT_FALSE(bad->ok);
+  EXPECT_NE(bad->problem.find("expected head " + kept + " is not a record of this log"), std::string::npos)
+      << bad->problem;
+}
+
+TEST_F(AuditLogTest, TornLastLineIsQuarantinedAndRecorded) {
+  write_records(3);
+  std::string torn = R"({"seq":4,"time":"2026-11-23T07:00:00.100Z","event":"aws_ca)";
+  {
+    std::ofstream out(path_, std::ios::app);
+    out << torn;
+  }
+  expect_bad("line 4 is a truncated record", 4, 0);
+  ASSERT_FALSE(AuditLog::open(path_, clock_).ok()) << "appending after a torn line would bury it";
+  auto r = repair_audit_log(path_, clock_, "test");
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_TRUE(r->repaired);
+  EXPECT_EQ(r->bytes, torn.size());
+  EXPECT_EQ(slurp_file(r->quarantine), torn);
+  struct stat st {};
+  ASSERT_EQ(::stat(r->quarantine.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto v = verify();
+  EXPECT_TRUE(v.ok) << v.problem;
+  EXPECT_EQ(v.records, 4u);
+  ASSERT_EQ(v.notes.size(), 1u);
+  EXPECT_NE(v.notes[0].find("quarantined to " + r->quarantine), std::string::npos) << v.notes[0];
+  // Nothing torn now: a second repair does nothing.
+  auto again = repair_audit_log(path_, clock_, "test");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->repaired);
+}
+
+TEST_F(AuditLogTest, RecoveryOpensATornLogByRepairingIt) {
+  write_records(2);
+  { std::ofstream(path_, std::ios::app) << "{\"seq\":3,"; }
+  auto log = AuditLog::open(path_, clock_, AuditOpenOptions{true});
+  ASSERT_TRUE(log.ok()) << log.error().describe();
+  ASSERT_TRUE((*log)->append("rollback_started", {}).ok());
+  auto v = verify();
+  EXPECT_TRUE(v.ok) << v.problem;
+  EXPECT_EQ(v.records, 4u);  // 2 + audit_repaired + rollback_started
+}
+
+TEST_F(AuditLogTest, SymlinkedLogAnchorOrKeyIsRefused) {
+  write_records(1);
+  fs::rename(path_, dir_ + "/real.jsonl");
+  fs::create_symlink(dir_ + "/real.jsonl", path_);
+  auto log = AuditLog::open(path_, clock_);
+  ASSERT_FALSE(log.ok());
+  EXPECT_NE(log.error().message.find("symbolic link"), std::string::npos) << log.error().message;
+  fs::remove(path_);
+  fs::rename(dir_ + "/real.jsonl", path_);
+  fs::rename(dir_ + "/audit.key.pem", dir_ + "/real.key.pem");
+  fs::create_symlink(dir_ + "/real.key.pem", dir_ + "/audit.key.pem");
+  log = AuditLog::open(path_, clock_);
+  ASSERT_FALSE(log.ok());
+  EXPECT_NE(log.error().message.find("symbolic link"), std::string::npos) << log.error().message;
 }
 
 TEST(AuditHeadPathTest, SitsNextToTheLog) {

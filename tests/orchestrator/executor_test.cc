@@ -229,6 +229,33 @@ TEST_F(ExecutorTest, ResumeSkipsVerifiedStepsAndKeepsTheFirstBeforeState) {
   EXPECT_TRUE(seen);
 }
 
+// The audit log fails closed: once may_mutate says no (a failed append), no further step starts
+// mutating; what was applied stays journaled and rolls back.
+TEST_F(ExecutorTest, StepsStopMutatingOnceMayMutateRefuses) {
+  std::atomic<int> asked{0};
+  env_.may_mutate = [&asked]() -> Status {
+    if (asked++ == 0) return Ok{};
+    return Error{ErrorKind::kIo, "AuditLogFailed", "audit log: could not record 'step_applied'"};
+  };
+  std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {step("x"), step("y", {"x"}), step("z", {"y"})})};
+  std::string run = start(entries);
+  RunOutcome out = execute_run(*journal_, run, entries, env_);
+  EXPECT_EQ(out.status, "partial");
+  EXPECT_EQ(out.steps_done, 1);
+  EXPECT_EQ(std::count(fake_.log.begin(), fake_.log.end(), "apply i-0000000000000000a/y"), 0)
+      << "y must not mutate after the refusal";
+  ASSERT_FALSE(out.errors.empty());
+  EXPECT_NE(out.errors[0].find("could not record"), std::string::npos) << out.errors[0];
+  std::map<std::string, std::string> states;
+  for (const auto& st : journal_->steps(run).value()) states[st.step_id] = st.state;
+  EXPECT_EQ(states["x"], "verified");
+  EXPECT_EQ(states["y"], "failed");
+  EXPECT_EQ(states["z"], "pending");
+  auto rb = rollback_run(*journal_, run, entries, env_, {});
+  ASSERT_TRUE(rb.ok()) << rb.error().describe();
+  EXPECT_TRUE(fake_.state.empty()) << "x rolled back";
+}
+
 TEST_F(ExecutorTest, RollbackRefusesHeldStepsWithoutForce) {
   actions::Step held = step("deny");
   held.min_hold_seconds = 3600;

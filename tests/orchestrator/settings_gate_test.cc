@@ -56,7 +56,7 @@ TEST(Settings, AccountOverridesOrganizationFieldByField) {
   EXPECT_EQ(e.approvals_required, 2);  // inherited
   EXPECT_EQ(e.source["approvals_required"], "organization");
   EXPECT_EQ(effective_settings(*s, "000000000000").mode, "approval");
-  EXPECT_TRUE(s->approvers["alice"].ends_with("/keys/alice.pub.pem")) << "relative to the settings file";
+  EXPECT_TRUE(s->approvers["alice"].public_key.ends_with("/keys/alice.pub.pem")) << "relative to the settings file";
 }
 
 TEST(Settings, TyposAndBadValuesNameTheFileAndField) {

@@ -4,6 +4,7 @@
   world.py ENDPOINT seed N_INSTANCES   print {"instances": [...], "user": ..., "bucket": ..., arns, "state"} as JSON
   world.py ENDPOINT state SEED_JSON    print the containment-relevant state as JSON (sorted, comparable)
   world.py ENDPOINT store TABLE BUCKET print how the team store's table and bucket are set up
+  world.py ENDPOINT person NAME        make IAM user NAME with an access key; print {"arn", "key_id"}
 
 Only ever talks to ENDPOINT, which must be a 127.0.0.1 moto_server.
 """
@@ -152,6 +153,12 @@ elif MODE in ("tamper-audit", "rewrite-audit"):
                                             "record": {"S": json.dumps(r, sort_keys=True, separators=(",", ":"),
                                                                        ensure_ascii=False)}})
     print(json.dumps({"records": len(recs)}))
+elif MODE == "person":
+    # A responder of their own: an IAM user whose key makes GetCallerIdentity answer with its ARN.
+    name = sys.argv[3]
+    user = iam.create_user(UserName=name)["User"]
+    key = iam.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"]
+    print(json.dumps({"arn": user["Arn"], "key_id": key}))
 else:
     sys.exit("usage: world.py ENDPOINT seed N | state SEED_JSON | store TABLE BUCKET | tamper-audit TABLE SEQ | "
-             "rewrite-audit TABLE")
+             "rewrite-audit TABLE | person NAME")
