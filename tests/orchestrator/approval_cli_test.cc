@@ -90,7 +90,7 @@ class ApprovalCliTest : public ::testing::Test {
                {"account", "111122223333"},
                {"region", "us-east-1"},
                {"confidence", "confirmed"},
-               {"steps", {step("s1", {{"kind", "user"}, {"user_name", "ci-deploy"}, {"account", "111122223333"}}, "iam")}}}}}};
+               {"steps", {step("deny-all", {{"kind", "user"}, {"user_name", "ci-deploy"}, {"account", "111122223333"}}, "iam")}}}}}};
   }
   // The settings approve reads: approval mode, with these approvers (absolute key paths).
   void write_settings(const std::vector<std::string>& approvers) {
@@ -210,7 +210,7 @@ TEST_F(ApprovalCliTest, ApproveWarnsTheRequesterTheirApprovalWillNotCount) {
   EXPECT_EQ(doc["steps"], 4);
   // The review names every step, call and option.
   const std::string review = doc["review"];
-  for (const char* want : {"s1: step s1 of the sample plan", "ec2:Modifys3", "iam:Modifys1", "ec2.min_conntrack_timeouts = true"})
+  for (const char* want : {"s1: step s1 of the sample plan", "ec2:Modifys3", "iam:Modifydeny-all", "ec2.min_conntrack_timeouts = true"})
     EXPECT_NE(review.find(want), std::string::npos) << want << "\n" << review;
   EXPECT_FALSE(doc.contains("signature"));
 }
