@@ -48,5 +48,6 @@ void add_debug_commands(CLI::App& app, GlobalOptions& g, int& rc);     // debug 
 void add_state_commands(CLI::App& app, GlobalOptions& g, int& rc);     // state init, export, import
 void add_targets_commands(CLI::App& app, GlobalOptions& g, int& rc);   // targets (read-only)
 void add_docs_commands(CLI::App& app, GlobalOptions& g, int& rc);      // debug man, debug completion (hidden)
+void add_lambda_commands(CLI::App& app, GlobalOptions& g, int& rc);    // lambda (the Runtime API loop)
 
 }  // namespace containctl::orch

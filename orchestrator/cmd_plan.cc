@@ -6,6 +6,7 @@
 #include "orchestrator/journal.h"
 #include "orchestrator/plan_file.h"
 #include "orchestrator/planner.h"
+#include "orchestrator/respond.h"
 
 namespace containctl::orch {
 namespace {
@@ -71,37 +72,11 @@ int run_plan(GlobalOptions& g, const PlanArgs& a) {
 int run_respond(GlobalOptions& g, const PlanArgs& a) {
   auto req = to_request(a);
   if (!req.ok()) return report_error(g, req.error());
-  auto rt_r = Runtime::open(g, true);
-  if (!rt_r.ok()) return report_error(g, rt_r.error());
-  Runtime& rt = **rt_r;
-  auto plan = build_plan(rt, *req);
-  if (!plan.ok()) return report_error(g, plan.error());
-  std::string dir = rt.state_dir() + "/plans";
-  if (auto st = ensure_state_dir(dir); !st.ok()) return report_error(g, st.error());
-  std::string path = dir + "/plan-" + aws::format_amz_date(rt.clock().now()) + "-" +
-                     (*plan)["plan_hash"].get<std::string>().substr(0, 12) + ".json";
-  if (auto st = write_plan(path, *plan); !st.ok()) return report_error(g, st.error());
-  rt.audit("plan_created", {{"plan_hash", (*plan)["plan_hash"]}, {"file", path}, {"requester", (*plan)["requester"]},
-                            {"targets", (*plan)["targets"].size()}, {"decision", (*plan)["decision"]},
-                            {"automated", true}});
-  PlanDecision d = overall_decision(*plan);
-  if (d.decision == "auto" || d.decision == "nothing") {
-    if (!g.json()) std::cout << render_plan_text(*plan) << "Plan " << path << ": automatic containment allowed\n";
-    return apply_plan(rt, *plan, ApplyRequest{{}, "", true});
-  }
-  std::string why = d.decision == "refused" ? "containment refused by the settings; plan written to " + path
-                                            : "approval needed (" + std::to_string(d.approvals_required) +
-                                                  "); plan written to " + path +
-                                                  "\n  next: containctl approve " + path + " ... && containctl apply " +
-                                                  path + " --approval ...";
-  if (!g.json()) std::cout << render_plan_text(*plan);
-  rt.audit("respond_deferred", {{"plan_hash", (*plan)["plan_hash"]}, {"file", path}, {"decision", d.decision}});
-  if (g.json())
-    std::cout << nlohmann::json{{"status", d.decision == "refused" ? "refused" : "approval_needed"},
-                                {"plan", path}, {"plan_hash", (*plan)["plan_hash"]}}.dump(2)
-              << std::endl;
-  std::cerr << "containctl: " << why << std::endl;
-  return kExitRefused;
+  auto rt = Runtime::open(g, true);
+  if (!rt.ok()) return report_error(g, rt.error());
+  auto r = respond(**rt, *req);
+  if (!r.ok()) return report_error(g, r.error());
+  return r->exit_code;
 }
 
 }  // namespace

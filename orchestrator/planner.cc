@@ -41,7 +41,8 @@ Result<std::vector<Candidate>> gather(const PlanRequest& req) {
     out.push_back({t, req.confidence.empty() ? "confirmed" : req.confidence, "", "", {}});
   }
   if (!req.finding_path.empty()) {
-    CC_ASSIGN(FindingTargets found, load_finding_file(req.finding_path));
+    CC_ASSIGN(FindingTargets found, req.finding_doc.is_null() ? load_finding_file(req.finding_path)
+                                                              : targets_from_finding(req.finding_doc, req.finding_path));
     for (const auto& s : found.skipped) spdlog::warn("finding {}: skipped {}: {}", s.finding_id, s.resource, s.reason);
     if (found.targets.empty() && req.target_arns.empty()) {
       std::string why = found.skipped.empty() ? "" : ": " + found.skipped[0].resource + ": " + found.skipped[0].reason;

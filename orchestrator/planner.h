@@ -16,7 +16,8 @@ namespace containctl::orch {
 
 struct PlanRequest {
   std::vector<std::string> target_arns;
-  std::string finding_path;  // or "-" for stdin
+  std::string finding_path;  // or "-" for stdin; with finding_doc: names it in messages and the plan
+  nlohmann::json finding_doc;  // a finding document already read (the Lambda's event); null: read finding_path
   std::vector<std::string> actions;  // family filter; empty = the default family per target type
   std::string confidence;            // override; default confirmed (ARNs) or suspected (findings)
   std::string requester;             // default: the caller's ARN

@@ -62,6 +62,11 @@ void Runtime::set_run_id(const std::string& run_id) {
   run_id_ = run_id;
 }
 
+std::string Runtime::run_id() {
+  std::lock_guard lock(mu_);
+  return run_id_;
+}
+
 void Runtime::audit(const std::string& event, nlohmann::json fields) {
   {
     std::lock_guard lock(mu_);

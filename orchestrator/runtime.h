@@ -46,6 +46,7 @@ class Runtime {
   // Ok while every append succeeded; otherwise the first failure.
   Status audit_health();
   void set_run_id(const std::string& run_id);
+  std::string run_id();  // the run this command created or resumed ("" when none)
 
   // The journal of the state backend the settings name (sqlite in the state directory, or the
   // team store, which opens the AWS session if the command had not).
