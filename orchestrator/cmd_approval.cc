@@ -13,6 +13,7 @@
 #include "orchestrator/plan_file.h"
 #include "orchestrator/session.h"
 #include "orchestrator/settings.h"
+#include "orchestrator/settings_source.h"
 
 namespace containctl::orch {
 namespace {
@@ -131,7 +132,8 @@ int run_approve(const GlobalOptions& g, const ApproveArgs& a) {
 
   // Mistakes surface now, not at apply: the settings in force must list this approver with this
   // key, and the gate must not refuse the plan.
-  auto settings = load_settings(resolve_settings_path(g));
+  std::unique_ptr<Session> session;  // opened only for settings in S3 or SSM
+  auto settings = load_settings_for(g, session);
   if (!settings.ok()) return report_error(g, settings.error());
   auto pem = approvals::approver_public_key(a.approver, settings->approvers);
   if (!pem.ok()) {

@@ -161,6 +161,10 @@ bool glob_match(std::string_view p, std::string_view t) {
 }
 
 Result<Settings> load_settings(const std::string& path) {
+  // Remote sources are read by load_settings_for (settings_source.h); taken for a file name here
+  // they would be a missing file, i.e. silently "no settings".
+  if (path.rfind("s3://", 0) == 0 || path.rfind("ssm:", 0) == 0)
+    return Error::invalid("settings " + path + ": a remote source, read through load_settings_for", "InvalidSettings");
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
     Settings none;  // mode none

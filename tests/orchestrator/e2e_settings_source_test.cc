@@ -1,5 +1,7 @@
 // Settings from S3 (s3://BUCKET/KEY) and SSM (ssm:NAME) through $CONTAINCTL_SETTINGS and
 // --settings, for any command: the real binary against moto_server on 127.0.0.1.
+#include "orchestrator/settings.h"
+#include "orchestrator/settings_source.h"
 #include "tests/orchestrator/e2e_util.h"
 
 namespace containctl::e2e {
@@ -104,6 +106,18 @@ TEST_F(E2eSettingsSourceTest, MissingOrBrokenRemoteSettingsAreClearErrorsAndChan
   }
   EXPECT_EQ(world_state(), before) << "nothing changed";
   EXPECT_TRUE(mutating_calls_since(0).empty());
+}
+
+// A caller that bypasses the source-aware loader gets an error, never "no settings" (mode none).
+TEST(SettingsSource, TheFileLoaderRefusesRemoteSpecs) {
+  for (const char* spec : {"s3://containctl-config/settings.json", "ssm:/containctl/settings"}) {
+    auto r = orch::load_settings(spec);
+    ASSERT_FALSE(r.ok()) << spec;
+    EXPECT_NE(r.error().message.find(spec), std::string::npos) << r.error().message;
+  }
+  auto file = orch::parse_settings_source("./s3:/not-a-url.json");
+  ASSERT_TRUE(file.ok());
+  EXPECT_FALSE(file->remote());
 }
 
 }  // namespace
