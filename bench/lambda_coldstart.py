@@ -9,7 +9,8 @@ For every run, each function is started as a fresh process (a cold start) and gi
 GuardDuty EventBridge event about a freshly seeded instance:
   cold start   = process start (just before exec) -> its first GET .../invocation/next
   to isolation = the event handed out by `next`   -> its first mutating EC2 call
-                 (CreateSecurityGroup for both), timestamped by a proxy in front of moto
+                 (and to CreateSecurityGroup, the call both make), timestamped by a
+                 proxy in front of moto that also counts the calls made before it
 containctl runs as it would deploy: settings from S3 (read at init), the team store (state init
 done before), gate mode auto. Prints a table (medians and all samples) in milliseconds.
 Nothing here is a test: no figure fails anything.
@@ -107,6 +108,7 @@ class Proxy(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", free_port()), ProxyHandler)
         self.moto = moto
         self.mutations = []
+        self.calls = []  # (time, service) of every request
 
 
 class ProxyHandler(http.server.BaseHTTPRequestHandler):
@@ -121,7 +123,9 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace")) if body else {}
         op = form.get("Action", [""])[0]
         auth = self.headers.get("Authorization", "")
-        if "/ec2/" in auth and op and not op.startswith(("Describe", "Get", "List")):
+        service = auth.split("/")[3] if auth.count("/") >= 4 else "?"
+        self.server.calls.append((t, service))
+        if service == "ec2" and op and not op.startswith(("Describe", "Get", "List")):
             self.server.mutations.append((t, op))
         req = urllib.request.Request(self.server.moto + self.path, data=body or None, method=self.command)
         for k, v in self.headers.items():
@@ -165,6 +169,7 @@ def one_run(cmd, env, iid, n, proxy):
     api.events.put((rid, event_for(iid, n)))
     env = dict(env, AWS_LAMBDA_RUNTIME_API="127.0.0.1:%d" % api.server_address[1])
     proxy.mutations.clear()
+    proxy.calls.clear()
     t0 = Clock.now()
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     with api.cv:
@@ -175,9 +180,13 @@ def one_run(cmd, env, iid, n, proxy):
     kind, body = api.outcomes.get(rid, ("none", b""))
     if kind != "response":
         sys.exit("%s: no response (%s): %s\n%s" % (cmd[0], kind, body[:500], err.decode()[-2000:]))
-    first = next((t for t, _ in proxy.mutations if t >= api.handed[rid]), None)
-    ops = [op for t, op in proxy.mutations]
-    return (api.first_next - t0) * 1000, (first - api.handed[rid]) * 1000 if first else float("nan"), ops[:1]
+    t_ev = api.handed[rid]
+    first = next(((t, op) for t, op in proxy.mutations if t >= t_ev), (None, "-"))
+    sg = next((t for t, op in proxy.mutations if t >= t_ev and op == "CreateSecurityGroup"), None)
+    before = [svc for t, svc in proxy.calls if t_ev <= t < (first[0] or 0)]
+    ms = lambda t: (t - t_ev) * 1000 if t else float("nan")
+    return {"cold": (api.first_next - t0) * 1000, "first": ms(first[0]), "first_op": first[1], "sg": ms(sg),
+            "calls_before": len(before), "by_service": {k: before.count(k) for k in sorted(set(before))}}
 
 
 def main():
@@ -231,14 +240,15 @@ def main():
             rows["containctl"].append(one_run([os.path.join(work, "task/bootstrap")], fenv, seed["instances"][0], 2 * n, proxy))
             rows["boto3"].append(one_run([sys.executable, os.path.join(ROOT, "bench/peers/lambda_boto3_handler.py")],
                                          dict(env, AWS_ENDPOINT_URL=purl), seed["instances"][1], 2 * n + 1, proxy))
-        print("| function | cold start: start -> first next (ms), median | samples | event -> first isolation call (ms), median | samples | first isolation call |")
+        print("| function | cold start: process start -> first next (ms) | event -> first mutating EC2 call (ms) | "
+              "that call | event -> CreateSecurityGroup (ms) | AWS calls before the first mutating call |")
         print("|---|---|---|---|---|---|")
+        med = lambda r, k: statistics.median(x[k] for x in r)
+        each = lambda r, k: ", ".join("%.0f" % x[k] for x in r)
         for name, r in rows.items():
-            cold = [x[0] for x in r]
-            iso = [x[1] for x in r]
-            print("| %s | %.1f | %s | %.1f | %s | %s |" % (
-                name, statistics.median(cold), ", ".join("%.0f" % x for x in cold), statistics.median(iso),
-                ", ".join("%.0f" % x for x in iso), r[0][2][0] if r[0][2] else "-"))
+            print("| %s | %.0f (%s) | %.0f (%s) | %s | %.0f (%s) | %d %s |" % (
+                name, med(r, "cold"), each(r, "cold"), med(r, "first"), each(r, "first"), r[0]["first_op"],
+                med(r, "sg"), each(r, "sg"), r[0]["calls_before"], json.dumps(r[0]["by_service"])))
     finally:
         moto.terminate()
         moto.wait()
