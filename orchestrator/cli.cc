@@ -64,6 +64,7 @@ int run_cli(int argc, char** argv) {
   add_state_commands(app, g, rc);
   add_targets_commands(app, g, rc);
   add_lambda_commands(app, g, rc);
+  add_deploy_commands(app, g, rc);
   add_docs_commands(app, g, rc);  // hidden debug man/completion: walk the tree when run
   app.parse_complete_callback([&] {
     auto logger = spdlog::stderr_color_mt("containctl");

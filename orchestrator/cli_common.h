@@ -47,6 +47,7 @@ void add_stackset_commands(CLI::App& app, GlobalOptions& g, int& rc);  // stacks
 void add_debug_commands(CLI::App& app, GlobalOptions& g, int& rc);     // debug sign
 void add_state_commands(CLI::App& app, GlobalOptions& g, int& rc);     // state init, export, import
 void add_targets_commands(CLI::App& app, GlobalOptions& g, int& rc);   // targets (read-only)
+void add_deploy_commands(CLI::App& app, GlobalOptions& g, int& rc);    // deploy generate
 void add_docs_commands(CLI::App& app, GlobalOptions& g, int& rc);      // debug man, debug completion (hidden)
 void add_lambda_commands(CLI::App& app, GlobalOptions& g, int& rc);    // lambda (the Runtime API loop)
 
