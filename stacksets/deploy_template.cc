@@ -136,12 +136,19 @@ Doc state_bucket_policy() {
 
 // The table's and the bucket's statements, from the operations the store's code calls.
 std::vector<Doc> team_store_statements() {
-  std::set<std::string> table, bucket, objects;
+  std::set<std::string> table, bucket, reads, writes;
   for (const auto& op : team_store_operations())
-    for (const auto& a : op.iam_actions) (op.service == "dynamodb" ? table : op.object_level ? objects : bucket).insert(a);
+    for (const auto& a : op.iam_actions) {
+      if (op.service == "dynamodb") table.insert(a);
+      else if (!op.object_level) bucket.insert(a);
+      else (a == "s3:GetObject" ? reads : writes).insert(a);
+    }
+  Doc prefixes = Doc::array();
+  for (const auto& p : team_store_write_prefixes()) prefixes.push_back(sub("${StateBucket.Arn}/" + p + "*"));
   return {statement("TeamStoreTable", {table.begin(), table.end()}, get_att("StateTable", "Arn")),
           statement("TeamStoreBucket", {bucket.begin(), bucket.end()}, get_att("StateBucket", "Arn")),
-          statement("TeamStoreObjects", {objects.begin(), objects.end()}, sub("${StateBucket.Arn}/*"))};
+          statement("TeamStoreReadObjects", {reads.begin(), reads.end()}, sub("${StateBucket.Arn}/*")),
+          statement("TeamStoreWriteObjects", {writes.begin(), writes.end()}, std::move(prefixes))};
 }
 
 Result<Doc> function_role(const std::vector<const actions::ActionFamily*>& families) {
@@ -300,6 +307,11 @@ const std::vector<StoreOperation>& team_store_operations() {
       {"s3", "GetObjectLockConfiguration", {"s3:GetBucketObjectLockConfiguration"}},
   };
   return kOps;
+}
+
+const std::vector<std::string>& team_store_write_prefixes() {
+  static const std::vector<std::string> kPrefixes = {"blobs/", "audit/checkpoints/", "plans/"};
+  return kPrefixes;
 }
 
 Result<Doc> auto_containment_template(const DeployOptions& o, const std::vector<actions::ActionFamily*>& catalog) {

@@ -48,6 +48,10 @@ struct StoreOperation {
 };
 const std::vector<StoreOperation>& team_store_operations();
 
+// The key prefixes the store writes under (blobs, audit checkpoints, deferred plans). Writes are
+// granted there only: the function can read its settings object but not replace it.
+const std::vector<std::string>& team_store_write_prefixes();
+
 // Bad values (unknown source, severity out of 0-10, malformed bucket/key/role name, unknown
 // family) are kInvalidInput; --code-bucket without --code-key (or the reverse) is kUsage.
 Result<Doc> auto_containment_template(const DeployOptions& o, const std::vector<actions::ActionFamily*>& catalog);

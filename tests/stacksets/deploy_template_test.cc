@@ -51,12 +51,16 @@ TEST(DeployTemplate, RoleIsTheFamiliesPlusMemberRoleAndTheTeamStoreOnly) {
   // The store's statements name its table and bucket, never "*".
   EXPECT_EQ(by_sid(t, "TeamStoreTable")["Resource"], Doc({{"Fn::GetAtt", {"StateTable", "Arn"}}}));
   EXPECT_EQ(by_sid(t, "TeamStoreBucket")["Resource"], Doc({{"Fn::GetAtt", {"StateBucket", "Arn"}}}));
-  EXPECT_EQ(by_sid(t, "TeamStoreObjects")["Resource"], Doc({{"Fn::Sub", "${StateBucket.Arn}/*"}}));
+  EXPECT_EQ(by_sid(t, "TeamStoreReadObjects")["Resource"], Doc({{"Fn::Sub", "${StateBucket.Arn}/*"}}));
+  // Writes only where the store writes: the settings object (CONTAINCTL_SETTINGS) is read-only to it.
+  EXPECT_EQ(by_sid(t, "TeamStoreWriteObjects")["Resource"],
+            Doc::parse(R"([{"Fn::Sub": "${StateBucket.Arn}/blobs/*"}, {"Fn::Sub": "${StateBucket.Arn}/audit/checkpoints/*"},
+                           {"Fn::Sub": "${StateBucket.Arn}/plans/*"}])"));
   EXPECT_EQ(by_sid(t, "TeamStoreTable")["Action"],
             Doc::array({"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
                         "dynamodb:Query", "dynamodb:UpdateItem"}));
-  EXPECT_EQ(by_sid(t, "TeamStoreObjects")["Action"],
-            Doc::array({"s3:GetObject", "s3:PutObject", "s3:PutObjectRetention"}));
+  EXPECT_EQ(by_sid(t, "TeamStoreReadObjects")["Action"], Doc::array({"s3:GetObject"}));
+  EXPECT_EQ(by_sid(t, "TeamStoreWriteObjects")["Action"], Doc::array({"s3:PutObject", "s3:PutObjectRetention"}));
   // Only the families' statements have Resource "*" (targets are chosen at incident time).
   size_t star = 0;
   for (const auto& st : statements(t)) star += st["Resource"] == "*";
@@ -90,6 +94,23 @@ TEST(DeployTemplate, TeamStoreOperationsMatchTheStoresCode) {
   for (const auto& op : team_store_operations()) granted.insert(op.operation);
   for (const auto& op : used) EXPECT_TRUE(granted.count(op)) << op << " is called but the function's role lacks it";
   for (const auto& op : granted) EXPECT_TRUE(used.count(op)) << op << " is granted but no longer called";
+
+  // Every key the store writes starts with a granted prefix (r.key = "plans/" + ..., put_blob(..., "blobs/...")).
+  std::regex write_re(R"re((?:key = |put_blob\([^;]*?, )"([A-Za-z0-9_.-]+/[A-Za-z0-9_./-]*))re");
+  std::set<std::string> written;
+  for (const auto& f : files) {
+    std::ifstream in(f);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    for (std::sregex_iterator it(text.begin(), text.end(), write_re), end; it != end; ++it) written.insert((*it)[1]);
+  }
+  ASSERT_TRUE(written.count("plans/") && written.count("blobs/sha256/")) << "the scan found no written keys";
+  for (const auto& k : written) {
+    bool covered = false;
+    for (const auto& p : team_store_write_prefixes()) covered = covered || k.rfind(p, 0) == 0;
+    EXPECT_TRUE(covered) << "the store writes under '" << k << "' but the function's role may not";
+  }
 }
 
 TEST(DeployTemplate, RulesFilterSourcesAndSeverity) {
