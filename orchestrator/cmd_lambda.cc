@@ -125,7 +125,11 @@ int run_lambda(GlobalOptions g) {
   // A function's only writable disk is /tmp, and nothing there is trusted across invocations.
   if (g.state_dir.empty() && !std::getenv("CONTAINCTL_STATE_DIR")) g.state_dir = "/tmp/containctl";
   const char* endpoint = std::getenv("AWS_LAMBDA_RUNTIME_API");
-  auto api = RuntimeApi::open(endpoint ? endpoint : "");
+  if (!endpoint || !*endpoint)
+    return report_error(g, Error{ErrorKind::kUsage, "NoRuntimeApi",
+                                 "AWS_LAMBDA_RUNTIME_API is not set: `containctl lambda` is the process of a Lambda "
+                                 "function (use `containctl respond` at a terminal)"});
+  auto api = RuntimeApi::open(endpoint);
   if (!api.ok()) return report_error(g, api.error());
   // The settings are checked once before the first event, so a misconfigured function fails its
   // initialisation (init/error) instead of every event.

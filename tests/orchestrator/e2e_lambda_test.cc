@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 
+#include "orchestrator/lambda_runtime.h"
 #include "tests/orchestrator/e2e_util.h"
 #include "tests/support/runtime_api_server.h"
 
@@ -294,6 +295,26 @@ TEST_F(E2eLambdaTest, MissingSettingsOrNoTeamStoreFailInitialisation) {
     EXPECT_NE(e->body.find("team store"), std::string::npos) << e->body;
     EXPECT_TRUE(api.requests().size() == 1) << "no next after an init error";
   }
+}
+
+// The Runtime API is plain HTTP: only ever on the loopback interface.
+TEST(LambdaRuntimeApi, OnlyLoopbackEndpointsAreAccepted) {
+  for (const char* ok : {"127.0.0.1:9001", "localhost:9001", "[::1]:9001"})
+    EXPECT_TRUE(orch::RuntimeApi::open(ok).ok()) << ok;
+  for (const char* bad : {"10.0.0.1:9001", "169.254.169.254:80", "127.0.0.1.example.com:9001", "example.com:9001",
+                          "127.0.0.1", "127.0.0.1:9001/x", "user@127.0.0.1:9001", ""}) {
+    auto r = orch::RuntimeApi::open(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().code, "InvalidRuntimeApi") << bad;
+    }
+  }
+}
+
+TEST_F(E2eLambdaTest, WithoutARuntimeApiItSaysSo) {
+  Proc p = run({"lambda"});
+  EXPECT_EQ(p.code, 2) << p.all();
+  EXPECT_NE(p.err.find("AWS_LAMBDA_RUNTIME_API is not set"), std::string::npos) << p.err;
 }
 
 TEST_F(E2eLambdaTest, PackagedBootstrapRunsWithTheSystemLibrariesHidden) {
