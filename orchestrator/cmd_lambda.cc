@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "orchestrator/cli_common.h"
 #include "orchestrator/finding_claims.h"
@@ -11,6 +12,7 @@
 #include "orchestrator/lambda_runtime.h"
 #include "orchestrator/respond.h"
 #include "orchestrator/runtime.h"
+#include "orchestrator/session.h"
 #include "orchestrator/settings_source.h"
 
 namespace containctl::orch {
@@ -140,7 +142,21 @@ int run_lambda(GlobalOptions g) {
     if (Status st = (*api)->init_error(ready.error()); !st.ok()) spdlog::error("init/error: {}", st.error().describe());
     return report_error(g, ready.error());
   }
-  return serve_invocations(**api, [&g](const Invocation& inv) { return handle(g, inv); });
+  // Each invocation gets its own state directory under /tmp, removed when it ends: nothing one
+  // invocation leaves there (audit copy, plan file) is read by the next; the team store holds the state.
+  const std::string base = resolve_state_dir(g);
+  return serve_invocations(**api, [&g, &base](const Invocation& inv) {
+    GlobalOptions mine = g;
+    mine.state_dir = base + "/invocation-" + inv.request_id;  // the id was checked: no '/' in it
+    struct Remove {
+      std::string dir;
+      ~Remove() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+      }
+    } remove{mine.state_dir};
+    return handle(mine, inv);
+  });
 }
 
 }  // namespace

@@ -185,6 +185,11 @@ TEST_F(E2eLambdaTest, GuardDutyEventIsolatesTheInstanceAndRecordsTheRunInTheTeam
   EXPECT_EQ(reqs[1], "POST /2018-06-01/runtime/invocation/" + id + "/response");
   for (const auto& h : api.request_headers())
     EXPECT_EQ(h.count("authorization") + h.count("x-amz-security-token"), 0u) << "no AWS credentials to the Runtime API";
+  // Nothing of the invocation is left in the function's /tmp for the next one to read.
+  std::vector<std::string> left;
+  if (fs::exists(dir_ + "/fn-tmp"))
+    for (const auto& e : fs::directory_iterator(dir_ + "/fn-tmp")) left.push_back(e.path().string());
+  EXPECT_TRUE(left.empty()) << left.size() << " left, e.g. " << (left.empty() ? "" : left[0]);
 }
 
 TEST_F(E2eLambdaTest, BadEventsAreInvocationErrorsAndTheNextEventIsStillHandled) {
