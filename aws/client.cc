@@ -151,6 +151,28 @@ Result<HttpResponse> AwsClient::rest_xml(const std::string& service, const std::
   return send({service, region, r.operation, false, r.options}, req, sp);
 }
 
+Result<nlohmann::json> AwsClient::rest_json(const std::string& service, const std::string& region,
+                                            const std::string& operation, const std::string& method,
+                                            const std::string& path, const nlohmann::json& body, CallOptions options) {
+  CC_ASSIGN(Endpoint ep, resolve_endpoint(service, region, config_.endpoints));
+  HttpRequest req;
+  req.method = method;
+  req.url = ep.base_url + uri_encode(path, true);
+  req.body = body.is_null() ? "" : body.dump();
+  req.headers.push_back({"Content-Type", "application/json"});
+  SigningParams sp{ep.signing_region, ep.signing_service, {}};
+  nlohmann::json parsed = nlohmann::json::object();
+  auto check = [&](const HttpResponse& r) -> Status {
+    if (r.body.find_first_not_of(" \t\r\n") == std::string::npos) return Ok{};
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return parse_error(r, "a body that is not a JSON object");
+    parsed = std::move(j);
+    return Ok{};
+  };
+  CC_TRY(send({service, region, operation, false, options}, req, sp, check));
+  return parsed;
+}
+
 void AwsClient::finish(CallRecord& rec, TimePoint start) {
   rec.duration = std::chrono::duration_cast<std::chrono::milliseconds>(config_.clock->now() - start);
   if (config_.observer) config_.observer(rec);

@@ -88,6 +88,10 @@ class AwsClient {
                               CallOptions options = {});
   // REST-XML (S3, S3 Control). Non-2xx responses are Errors.
   Result<HttpResponse> rest_xml(const std::string& service, const std::string& region, const RestRequest& request);
+  // REST-JSON (Security Hub): `method` on `path` with a JSON body; the answer parsed as a JSON object.
+  Result<nlohmann::json> rest_json(const std::string& service, const std::string& region, const std::string& operation,
+                                   const std::string& method, const std::string& path, const nlohmann::json& body,
+                                   CallOptions options = {});
 
   const ClientConfig& config() const { return config_; }
   // A client like this one whose call records carry `context` (e.g. the target ARN) for the audit

@@ -43,6 +43,7 @@ constexpr ServiceInfo kServices[] = {
     {"support", "Support"},
     {"dynamodb", "DynamoDB"},
     {"ssm", "SSM"},
+    {"securityhub", "SecurityHub"},
 };
 
 const ServiceInfo* find_service(const std::string& id) {

@@ -274,6 +274,7 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
                      std::to_string(out.steps_failed) + " failed";
   for (const auto& e : out.errors) text += "\n  " + e;
   if (out.status != "succeeded") text += "\nThe journal holds every step's before-state: containctl rollback " + run_id;
+  if (req.after_run) req.after_run(journal, run_id, out.status, doc, text);
   print_result(rt.globals(), doc, text);
   return out.status == "succeeded" ? kExitOk : kExitPartial;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,11 +14,18 @@
 
 namespace containctl::orch {
 
+// Called once a run has finished (any status), before its result is printed: adds to the result
+// document and text (respond: the support case and the Security Hub note). It cannot change the
+// run's status or exit code.
+using AfterRunHook = std::function<void(Journal& journal, const std::string& run_id, const std::string& status,
+                                        nlohmann::json& doc, std::string& text)>;
+
 struct ApplyRequest {
   std::vector<std::string> approval_paths;
   std::string resume_run_id;
   bool automated = false;  // respond: never asks, never waits
   std::chrono::milliseconds wait_lock{0};  // --wait-lock: wait this long for another run's leases
+  AfterRunHook after_run;                  // optional
 };
 
 // Prints progress and the result; returns the exit code.

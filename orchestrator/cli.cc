@@ -66,6 +66,7 @@ int run_cli(int argc, char** argv) {
   add_lambda_commands(app, g, rc);
   add_deploy_commands(app, g, rc);
   add_docs_commands(app, g, rc);  // hidden debug man/completion: walk the tree when run
+  add_case_commands(app, g, rc);
   app.parse_complete_callback([&] {
     auto logger = spdlog::stderr_color_mt("containctl");
     spdlog::set_default_logger(logger);

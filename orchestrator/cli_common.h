@@ -50,5 +50,6 @@ void add_targets_commands(CLI::App& app, GlobalOptions& g, int& rc);   // target
 void add_deploy_commands(CLI::App& app, GlobalOptions& g, int& rc);    // deploy generate
 void add_docs_commands(CLI::App& app, GlobalOptions& g, int& rc);      // debug man, debug completion (hidden)
 void add_lambda_commands(CLI::App& app, GlobalOptions& g, int& rc);    // lambda (the Runtime API loop)
+void add_case_commands(CLI::App& app, GlobalOptions& g, int& rc);      // case open, show, update
 
 }  // namespace containctl::orch

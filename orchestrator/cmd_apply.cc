@@ -3,7 +3,9 @@
 #include <sstream>
 
 #include "orchestrator/apply_run.h"
+#include "orchestrator/audit_log.h"
 #include "orchestrator/cli_common.h"
+#include "orchestrator/escalation.h"
 #include "orchestrator/executor.h"
 #include "approvals/approval.h"
 #include "orchestrator/journal.h"
@@ -23,14 +25,47 @@ Result<std::chrono::milliseconds> wait_lock_of(const std::string& text) {
 }
 
 int run_apply(GlobalOptions& g, const std::string& plan_path, const std::vector<std::string>& approvals,
-              const std::string& resume, const std::string& wait_lock) {
+              const std::string& resume, const std::string& wait_lock, bool report_back) {
   auto wait = wait_lock_of(wait_lock);
   if (!wait.ok()) return report_error(g, wait.error());
   auto plan = load_plan(plan_path);
   if (!plan.ok()) return report_error(g, plan.error());
   auto rt = Runtime::open(g, true);
   if (!rt.ok()) return report_error(g, rt.error());
-  return apply_plan(**rt, *plan, ApplyRequest{approvals, resume, false, *wait});
+  ApplyRequest req{approvals, resume, false, *wait};
+  if (report_back) req.after_run = escalation_hook(**rt, *plan, false, true);
+  return apply_plan(**rt, *plan, req);
+}
+
+// After a rollback: a communication on the run's support case saying what was restored, and a note
+// on the Security Hub findings the run reported back to. Failures are reported and audited; the
+// rollback's own outcome stands.
+json note_rollback(Runtime& rt, Journal& journal, const RunRecord& run, const std::string& status,
+                   const std::vector<std::string>& errors) {
+  json notes = json::object();
+  if (!run.case_id.empty()) {
+    auto steps = journal.steps(run.run_id);
+    Status st = steps.ok() ? add_run_case_note(rt, journal, run.run_id,
+                                               rollback_case_text(run.run_id, status, *steps, errors))
+                           : Status(steps.error());
+    notes["case_note"] = st.ok() ? "noted what was restored" : "NOT updated: " + scrub_secrets(st.error().describe());
+  }
+  if (plan_securityhub_findings(run.plan).empty()) return notes;
+  bool reported = false;
+  auto recs = read_audit_log(rt.state_dir() + "/audit.jsonl", run.run_id);
+  if (recs.ok())
+    for (const auto& r : *recs) reported = reported || (r.is_object() && r.value("event", "") == "securityhub_updated");
+  if (!reported) return notes;
+  auto r = report_back(rt, run.run_id, run.plan, status, run.case_id, true);
+  if (r.ok()) {
+    rt.audit("securityhub_updated", {{"updated", (*r)["updated"]}, {"rolled_back", true}});
+    notes["security_hub"] = std::to_string((*r)["updated"].get<int>()) + " finding(s) noted as rolled back";
+  } else {
+    std::string why = scrub_secrets(r.error().describe());
+    rt.audit("securityhub_update_failed", {{"error", why}, {"rolled_back", true}});
+    notes["security_hub"] = "NOT updated: " + why;
+  }
+  return notes;
 }
 
 int run_rollback(GlobalOptions& g, const std::string& run_id, bool dry_run, bool reactivate_keys, bool force,
@@ -101,10 +136,14 @@ int run_rollback(GlobalOptions& g, const std::string& run_id, bool dry_run, bool
   std::string text = "Run " + run_id + " " + out->status + ": " + std::to_string(out->steps_done) + " step(s) restored, " +
                      std::to_string(out->steps_failed) + " failed";
   for (const auto& e : out->errors) text += "\n  " + e;
+  json notes = note_rollback(rt, journal, *run, out->status, out->errors);
+  if (notes.contains("case_note")) text += "\nSupport case " + run->case_id + ": " + notes["case_note"].get<std::string>();
+  if (notes.contains("security_hub")) text += "\nSecurity Hub: " + notes["security_hub"].get<std::string>();
   if (!reactivate_keys) text += "\nAccess keys deactivated by containment stay inactive (rollback --reactivate-keys turns them back on).";
-  print_result(g, {{"run_id", run_id}, {"status", out->status}, {"steps_restored", out->steps_done},
-                   {"steps_failed", out->steps_failed}, {"errors", out->errors}},
-               text);
+  json doc = {{"run_id", run_id}, {"status", out->status}, {"steps_restored", out->steps_done},
+              {"steps_failed", out->steps_failed}, {"errors", out->errors}};
+  if (!notes.empty()) doc["escalation"] = notes;
+  print_result(g, doc, text);
   return out->status == "rolled_back" ? kExitOk : kExitPartial;
 }
 
@@ -123,6 +162,7 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
     for (const auto& r : *runs) {
       json item = {{"run_id", r.run_id}, {"status", r.status}, {"started_at", r.started_at},
                    {"finished_at", r.finished_at}, {"plan_hash", r.plan_hash}, {"mode", r.mode}};
+      if (!r.case_id.empty()) item["case_id"] = r.case_id;
       text << r.run_id << "  " << r.status << "  started " << r.started_at
            << (r.finished_at.empty() ? "" : "  finished " + r.finished_at);
       // Unfinished, and no live process holds any of its targets: it was cut off.
@@ -145,7 +185,8 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
   if (!steps.ok()) return report_error(g, steps.error());
   json list = json::array();
   std::ostringstream text;
-  text << run->run_id << "  " << run->status << "  started " << run->started_at << "\n";
+  text << run->run_id << "  " << run->status << "  started " << run->started_at
+       << (run->case_id.empty() ? "" : "  support case " + run->case_id) << "\n";
   for (const auto& s : *steps) {
     json j = {{"target", s.target}, {"family", s.family}, {"step", s.step_id}, {"state", s.state},
               {"updated_at", s.updated_at}};
@@ -154,9 +195,10 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
     list.push_back(j);
     text << "  " << s.target << "  " << s.step_id << "  " << s.state << (s.error.empty() ? "" : "  " + s.error) << "\n";
   }
-  print_result(g, {{"run_id", run->run_id}, {"status", run->status}, {"started_at", run->started_at},
-                   {"finished_at", run->finished_at}, {"plan_hash", run->plan_hash}, {"steps", list}},
-               text.str());
+  json doc = {{"run_id", run->run_id}, {"status", run->status}, {"started_at", run->started_at},
+              {"finished_at", run->finished_at}, {"plan_hash", run->plan_hash}, {"steps", list}};
+  if (!run->case_id.empty()) doc["case_id"] = run->case_id;
+  print_result(g, doc, text.str());
   return kExitOk;
 }
 
@@ -165,13 +207,15 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
 void add_apply_commands(CLI::App& app, GlobalOptions& g, int& rc) {
   static std::string plan_path, resume, rollback_id, status_id, wait_lock;
   static std::vector<std::string> approvals;
-  static bool dry_run = false, reactivate = false, force = false;
+  static bool dry_run = false, reactivate = false, force = false, report_back_flag = false;
   CLI::App* apply = app.add_subcommand("apply", "execute a plan (re-checks the settings and approvals)");
   apply->add_option("plan", plan_path, "plan file")->required();
   apply->add_option("--approval", approvals, "approval file (repeatable)");
   apply->add_option("--resume", resume, "continue a run that was cut off");
   apply->add_option("--wait-lock", wait_lock, "wait up to DURATION (30s, 5m) for another run's hold on a target");
-  apply->callback([&] { rc = run_apply(g, plan_path, approvals, resume, wait_lock); });
+  apply->add_flag("--report-back", report_back_flag,
+                  "note the run on the plan's Security Hub findings (BatchUpdateFindings, workflow NOTIFIED)");
+  apply->callback([&] { rc = run_apply(g, plan_path, approvals, resume, wait_lock, report_back_flag); });
 
   CLI::App* rollback = app.add_subcommand("rollback", "restore every step of a run from its recorded before-states");
   rollback->add_option("run_id", rollback_id, "run id (see status)")->required();

@@ -94,6 +94,7 @@ int run_export(GlobalOptions& g, const StateArgs& a) {
     json r = {{"run_id", run->run_id}, {"plan_hash", run->plan_hash}, {"status", run->status},
               {"started_at", run->started_at}, {"finished_at", run->finished_at}, {"requester", run->requester},
               {"mode", run->mode}, {"plan", run->plan}, {"steps", json::array()}};
+    if (!run->case_id.empty()) r["case_id"] = run->case_id;
     for (const auto& s : *steps) r["steps"].push_back(step_json(s));
     doc["runs"].push_back(r);
   }
@@ -146,7 +147,8 @@ int run_import(GlobalOptions& g, const StateArgs& a) {
         !r.at("steps").is_array())
       return report_error(g, Error::invalid(a.file + ": a run without run_id or steps"));
     RunRecord rec{r.at("run_id").get<std::string>(), r.value("plan_hash", ""), r.value("status", ""), r.value("started_at", ""),
-                  r.value("finished_at", ""), r.value("requester", ""), r.value("mode", ""), r.value("plan", json())};
+                  r.value("finished_at", ""), r.value("requester", ""), r.value("mode", ""), r.value("plan", json()),
+                  r.value("case_id", "")};
     if (rec.run_id.rfind("run-", 0) != 0 || rec.run_id.find_first_of("#/ \t\n") != std::string::npos)
       return report_error(g, Error::invalid(a.file + ": '" + rec.run_id + "' is not a run id"));
     std::vector<StepRecord> steps;
@@ -171,6 +173,9 @@ int run_import(GlobalOptions& g, const StateArgs& a) {
       continue;
     }
     if (auto st = (*j)->import_run(rec, steps); !st.ok()) return report_error(g, st.error());
+    if (!rec.case_id.empty()) {
+      if (auto st = (*j)->set_run_case(rec.run_id, rec.case_id); !st.ok()) return report_error(g, st.error());
+    }
     imported++;
     text << "  " << rec.run_id << ": imported (" << steps.size() << " steps, " << rec.status << ")\n";
   }

@@ -50,11 +50,16 @@ struct Reader {
       if (const json* types = field(f, "Types"); types && types->is_array() && !types->empty() && (*types)[0].is_string())
         j.finding_type = (*types)[0].get<std::string>();
       std::string product = str(f, "ProductArn");
+      j.product_arn = product;
+      j.first_seen = str(f, "FirstObservedAt").empty() ? str(f, "CreatedAt") : str(f, "FirstObservedAt");
       if (!aws_own_product(product))
         j.note_suffix += "; imported by product '" + product +
                          "', not GuardDuty or Security Hub: anyone allowed BatchImportFindings could have written it";
     } else {
       j.finding_type = str(f, "Type");
+      const json* service = field(f, "Service");
+      j.first_seen = service && service->is_object() ? str(*service, "EventFirstSeen") : "";
+      if (j.first_seen.empty()) j.first_seen = str(f, "CreatedAt");
       if (!str(f, "Partition").empty()) j.partition = str(f, "Partition");
     }
     if (!envelope_account.empty() && envelope_account != j.account)

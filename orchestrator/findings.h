@@ -27,6 +27,8 @@ namespace containctl::orch {
 struct FindingTarget {
   std::string arn, confidence = "suspected", note, finding_id, finding_type, source;
   std::string access_key_id;          // the key the finding names, for key-level actions
+  std::string first_seen;             // when the finding's activity was first seen (as the finding says)
+  std::string product_arn;            // ASFF ProductArn (Security Hub write-back), "" for GuardDuty's own format
   std::vector<std::string> families;  // the action families that can contain this target
 };
 

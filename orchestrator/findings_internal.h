@@ -31,6 +31,7 @@ bool is_account_id(const std::string& s);
 struct Judge {
   FindingTargets* out;
   std::string source, finding_id, finding_type;
+  std::string first_seen, product_arn;  // for the report (case, Security Hub note), never for decisions
   std::string account, partition = "aws";
   std::string note_suffix;  // appended to every target's note (e.g. a third-party product)
   int produced = 0;         // targets + skips recorded for this finding

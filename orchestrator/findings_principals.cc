@@ -62,6 +62,8 @@ void Judge::target(const std::string& resource, const std::string& arn, std::str
   ft.note = std::move(note) + note_suffix;
   ft.finding_id = finding_id;
   ft.finding_type = finding_type;
+  ft.first_seen = first_seen;
+  ft.product_arn = product_arn;
   ft.source = source;
   ft.access_key_id = std::move(key);
   for (auto* family : actions::all_families()) {

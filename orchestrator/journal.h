@@ -54,6 +54,7 @@ struct RunRecord {
   std::string requester;
   std::string mode;  // auto | approval
   nlohmann::json plan;
+  std::string case_id;  // the AWS Support case opened for the run ("" when none)
 };
 
 // An approval the journal accepted, and the run it authorized (approvals are single use).
@@ -118,6 +119,8 @@ class Journal {
                                    const std::string& plan_caller) = 0;
   virtual Result<std::pair<std::string, std::string>> run_caller(const std::string& run_id) = 0;
 
+  // The AWS Support case opened for the run (containctl case open); durable before it returns.
+  virtual Status set_run_case(const std::string& run_id, const std::string& case_id) = 0;
   // When a step of `target_arn` was last rolled back (the re-containment guard).
   virtual std::optional<aws::TimePoint> last_rollback(const std::string& target_arn) = 0;
 

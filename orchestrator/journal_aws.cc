@@ -181,6 +181,7 @@ RunRecord run_from(const json& item) {
   r.finished_at = ddb_str(item, "finished_at");
   r.requester = ddb_str(item, "requester");
   r.mode = ddb_str(item, "mode");
+  r.case_id = ddb_str(item, "case_id");
   return r;
 }
 
@@ -310,6 +311,13 @@ Status AwsJournal::set_run_status(const std::string& run_id, const std::string& 
   auto r = ddb_.update(run_key(run_id), "SET #s = :s, finished_at = :f",
                        {"attribute_exists(pk)", {{"#s", "status"}}, values});
   if (!r.ok()) return Error::io("team store: set run status: " + r.error().describe());
+  return Ok{};
+}
+
+Status AwsJournal::set_run_case(const std::string& run_id, const std::string& case_id) {
+  auto r = ddb_.update(run_key(run_id), "SET case_id = :c", {"attribute_exists(pk)", json::object(),
+                                                             {{":c", ddb_s(case_id)}}});
+  if (!r.ok()) return Error::io("team store: record the support case of run " + run_id + ": " + r.error().describe());
   return Ok{};
 }
 

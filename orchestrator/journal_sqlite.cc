@@ -85,10 +85,20 @@ Result<std::unique_ptr<SqliteJournal>> SqliteJournal::open(const std::string& st
       " plan_hash TEXT, used_at TEXT);"
       // Who AWS said ran each run (and who made its plan), whatever --requester said.
       "CREATE TABLE IF NOT EXISTS run_callers(run_id TEXT PRIMARY KEY, caller TEXT, plan_caller TEXT);"));
+  // Journals written before runs had a support case gain the column (the error of a second ADD is
+  // the column that is already there).
+  if (!j->has_column("runs", "case_id")) { CC_TRY(j->exec("ALTER TABLE runs ADD COLUMN case_id TEXT")); }
   return j;
 }
 
 SqliteJournal::~SqliteJournal() { sqlite3_close(db_); }
+
+bool SqliteJournal::has_column(const std::string& table, const std::string& column) {
+  Stmt s(db_, ("PRAGMA table_info(" + table + ")").c_str());
+  while (s.step() == SQLITE_ROW)
+    if (s.text(1) == column) return true;
+  return false;
+}
 
 Status SqliteJournal::exec(const std::string& sql) {
   char* err = nullptr;
@@ -136,21 +146,22 @@ Status SqliteJournal::create_run(const RunRecord& run, const std::vector<PlanEnt
 
 Result<std::vector<RunRecord>> SqliteJournal::runs() {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "SELECT run_id, plan_hash, status, started_at, finished_at, requester, mode FROM runs"
+  Stmt s(db_, "SELECT run_id, plan_hash, status, started_at, finished_at, requester, mode, case_id FROM runs"
               " ORDER BY started_at, rowid");
   std::vector<RunRecord> out;
   for (int rc; (rc = s.step()) == SQLITE_ROW;)
-    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), json()});
+    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), json(), s.text(7)});
   return out;
 }
 
 Result<RunRecord> SqliteJournal::run(const std::string& run_id) {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "SELECT run_id, plan_hash, status, started_at, finished_at, requester, mode, plan FROM runs"
+  Stmt s(db_, "SELECT run_id, plan_hash, status, started_at, finished_at, requester, mode, plan, case_id FROM runs"
               " WHERE run_id = ?");
   s.bind(1, run_id);
   if (s.step() != SQLITE_ROW) return Error::invalid("no run '" + run_id + "' in the journal", "UnknownRun");
-  return RunRecord{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), parse_or_null(s.text(7))};
+  return RunRecord{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), parse_or_null(s.text(7)),
+                   s.text(8)};
 }
 
 Result<std::vector<StepRecord>> SqliteJournal::steps(const std::string& run_id) {
@@ -315,6 +326,16 @@ Status SqliteJournal::record_approvals_used(const std::vector<UsedApproval>& use
           .bind(5, aws::format_iso8601(clock_.now()));
       if (s.step() != SQLITE_DONE) return db_error(db_, "record approval by " + u.approver + " as used");
     }
+    return Ok{};
+  });
+}
+
+Status SqliteJournal::set_run_case(const std::string& run_id, const std::string& case_id) {
+  return write([&]() -> Status {
+    Stmt s(db_, "UPDATE runs SET case_id = ? WHERE run_id = ?");
+    s.bind(1, case_id).bind(2, run_id);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "record the support case of run " + run_id);
+    if (sqlite3_changes(db_) != 1) return Error::invalid("no run '" + run_id + "' in the journal", "UnknownRun");
     return Ok{};
   });
 }

@@ -26,6 +26,7 @@ struct Candidate {
   std::string note;
   std::string finding_id;
   std::map<std::string, std::string> options;  // per-target options (a finding's key id)
+  json finding = json::object();  // what the finding says of itself, for reports (case, Security Hub note)
 };
 
 std::string default_family(const actions::Target& t) {
@@ -54,6 +55,10 @@ Result<std::vector<Candidate>> gather(const PlanRequest& req) {
     for (const auto& f : found.targets) {
       CC_ASSIGN(actions::Target t, actions::parse_target_arn(f.arn));
       Candidate c{t, req.confidence.empty() ? f.confidence : req.confidence, f.note, f.finding_id, {}};
+      const std::pair<const char*, const std::string*> facts[] = {
+          {"id", &f.finding_id}, {"type", &f.finding_type}, {"first_seen", &f.first_seen}, {"product_arn", &f.product_arn}};
+      for (const auto& [k, v] : facts)
+        if (!v->empty()) c.finding[k] = *v;
       // A finding about a long-term key contains that key first.
       if (t.type == "user" && f.access_key_id.rfind("AKIA", 0) == 0) c.options["iam.access_key_id"] = f.access_key_id;
       out.push_back(std::move(c));
@@ -215,6 +220,7 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
                 {"gate", e.gate.to_json()}, {"steps", steps},
                 {"options", options_json(opts.values)}};
     if (!c.finding_id.empty()) e.result["finding_id"] = c.finding_id;
+    if (!c.finding.empty()) e.result["finding"] = c.finding;
     return Ok{};
   };
   // Each target is a group of its own in the executor's pool, with the settings' bounds. After a

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "orchestrator/apply_run.h"
+#include "orchestrator/escalation.h"
 #include "orchestrator/journal.h"
 #include "orchestrator/plan_file.h"
 
@@ -49,7 +50,11 @@ Result<RespondResult> respond(Runtime& rt, const PlanRequest& req) {
   out.decision = d.decision;
   if (d.decision == "auto" || d.decision == "nothing") {
     if (!g.json()) std::cout << render_plan_text(plan) << "Plan " << where << ": automatic containment allowed\n";
-    out.exit_code = apply_plan(rt, plan, ApplyRequest{{}, "", true});
+    // The support case (when the settings ask) and the Security Hub note come after the
+    // containment and never change its outcome (orchestrator/escalation.h).
+    ApplyRequest apply{{}, "", true};
+    apply.after_run = escalation_hook(rt, plan, true, true);
+    out.exit_code = apply_plan(rt, plan, apply);
     out.run_id = rt.run_id();
     return out;
   }

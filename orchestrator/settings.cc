@@ -89,6 +89,23 @@ struct Reader {
       return bad(field, "must be an integer >= " + std::to_string(min));
     return v.get<int>();
   }
+  Result<EscalationSettings> escalation(const json& v) const {
+    if (!v.is_object()) return bad("escalation", "must be an object");
+    CC_TRY(known_fields(v, "escalation.", {"open_case", "support_plan", "cc", "language", "issue_type", "service_code",
+                                           "category_code"}));
+    EscalationSettings e;
+    if (v.contains("open_case")) { CC_ASSIGN(e.open_case, one_of(v["open_case"], "escalation.open_case", {"never", "on-auto-containment"})); }
+    if (v.contains("support_plan")) {
+      CC_ASSIGN(e.support_plan, one_of(v["support_plan"], "escalation.support_plan",
+                                       {"basic", "developer", "business", "enterprise-on-ramp", "enterprise"}));
+    }
+    if (v.contains("cc")) { CC_ASSIGN(e.cc, strings(v["cc"], "escalation.cc")); }
+    if (v.contains("language")) { CC_ASSIGN(e.language, str(v["language"], "escalation.language")); }
+    if (v.contains("issue_type")) { CC_ASSIGN(e.issue_type, one_of(v["issue_type"], "escalation.issue_type", {"customer-service", "technical"})); }
+    if (v.contains("service_code")) { CC_ASSIGN(e.service_code, str(v["service_code"], "escalation.service_code")); }
+    if (v.contains("category_code")) { CC_ASSIGN(e.category_code, str(v["category_code"], "escalation.category_code")); }
+    return e;
+  }
   Result<StateSettings> state(const json& v) const {
     if (!v.is_object()) return bad("state", "must be an object with \"backend\"");
     CC_TRY(known_fields(v, "state.", {"backend", "table", "bucket", "region", "lease_seconds"}));
@@ -199,7 +216,7 @@ Result<Settings> parse_settings(const std::string& text, const std::string& path
   Reader r{path};
   CC_TRY(r.known_fields(doc, "", {"organization", "accounts", "approvers", "protected", "s3_allow_access",
                                   "member_role_name", "max_targets_per_run", "recontain_guard_hours", "executor",
-                                  "rate_limits", "state"}));
+                                  "rate_limits", "state", "escalation"}));
   if (doc.contains("organization")) {
     CC_ASSIGN(s.organization, r.level(doc["organization"], "organization", true));
     if (doc["organization"].contains("id")) { CC_ASSIGN(s.organization_id, r.str(doc["organization"]["id"], "organization.id")); }
@@ -284,6 +301,7 @@ Result<Settings> parse_settings(const std::string& text, const std::string& path
     }
   }
   if (doc.contains("state")) { CC_ASSIGN(s.state, r.state(doc["state"])); }
+  if (doc.contains("escalation")) { CC_ASSIGN(s.escalation, r.escalation(doc["escalation"])); }
   return s;
 }
 

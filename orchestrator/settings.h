@@ -36,6 +36,16 @@ struct StateSettings {
   int lease_seconds = 60;
 };
 
+// "escalation": the AWS Support case after an automatic containment (docs/case.md).
+struct EscalationSettings {
+  std::string open_case = "never";  // never | on-auto-containment
+  std::string support_plan;         // basic | developer | business | enterprise-on-ramp | enterprise
+  std::vector<std::string> cc;
+  std::string language = "en";
+  // Overrides of the playbook's codes (account and billing / Account / Security).
+  std::string issue_type, service_code, category_code;
+};
+
 struct Settings {
   std::string path;          // "" when no file exists
   bool present = false;
@@ -56,6 +66,7 @@ struct Settings {
   // EC2 needs none: AWS's published request-token figures are the default.
   std::map<std::string, aws::BucketConfig> rate_limits;
   StateSettings state;
+  EscalationSettings escalation;
   std::string sha256;  // of the file's bytes ("" when absent)
 };
 

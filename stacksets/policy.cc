@@ -1,5 +1,8 @@
 #include "stacksets/policy.h"
 
+#include "aws/securityhub.h"
+#include "aws/support.h"
+
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -101,6 +104,19 @@ Result<Doc> family_statement(const actions::ActionFamily& family) {
   return st;
 }
 
+Doc escalation_statement() {
+  std::vector<std::string> acts = aws::support_iam_actions();
+  for (const auto& a : aws::securityhub_iam_actions()) acts.push_back(a);
+  std::sort(acts.begin(), acts.end());
+  Doc st;
+  st["Sid"] = "Escalation";
+  st["Effect"] = "Allow";
+  st["Action"] = acts;
+  // Support cases and Security Hub findings have no resource-level permissions.
+  st["Resource"] = "*";
+  return st;
+}
+
 Result<Doc> permission_policy(const std::vector<const actions::ActionFamily*>& families) {
   if (families.empty()) return Error::invalid("no action families selected", "NoActionFamilies");
   Doc doc;
@@ -110,6 +126,7 @@ Result<Doc> permission_policy(const std::vector<const actions::ActionFamily*>& f
     CC_ASSIGN(Doc st, family_statement(*f));
     doc["Statement"].push_back(std::move(st));
   }
+  doc["Statement"].push_back(escalation_statement());
   return doc;
 }
 

@@ -33,7 +33,11 @@ Result<std::vector<std::string>> family_actions(const actions::ActionFamily& fam
 // {"Sid": ..., "Effect": "Allow", "Action": [...], "Resource": "*"}
 Result<Doc> family_statement(const actions::ActionFamily& family);
 
-// {"Version": "2012-10-17", "Statement": [one statement per family]}
+// The escalation calls (AWS Support case, Security Hub note), from the lists kept beside them
+// (aws::support_iam_actions, aws::securityhub_iam_actions): {"Sid": "Escalation", ...}.
+Doc escalation_statement();
+
+// {"Version": "2012-10-17", "Statement": [one statement per family, then the escalation statement]}
 Result<Doc> permission_policy(const std::vector<const actions::ActionFamily*>& families);
 
 }  // namespace containctl::stacksets

@@ -84,7 +84,8 @@ TEST(Endpoints, EnvironmentVariableNamesFollowTheServiceId) {
   EXPECT_EQ(endpoint_env_var("lambda"), "");
   EXPECT_EQ(endpoint_config_key("elasticloadbalancing"), "elastic_load_balancing_v2");
   EXPECT_EQ(endpoint_config_key("sso-admin"), "sso_admin");
-  EXPECT_EQ(known_services().size(), 15u);
+  EXPECT_EQ(endpoint_env_var("securityhub"), "AWS_ENDPOINT_URL_SECURITYHUB");
+  EXPECT_EQ(known_services().size(), 16u);
 }
 
 class Overrides : public ::testing::Test {

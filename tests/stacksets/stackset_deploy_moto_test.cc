@@ -1,6 +1,8 @@
 // stackset deploy against moto_server: self-managed roles really land in two target accounts (read
 // back with IAM GetRole inside each), a re-deploy updates, and service-managed creates the
 // management-account stack.
+#include "aws/securityhub.h"
+#include "aws/support.h"
 #include <gtest/gtest.h>
 
 #include <set>
@@ -129,6 +131,9 @@ std::set<std::string> actions_of(const std::vector<std::string>& names) {
   for (auto* f : fake_catalog())
     if (std::find(names.begin(), names.end(), f->name()) != names.end())
       for (const auto& a : f->iam_actions()) out.insert(a);
+  // Every role also carries the escalation statement (support case, Security Hub note).
+  out.insert(aws::support_iam_actions().begin(), aws::support_iam_actions().end());
+  out.insert(aws::securityhub_iam_actions().begin(), aws::securityhub_iam_actions().end());
   return out;
 }
 

@@ -1,5 +1,7 @@
 // stackset generate: every variant x model x format is cfn-lint clean and deterministic, the
 // containctl role's permissions are exactly the families' iam_actions(), and bad selections fail.
+#include "aws/securityhub.h"
+#include "aws/support.h"
 #include <gtest/gtest.h>
 
 #include <array>
@@ -128,12 +130,20 @@ TEST(Generate, YamlQuotesScalarsThatWouldChangeType) {
 }
 
 // The "no drift" proof: the role's permissions are exactly the union of the selected families'
-// iam_actions(), one statement per family holding exactly that family's actions.
+// iam_actions(), one statement per family holding exactly that family's actions, then the
+// escalation statement (the Support and Security Hub calls' own lists).
 void expect_policy_matches(const Doc& role_template, const std::vector<const actions::ActionFamily*>& families) {
   const Doc& props = role_template["Resources"]["ContainmentRole"]["Properties"];
   ASSERT_EQ(props["Policies"].size(), 1u);
   const Doc& statements = props["Policies"][0]["PolicyDocument"]["Statement"];
-  ASSERT_EQ(statements.size(), families.size());
+  ASSERT_EQ(statements.size(), families.size() + 1);
+  const Doc& esc = statements[families.size()];
+  EXPECT_EQ(esc["Sid"], "Escalation");
+  std::vector<std::string> esc_acts = esc["Action"].get<std::vector<std::string>>();
+  std::set<std::string> want_esc(aws::support_iam_actions().begin(), aws::support_iam_actions().end());
+  want_esc.insert(aws::securityhub_iam_actions().begin(), aws::securityhub_iam_actions().end());
+  EXPECT_EQ(std::set<std::string>(esc_acts.begin(), esc_acts.end()), want_esc);
+  EXPECT_TRUE(want_esc.count("support:CreateCase") && want_esc.count("securityhub:BatchUpdateFindings"));
   std::set<std::string> granted, declared;
   for (size_t i = 0; i < families.size(); ++i) {
     const Doc& st = statements[i];
