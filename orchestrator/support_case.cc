@@ -252,7 +252,7 @@ CaseDraft build_case(const CaseFacts& facts, const CaseOptions& o) {
     collect(s.applied, kSg, groups);
   }
   b << "EBS snapshots: " << (snaps.empty() ? "none" : join(snaps, ", ")) << "\n";
-  b << "Isolation security groups: " << (groups.empty() ? "none" : join(groups, ", ")) << "\n";
+  b << "Security groups in the steps' results (isolation and prior): " << (groups.empty() ? "none" : join(groups, ", ")) << "\n";
   b << "Full record: containctl audit show " << run_id << " and containctl status " << run_id << "\n";
 
   b << "\n7. Level of engagement in our organization\n" << (o.engagement.empty() ? "not stated yet" : o.engagement) << "\n";
