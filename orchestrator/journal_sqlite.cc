@@ -85,8 +85,7 @@ Result<std::unique_ptr<SqliteJournal>> SqliteJournal::open(const std::string& st
       " plan_hash TEXT, used_at TEXT);"
       // Who AWS said ran each run (and who made its plan), whatever --requester said.
       "CREATE TABLE IF NOT EXISTS run_callers(run_id TEXT PRIMARY KEY, caller TEXT, plan_caller TEXT);"));
-  // Journals written before runs had a support case gain the column (the error of a second ADD is
-  // the column that is already there).
+  // Journals written before runs had a support case gain the column.
   if (!j->has_column("runs", "case_id")) { CC_TRY(j->exec("ALTER TABLE runs ADD COLUMN case_id TEXT")); }
   return j;
 }
