@@ -358,5 +358,38 @@ TEST_F(E2eLambdaTest, PackagedBootstrapRunsWithTheSystemLibrariesHidden) {
   EXPECT_NE(world_state()["instances"][iid], before["instances"][iid]) << "the instance was isolated";
 }
 
+// The function opens the AWS Support case when the settings ask (respond() is shared), and the
+// team store records the case id with the run (AwsJournal::set_run_case).
+TEST_F(E2eLambdaTest, AutoContainmentOpensTheSupportCaseWhenTheSettingsAsk) {
+  seed(1);
+  setup_store("auto");
+  json s = team_settings("auto");
+  s["escalation"] = {{"open_case", "on-auto-containment"}, {"support_plan", "enterprise"}};
+  write_settings(s);
+  aws::RestRequest put;
+  put.operation = "PutObject";
+  put.method = "PUT";
+  put.bucket = "containctl-config";
+  put.key = "lambda/settings.json";
+  put.body = s.dump();
+  ASSERT_TRUE(moto().client()->rest_xml("s3", "us-east-1", put).ok());
+  RuntimeApiServer api;
+  Function fn = start_function(api, "s3://containctl-config/lambda/settings.json");
+  std::string id = api.push(guardduty_event().dump());
+  json r = response(api.wait_outcome(id, 120s));
+  api.finish();
+  Proc p = stop_function(fn);
+  ASSERT_EQ(r["status"], "succeeded") << r.dump() << "\n" << p.all();
+  const std::string run_id = r["run_id"];
+  auto cases = moto().client()->json("support", "us-east-1", "AWSSupport_20130415", "DescribeCases",
+                                     {{"includeResolvedCases", true}});
+  ASSERT_TRUE(cases.ok()) << cases.error().describe();
+  ASSERT_EQ((*cases)["cases"].size(), 1u) << cases->dump();
+  EXPECT_NE((*cases)["cases"][0]["subject"].get<std::string>().find(run_id), std::string::npos);
+  Proc st = run({"--output", "json", "status", run_id});
+  ASSERT_EQ(st.code, 0) << st.all();
+  EXPECT_EQ(json::parse(st.out)["case_id"], (*cases)["cases"][0]["caseId"]) << st.out;
+}
+
 }  // namespace
 }  // namespace containctl::e2e
