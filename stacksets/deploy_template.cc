@@ -161,6 +161,8 @@ Result<Doc> function_role(const std::vector<const actions::ActionFamily*>& famil
   statements.push_back(statement("AssumeMemberRole", {"sts:AssumeRole"},
                                  sub("arn:${AWS::Partition}:iam::*:role/${MemberRoleName}")));
   for (auto& st : team_store_statements()) statements.push_back(std::move(st));
+  // The support case and the Security Hub note after an automatic containment (docs/case.md).
+  statements.push_back(escalation_statement());
   statements.push_back(statement("DeadLetterQueue", {"sqs:SendMessage"}, get_att("DeadLetterQueue", "Arn")));
   statements.push_back(statement(
       "FunctionLogs", {"logs:CreateLogStream", "logs:PutLogEvents"},

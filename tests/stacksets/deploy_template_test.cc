@@ -61,10 +61,13 @@ TEST(DeployTemplate, RoleIsTheFamiliesPlusMemberRoleAndTheTeamStoreOnly) {
                         "dynamodb:Query", "dynamodb:UpdateItem"}));
   EXPECT_EQ(by_sid(t, "TeamStoreReadObjects")["Action"], Doc::array({"s3:GetObject"}));
   EXPECT_EQ(by_sid(t, "TeamStoreWriteObjects")["Action"], Doc::array({"s3:PutObject", "s3:PutObjectRetention"}));
-  // Only the families' statements have Resource "*" (targets are chosen at incident time).
+  // The escalation calls (support case, Security Hub note), from the same generator as the member role's.
+  EXPECT_EQ(by_sid(t, "Escalation"), escalation_statement());
+  // Only the families' and the escalation statements have Resource "*" (targets are chosen at
+  // incident time; support cases and findings have no resource-level permissions).
   size_t star = 0;
   for (const auto& st : statements(t)) star += st["Resource"] == "*";
-  EXPECT_EQ(star, fake_catalog().size());
+  EXPECT_EQ(star, fake_catalog().size() + 1);
   // --actions narrows the families, and so the role.
   DeployOptions one;
   one.actions = "fake-deny";
