@@ -9,6 +9,16 @@ void wait_without_calls(Context& ctx, std::chrono::milliseconds d) {
     ctx.clock.sleep_for(d);
 }
 
+Status open_window(Context& ctx, const Step& step, const json& what) {
+  if (!ctx.exposure) return Ok{};
+  return ctx.exposure(step, what);
+}
+
+void close_window(Context& ctx, const Step& step) {
+  if (!ctx.exposure) return;
+  (void)ctx.exposure(step, json());  // a failed clear only makes status warn about a closed window
+}
+
 bool Options::flag(const std::string& key, bool fallback) const {
   auto it = values.find(key);
   if (it == values.end()) return fallback;

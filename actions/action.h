@@ -42,6 +42,9 @@ struct Step {
   // Rollback refuses to undo this step earlier than this many seconds after it was applied,
   // unless forced (IAM session revocation must outlive the longest session).
   int min_hold_seconds = 0;
+  // Records state for people (tags) and cuts no access: runs after every other step of its target
+  // has verified, never blocks one, and a failure leaves the target contained.
+  bool cosmetic = false;
 };
 
 struct TargetPlan {
@@ -98,7 +101,17 @@ struct Context {
   // [{run_id, step_id, state, applied}]: the only record of which resources containctl created
   // (a tag or a name can be written by anyone in the account). Set by the planner; may be empty.
   json journal = json::array();
+  // Set by the executor: journals (durably) what `step` is about to open for a moment, e.g.
+  // interfaces in the all-traffic group, or (null) that it is closed again. Through
+  // open_window()/close_window(); unset, those do nothing.
+  std::function<Status(const Step&, const json&)> exposure = {};
 };
+
+// Before a step opens something for a moment (EC2: interfaces in the all-traffic group) it records
+// what; a run cut off by kill -9 then names it in `status`, `apply --resume` and `rollback`. Never
+// open before this returned Ok.
+Status open_window(Context& ctx, const Step& step, const json& what);
+void close_window(Context& ctx, const Step& step);
 
 // A wait during which the step makes no AWS calls at all (the EC2 untrack dwell): the executor
 // lets other targets of the same account and region run meanwhile. Only for waits with nothing
@@ -148,6 +161,14 @@ class ActionFamily {
     (void)target;
     (void)step;
     return {};
+  }
+  // True when rolling `step` back with `options` leaves part of its containment in place by
+  // design (access keys stay inactive without --reactivate-keys); rollback then records the step
+  // partly_restored, and a later rollback with other options finishes it.
+  virtual bool rollback_keeps_contained(const Step& step, const RollbackOptions& options) const {
+    (void)step;
+    (void)options;
+    return false;
   }
 };
 

@@ -340,6 +340,7 @@ class Ec2Isolate final : public ActionFamily {
                                          {"Tag.2.Key", kTagRunId}, {"Tag.2.Value", ctx.run_id}})};
     s.after = {{"tags", tags}};
     s.args = {{"kind", "tag-instance"}, {"instance_id", id}, {"tags", tags}};
+    s.cosmetic = true;  // "isolated" only once every containment step verified
     return s;
   }
 

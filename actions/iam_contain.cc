@@ -65,6 +65,10 @@ class IamContain final : public ActionFamily {
   std::vector<std::string> shared_resources(const Target& target, const Step& step) const override {
     return iam::contain_shared_resources(target, step);
   }
+  // Without --reactivate-keys a user's keys stay Inactive after rollback (AWS's runbook too).
+  bool rollback_keeps_contained(const Step& s, const RollbackOptions& o) const override {
+    return !is_role_step(s) && s.id == "deactivate-keys" && !o.reactivate_keys;
+  }
 };
 
 }  // namespace

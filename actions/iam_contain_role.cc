@@ -143,6 +143,7 @@ Result<TargetPlan> plan_role(Context& ctx, const json& d) {
   t.before = {{"tag", d["tags"].contains(kRunTagKey) ? d["tags"][kRunTagKey] : json(nullptr)}};
   t.after = {{"tag", run_id_shown(ctx)}};
   t.args = base_args;
+  t.cosmetic = true;
   p.steps.push_back(std::move(t));
   p.warnings.push_back("Sessions of role " + role + " issued before containment are cut, legitimate ones included.");
   return p;

@@ -233,6 +233,7 @@ Result<TargetPlan> plan_user(Context& ctx, const json& d) {
   t.before = {{"tag", d["tags"].contains(kRunTagKey) ? d["tags"][kRunTagKey] : json(nullptr)}};
   t.after = {{"tag", run_id_shown(ctx)}};
   t.args = base_args;
+  t.cosmetic = true;
   p.steps.push_back(std::move(t));
 
   p.warnings.push_back("Restore removes the deny policy and the tag; access keys stay Inactive unless rollback runs "

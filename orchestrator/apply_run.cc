@@ -6,8 +6,11 @@
 #include "approvals/approval.h"
 #include "orchestrator/executor.h"
 #include "orchestrator/gate.h"
+#include "orchestrator/holdings.h"
+#include "orchestrator/interrupt.h"
 #include "orchestrator/journal.h"
 #include "orchestrator/leases.h"
+#include "orchestrator/liveness.h"
 #include "orchestrator/plan_file.h"
 
 namespace containctl::orch {
@@ -61,6 +64,52 @@ Status refuse_used_approvals(Journal& journal, const std::string& resume_run_id,
   d.accepted_approvals = keep;
   d.accepted = names;
   return Ok{};
+// Per target at the end of an apply: contained / partly contained / not contained, from the
+// journal (what verified), the steps left, and what to run next.
+json target_summary(Journal& journal, const std::string& run_id, const std::vector<PlanEntry>& entries,
+                    const std::set<size_t>& skipped) {
+  json out = json::array();
+  auto steps = journal.steps(run_id);
+  if (!steps.ok()) return out;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (skipped.count(i) || entries[i].steps.empty()) continue;
+    const PlanEntry& e = entries[i];
+    json holding = json::array(), pending = json::array(), failed = json::array(), cosmetic_left = json::array();
+    int security = 0;
+    for (const auto& rec : *steps) {
+      if (rec.entry != static_cast<int>(i)) continue;
+      auto st = std::find_if(e.steps.begin(), e.steps.end(), [&](const actions::Step& x) { return x.id == rec.step_id; });
+      const bool cosmetic = st != e.steps.end() && st->cosmetic;
+      if (!cosmetic) security++;
+      if (rec.state == step_state::kVerified) {
+        if (!cosmetic) holding.push_back(rec.step_id);
+      } else if (cosmetic) {
+        cosmetic_left.push_back(rec.step_id);
+      } else if (rec.state == step_state::kFailed) {
+        failed.push_back(rec.step_id);
+      } else {
+        pending.push_back(rec.step_id);
+      }
+    }
+    const int held = static_cast<int>(holding.size());
+    std::string state = held == security ? "contained" : held > 0 ? "partly contained" : "not contained";
+    out.push_back({{"target", e.target.arn}, {"family", e.family}, {"containment", state}, {"holding", holding},
+                   {"failed", failed}, {"pending", pending}, {"cosmetic_not_done", cosmetic_left}});
+  }
+  return out;
+}
+
+std::string summary_text(const json& summary) {
+  std::string text;
+  for (const auto& t : summary) {
+    text += "\n  " + t["target"].get<std::string>() + " [" + t["family"].get<std::string>() + "]: " +
+            t["containment"].get<std::string>();
+    if (t["containment"] == "partly contained") text += " (holding: " + t["holding"].dump() + ")";
+    if (!t["failed"].empty()) text += "; failed: " + t["failed"].dump();
+    if (!t["pending"].empty()) text += "; not started: " + t["pending"].dump();
+    if (!t["cosmetic_not_done"].empty()) text += "; tags not written: " + t["cosmetic_not_done"].dump();
+  }
+  return text;
 }
 
 }  // namespace
@@ -107,6 +156,24 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
                                       ? plan["caller"]["arn"].get<std::string>()
                                       : "";
 
+  // Held from here on, so two applies cannot both find a target free and both contain it.
+  auto lock = journal.guard_run();
+  if (!lock.ok()) return report_error(rt.globals(), lock.error());
+
+  // One containment per resource: an entry another run holds (applied, not rolled back) is
+  // skipped; a second run would journal the contained state as its "before".
+  auto holdings = current_holdings(journal);
+  if (!holdings.ok()) return report_error(rt.globals(), holdings.error());
+  std::set<size_t> skipped;
+  std::vector<std::string> skip_notes;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].steps.empty()) continue;
+    if (auto h = held_by(*holdings, entries[i].target.arn, entries[i].family, req.resume_run_id)) {
+      skipped.insert(i);
+      skip_notes.push_back(entries[i].target.arn + " [" + entries[i].family + "]: " + held_note(*h));
+    }
+  }
+
   // The gate again, against the settings in force now. Entries with nothing to do are skipped.
   std::vector<std::string> refusals;
   int approvals_required = 0;
@@ -114,7 +181,7 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
   const json& targets = plan["targets"];
   for (size_t i = 0; i < entries.size(); ++i) {
     const PlanEntry& e = entries[i];
-    if (e.steps.empty()) continue;
+    if (e.steps.empty() || skipped.count(i)) continue;
     GateInput gin{e.account, e.family, e.target.arn, e.confidence, journal.last_rollback(e.target.arn), rt.clock().now()};
     GateDecision g = evaluate_gate(rt.settings(), caller, gin);
     rt.audit("gate_decision", {{"target", e.target.arn}, {"family", e.family}, {"decision", g.decision},
@@ -180,7 +247,12 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
   }
 
   int total_steps = 0;
-  for (const auto& e : entries) total_steps += static_cast<int>(e.steps.size());
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (!skipped.count(i)) total_steps += static_cast<int>(entries[i].steps.size());
+  std::string skipped_text;
+  for (const auto& n : skip_notes) skipped_text += "\n  " + n;
+  if (!skipped_text.empty() && !rt.globals().json() && (total_steps > 0 || !req.resume_run_id.empty()))
+    std::cout << "Skipped:" << skipped_text << std::endl;
   // Protected targets were never planned; they are listed under "refused".
   const json refused_at_plan = plan.value("refused", json::array());
   std::string refused_text;
@@ -190,9 +262,10 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
     return refuse(rt, "apply refused: nothing in this plan may be contained:" + refused_text, {{"plan_hash", plan_hash}});
   if (!refused_text.empty() && !rt.globals().json())
     std::cout << "Skipped (refused when planned):" << refused_text << std::endl;
-  if (total_steps == 0) {
-    print_result(rt.globals(), {{"run_id", nullptr}, {"status", "nothing_to_do"}, {"plan_hash", plan_hash}},
-                 "Nothing to do: every target is already contained.");
+  if (total_steps == 0 && req.resume_run_id.empty()) {
+    print_result(rt.globals(),
+                 {{"run_id", nullptr}, {"status", "nothing_to_do"}, {"plan_hash", plan_hash}, {"skipped", skip_notes}},
+                 "Nothing to do: every target is already contained." + skipped_text);
     return kExitOk;
   }
 
@@ -203,6 +276,9 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
     report_error(rt.globals(), health.error());
     return kExitPartial;
   }
+  // Entries another run holds have no steps in this run (they keep their plan index).
+  std::vector<PlanEntry> to_run = entries;
+  for (size_t i : skipped) to_run[i].steps.clear();
 
   std::string run_id = req.resume_run_id;
   if (!run_id.empty()) {
@@ -211,6 +287,9 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
     if (existing->plan_hash != plan_hash)
       return report_error(rt.globals(), Error::invalid("run " + run_id + " was created from another plan (hash " +
                                                        existing->plan_hash.substr(0, 16) + "...)"));
+    // A window the dead process left open comes first: the resume closes it.
+    if (auto open = open_exposures(journal, run_id); open.ok() && !open->empty())
+      std::cerr << describe_exposures(*open) << std::endl;
   }
   const bool fresh = run_id.empty();
   if (fresh) run_id = new_run_id(rt.clock().now());
@@ -230,7 +309,7 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
   // A lease on every target before anything is written or mutated: a target another live run
   // holds refuses this one (exit 3), naming that run.
   std::vector<std::string> resources;
-  for (const auto& e : entries)
+  for (const auto& e : to_run)
     if (!e.steps.empty()) resources.push_back(e.target.arn);
   auto leases = LeaseKeeper::acquire(journal, resources, run_id, caller.arn, rt.clock(),
                                      {lease_ttl(rt.settings()), req.wait_lock});
@@ -239,10 +318,13 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
       return refuse(rt, leases.error().message, {{"plan_hash", plan_hash}, {"run_id", run_id}});
     return report_error(rt.globals(), leases.error());
   }
+  if (interrupt_requested()) return interrupted_before_start(rt);
   if (fresh) {
-    RunRecord rec{run_id, plan_hash, "running", "", "", plan.value("requester", ""), needs_approval ? "approval" : "auto", plan};
-    if (auto st = journal.create_run(rec, entries); !st.ok()) return report_error(rt.globals(), st.error());
+    RunRecord rec{run_id, plan_hash, "running", "", "", plan.value("requester", ""), needs_approval ? "approval" : "auto", plan,
+                  this_process()};
+    if (auto st = journal.create_run(rec, to_run); !st.ok()) return report_error(rt.globals(), st.error());
   } else {
+    logged(journal.set_run_owner(run_id, this_process()));
     logged(journal.set_run_status(run_id, "running"));
   }
   rt.set_run_id(run_id);
@@ -262,18 +344,36 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
     CC_TRY(keeper->ok());
     return rt.audit_health();
   };
-  RunOutcome out = execute_run(journal, run_id, entries, env);
+  env.interrupted = [] { return interrupt_requested(); };
+  RunOutcome out = execute_run(journal, run_id, to_run, env);
+  if (out.status == "interrupted")
+    rt.audit("run_interrupted", {{"signal", interrupt_signal()}, {"steps_done", out.steps_done}});
   rt.audit("run_finished", {{"status", out.status}, {"steps_done", out.steps_done}, {"steps_failed", out.steps_failed}});
   if (Status health = rt.audit_health(); !health.ok()) {
     out.errors.push_back(health.error().message);
     if (out.status == "succeeded") out.status = "partial";
   }
+  const json summary = target_summary(journal, run_id, to_run, skipped);
+  const std::string plan_arg = req.plan_path.empty() ? "PLAN.json" : req.plan_path;
+  json next = json::array();
+  if (out.status != "succeeded") {
+    next.push_back("containctl apply " + plan_arg + " --resume " + run_id);
+    next.push_back("containctl rollback " + run_id);
+  }
   json doc = {{"run_id", run_id}, {"status", out.status}, {"plan_hash", plan_hash},
-              {"steps_done", out.steps_done}, {"steps_failed", out.steps_failed}, {"errors", out.errors}};
+              {"steps_done", out.steps_done}, {"steps_failed", out.steps_failed}, {"errors", out.errors},
+              {"targets", summary}, {"skipped", skip_notes}, {"next", next}};
   std::string text = "Run " + run_id + " " + out.status + ": " + std::to_string(out.steps_done) + " step(s) done, " +
                      std::to_string(out.steps_failed) + " failed";
+  if (out.status == "interrupted") text += " (interrupted: steps not started stay pending)";
   for (const auto& e : out.errors) text += "\n  " + e;
-  if (out.status != "succeeded") text += "\nThe journal holds every step's before-state: containctl rollback " + run_id;
+  text += "\nTargets:" + summary_text(summary);
+  if (!skipped_text.empty()) text += "\nSkipped:" + skipped_text;
+  if (out.status != "succeeded")
+    text += "\nNext: " + next[0].get<std::string>() + " (finishes the pending steps)\n      " +
+            next[1].get<std::string>() + " (restores every step taken from its journaled before-state)";
+  else
+    text += "\nUndo: containctl rollback " + run_id;
   if (req.after_run) req.after_run(journal, run_id, out.status, doc, text);
   print_result(rt.globals(), doc, text);
   return out.status == "succeeded" ? kExitOk : kExitPartial;

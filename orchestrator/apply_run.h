@@ -26,6 +26,7 @@ struct ApplyRequest {
   bool automated = false;  // respond: never asks, never waits
   std::chrono::milliseconds wait_lock{0};  // --wait-lock: wait this long for another run's leases
   AfterRunHook after_run;                  // optional
+  std::string plan_path;   // for the next commands it prints
 };
 
 // Prints progress and the result; returns the exit code.

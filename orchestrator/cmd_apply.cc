@@ -8,8 +8,11 @@
 #include "orchestrator/escalation.h"
 #include "orchestrator/executor.h"
 #include "approvals/approval.h"
+#include "orchestrator/holdings.h"
+#include "orchestrator/interrupt.h"
 #include "orchestrator/journal.h"
 #include "orchestrator/leases.h"
+#include "orchestrator/liveness.h"
 #include "orchestrator/plan_file.h"
 
 namespace containctl::orch {
@@ -32,7 +35,7 @@ int run_apply(GlobalOptions& g, const std::string& plan_path, const std::vector<
   if (!plan.ok()) return report_error(g, plan.error());
   auto rt = Runtime::open(g, true);
   if (!rt.ok()) return report_error(g, rt.error());
-  ApplyRequest req{approvals, resume, false, *wait};
+  ApplyRequest req{approvals, resume, false, *wait, {}, plan_path};
   if (report_back) req.after_run = escalation_hook(**rt, *plan, false, true);
   return apply_plan(**rt, *plan, req);
 }
@@ -68,13 +71,27 @@ json note_rollback(Runtime& rt, Journal& journal, const RunRecord& run, const st
   return notes;
 }
 
-int run_rollback(GlobalOptions& g, const std::string& run_id, bool dry_run, bool reactivate_keys, bool force,
-                 const std::string& wait_lock) {
-  auto wait = wait_lock_of(wait_lock);
+struct RollbackArgs {
+  std::string run_id;
+  bool dry_run = false, reactivate_keys = false, force = false;
+  std::vector<std::string> targets;
+  std::string wait_lock;
+};
+
+json held_json(const std::vector<HeldStep>& held) {
+  json out = json::array();
+  for (const auto& h : held)
+    out.push_back({{"target", h.target}, {"step", h.step}, {"until", aws::format_iso8601(h.until)}});
+  return out;
+}
+
+int run_rollback(GlobalOptions& g, const RollbackArgs& a) {
+  const std::string& run_id = a.run_id;
+  auto wait = wait_lock_of(a.wait_lock);
   if (!wait.ok()) return report_error(g, wait.error());
   // Recovery never waits on the audit log: a torn last record is quarantined (and recorded), and
   // rollback does not fail closed on a failed append (it only takes containment away).
-  auto rt_r = Runtime::open(g, !dry_run, RuntimeOptions{true});
+  auto rt_r = Runtime::open(g, !a.dry_run, RuntimeOptions{true});
   if (!rt_r.ok()) return report_error(g, rt_r.error());
   Runtime& rt = **rt_r;
   auto journal_r = rt.open_journal();
@@ -85,28 +102,47 @@ int run_rollback(GlobalOptions& g, const std::string& run_id, bool dry_run, bool
   auto entries_r = plan_entries(run->plan);
   if (!entries_r.ok()) return report_error(g, entries_r.error());
   const std::vector<PlanEntry> entries = std::move(entries_r).value();
-  auto order = rollback_order(journal, run_id, entries);
+  RollbackRequest req;
+  req.options.reactivate_keys = a.reactivate_keys;
+  req.options.force = a.force;
+  req.dry_run = a.dry_run;
+  req.targets = a.targets;
+  auto order = rollback_order(journal, run_id, entries, req);
   if (!order.ok()) return report_error(g, order.error());
+  // What a dead process left open comes first.
+  if (auto open = open_exposures(journal, run_id); open.ok() && !open->empty())
+    std::cerr << describe_exposures(*open) << std::endl;
 
-  if (dry_run) {
-    json items = json::array();
+  if (a.dry_run) {
+    json items = json::array(), held = json::array();
     std::ostringstream text;
     text << "Rollback of " << run_id << " would reverse " << order->size() << " step(s), newest first:\n";
     for (const auto& it : *order) {
-      items.push_back({{"target", it.entry->target.arn}, {"step", it.step->id}, {"state", it.record.state},
-                       {"restore", it.record.before}, {"reversible", it.step->reversible}});
+      auto until = a.force ? std::nullopt : held_until(it, rt.clock().now());
+      json j = {{"target", it.entry->target.arn}, {"step", it.step->id}, {"state", it.record.state},
+                {"restore", it.record.before}, {"reversible", it.step->reversible}};
+      if (until) {
+        j["held_until"] = aws::format_iso8601(*until);
+        held.push_back({{"target", it.entry->target.arn}, {"step", it.step->id}, {"until", aws::format_iso8601(*until)}});
+      }
+      items.push_back(j);
       text << "  " << it.entry->target.arn << "  " << it.step->id << " (" << it.record.state << ")"
-           << (it.step->reversible ? "" : "  [IRREVERSIBLE: cannot be restored exactly]") << "\n"
+           << (it.step->reversible ? "" : "  [IRREVERSIBLE: cannot be restored exactly]")
+           << (until ? "  [HELD until " + aws::format_iso8601(*until) + ": skipped unless --force]" : "") << "\n"
            << "      restore: " << it.record.before.dump() << "\n";
     }
-    if (!reactivate_keys) text << "Access keys deactivated by containment stay inactive (use --reactivate-keys).\n";
-    print_result(g, {{"run_id", run_id}, {"dry_run", true}, {"steps", items}}, text.str());
+    if (!held.empty())
+      text << held.size() << " step(s) are held (min hold after apply); rollback leaves them in place and restores the "
+           << "rest, --force undoes them too.\n";
+    if (!a.reactivate_keys) text << "Access keys deactivated by containment stay inactive (use --reactivate-keys).\n";
+    print_result(g, {{"run_id", run_id}, {"dry_run", true}, {"steps", items}, {"held", held}}, text.str());
     return kExitOk;
   }
   auto lock = journal.guard_run();
   if (!lock.ok()) return report_error(g, lock.error());
   auto caller = rt.session().caller();
   if (!caller.ok()) return report_error(g, caller.error());
+  logged(journal.set_run_owner(run_id, this_process()));
   rt.set_run_id(run_id);
   // The run's targets, leased before anything is restored: while the run that contained them is
   // alive (here or on another machine) rollback is refused; once its leases expired, it takes over.
@@ -118,33 +154,56 @@ int run_rollback(GlobalOptions& g, const std::string& run_id, bool dry_run, bool
     rt.audit("rollback_refused", {{"reason", leases.error().message}});
     return report_error(g, leases.error());
   }
-  rt.audit("rollback_started", {{"steps", order->size()}, {"reactivate_keys", reactivate_keys}, {"force", force}});
+  rt.audit("rollback_started", {{"steps", order->size()}, {"reactivate_keys", a.reactivate_keys}, {"force", a.force},
+                                {"targets", a.targets}});
   if (!g.json()) std::cout << "Rolling back " << run_id << ": " << order->size() << " step(s)" << std::endl;
   ExecutionEnv env;
   fill_execution_env(rt, run->plan, *caller, env);
   env.may_mutate = [keeper = leases->get()] { return keeper->ok(); };
-  RollbackRequest req;
-  req.options.reactivate_keys = reactivate_keys;
-  req.options.force = force;
+  InterruptGuard guard;  // SIGINT/SIGTERM: no new step; the ones done are journaled
+  env.interrupted = [] { return interrupt_requested(); };
   auto out = rollback_run(journal, run_id, entries, env, req);
   if (!out.ok()) {
     rt.audit("rollback_refused", {{"reason", out.error().message}});
     return report_error(g, out.error());
   }
   rt.audit("rollback_finished", {{"status", out->status}, {"steps_done", out->steps_done},
-                                 {"steps_failed", out->steps_failed}});
+                                 {"steps_failed", out->steps_failed}, {"held", held_json(out->held)}});
   std::string text = "Run " + run_id + " " + out->status + ": " + std::to_string(out->steps_done) + " step(s) restored, " +
                      std::to_string(out->steps_failed) + " failed";
   for (const auto& e : out->errors) text += "\n  " + e;
+  if (!out->held.empty()) {
+    text += "\nHeld (left in place; rollback " + run_id + " again after the time shown, or now with --force):";
+    for (const auto& h : out->held) text += "\n  " + h.target + "  " + h.step + " until " + aws::format_iso8601(h.until);
+  }
+  if (out->status == "interrupted") text += "\nInterrupted: containctl rollback " + run_id + " goes on from here.";
+  // Steps the rollback kept contained on purpose (access keys): say how to finish them.
+  bool partly = false;
+  if (auto steps = journal.steps(run_id); steps.ok())
+    for (const auto& s : *steps) partly = partly || s.state == step_state::kPartlyRestored;
+  if (partly && !a.reactivate_keys)
+    text += "\nAccess keys deactivated by containment stay inactive: containctl rollback " + run_id +
+            " --reactivate-keys turns them back on.";
   json notes = note_rollback(rt, journal, *run, out->status, out->errors);
   if (notes.contains("case_note")) text += "\nSupport case " + run->case_id + ": " + notes["case_note"].get<std::string>();
   if (notes.contains("security_hub")) text += "\nSecurity Hub: " + notes["security_hub"].get<std::string>();
-  if (!reactivate_keys) text += "\nAccess keys deactivated by containment stay inactive (rollback --reactivate-keys turns them back on).";
   json doc = {{"run_id", run_id}, {"status", out->status}, {"steps_restored", out->steps_done},
-              {"steps_failed", out->steps_failed}, {"errors", out->errors}};
+              {"steps_failed", out->steps_failed}, {"errors", out->errors}, {"held", held_json(out->held)}};
   if (!notes.empty()) doc["escalation"] = notes;
   print_result(g, doc, text);
-  return out->status == "rolled_back" ? kExitOk : kExitPartial;
+  if (out->status == "rolled_back") return kExitOk;
+  // Holds (or targets not asked for) leave steps in place by design: that is not a failure.
+  if (out->status == "partly_rolled_back") return kExitOk;
+  return kExitPartial;
+}
+
+// "  (pid 123 on host, gone)" for runs that should be running.
+std::string owner_text(const RunRecord& r) {
+  if (r.status != "running" && r.status != "rolling_back") return "";
+  if (r.owner.pid <= 0) return "  (process not recorded)";
+  Liveness l = owner_liveness(r.owner);
+  return "  (pid " + std::to_string(r.owner.pid) + " on " + r.owner.host +
+         (l == Liveness::kAlive ? ", alive)" : l == Liveness::kGone ? ", gone)" : ", another host: not checked)");
 }
 
 int run_status(GlobalOptions& g, const std::string& run_id) {
@@ -152,6 +211,14 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
   if (!rt.ok()) return report_error(g, rt.error());
   auto journal = (*rt)->open_journal();
   if (!journal.ok()) return report_error(g, journal.error());
+  // Windows a dead process left open come first, on stderr so JSON on stdout stays one document.
+  auto open = open_exposures(**journal, run_id);
+  json exposures = json::array();
+  if (open.ok()) {
+    for (const auto& x : *open)
+      exposures.push_back({{"run_id", x.run_id}, {"target", x.target}, {"step", x.step}, {"open", x.what}});
+    if (!open->empty()) std::cerr << describe_exposures(*open) << std::endl;
+  }
   if (run_id.empty()) {
     auto runs = (*journal)->runs();
     if (!runs.ok()) return report_error(g, runs.error());
@@ -160,11 +227,13 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
     json list = json::array();
     std::ostringstream text;
     for (const auto& r : *runs) {
-      json item = {{"run_id", r.run_id}, {"status", r.status}, {"started_at", r.started_at},
+      const std::string status = effective_status(r);
+      json item = {{"run_id", r.run_id}, {"status", status}, {"started_at", r.started_at},
                    {"finished_at", r.finished_at}, {"plan_hash", r.plan_hash}, {"mode", r.mode}};
       if (!r.case_id.empty()) item["case_id"] = r.case_id;
-      text << r.run_id << "  " << r.status << "  started " << r.started_at
-           << (r.finished_at.empty() ? "" : "  finished " + r.finished_at);
+      if (r.owner.pid > 0) item["owner"] = r.owner.to_json();
+      text << r.run_id << "  " << status << "  started " << r.started_at
+           << (r.finished_at.empty() ? "" : "  finished " + r.finished_at) << owner_text(r);
       // Unfinished, and no live process holds any of its targets: it was cut off.
       if (r.status == "running" || r.status == "rolling_back") {
         bool live = false;
@@ -176,7 +245,7 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
       text << "\n";
     }
     if (runs->empty()) text << "No runs in " << (*rt)->state_dir() << "\n";
-    print_result(g, {{"runs", list}}, text.str());
+    print_result(g, {{"runs", list}, {"exposed", exposures}}, text.str());
     return kExitOk;
   }
   auto run = (*journal)->run(run_id);
@@ -185,8 +254,9 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
   if (!steps.ok()) return report_error(g, steps.error());
   json list = json::array();
   std::ostringstream text;
-  text << run->run_id << "  " << run->status << "  started " << run->started_at
-       << (run->case_id.empty() ? "" : "  support case " + run->case_id) << "\n";
+  const std::string status = effective_status(*run);
+  text << run->run_id << "  " << status << "  started " << run->started_at
+       << (run->case_id.empty() ? "" : "  support case " + run->case_id) << owner_text(*run) << "\n";
   for (const auto& s : *steps) {
     json j = {{"target", s.target}, {"family", s.family}, {"step", s.step_id}, {"state", s.state},
               {"updated_at", s.updated_at}};
@@ -195,8 +265,12 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
     list.push_back(j);
     text << "  " << s.target << "  " << s.step_id << "  " << s.state << (s.error.empty() ? "" : "  " + s.error) << "\n";
   }
-  json doc = {{"run_id", run->run_id}, {"status", run->status}, {"started_at", run->started_at},
-              {"finished_at", run->finished_at}, {"plan_hash", run->plan_hash}, {"steps", list}};
+  if (status == "interrupted" || status == "partial" || status == "failed")
+    text << "Next: containctl apply PLAN --resume " << run->run_id << " (finishes the pending steps), or containctl rollback "
+         << run->run_id << "\n";
+  json doc = {{"run_id", run->run_id}, {"status", status}, {"started_at", run->started_at},
+              {"finished_at", run->finished_at}, {"plan_hash", run->plan_hash}, {"steps", list}, {"exposed", exposures}};
+  if (run->owner.pid > 0) doc["owner"] = run->owner.to_json();
   if (!run->case_id.empty()) doc["case_id"] = run->case_id;
   print_result(g, doc, text.str());
   return kExitOk;
@@ -206,7 +280,7 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
 
 void add_apply_commands(CLI::App& app, GlobalOptions& g, int& rc) {
   static std::string plan_path, resume, rollback_id, status_id, wait_lock;
-  static std::vector<std::string> approvals;
+  static std::vector<std::string> approvals, rollback_targets;
   static bool dry_run = false, reactivate = false, force = false, report_back_flag = false;
   CLI::App* apply = app.add_subcommand("apply", "execute a plan (re-checks the settings and approvals)");
   apply->add_option("plan", plan_path, "plan file")->required();
@@ -223,7 +297,10 @@ void add_apply_commands(CLI::App& app, GlobalOptions& g, int& rc) {
   rollback->add_flag("--reactivate-keys", reactivate, "turn access keys deactivated by containment back on");
   rollback->add_flag("--force", force, "undo steps whose plan said they must stay in place longer");
   rollback->add_option("--wait-lock", wait_lock, "wait up to DURATION (30s, 5m) for another run's hold on a target");
-  rollback->callback([&] { rc = run_rollback(g, rollback_id, dry_run, reactivate, force, wait_lock); });
+  rollback->add_option("--target", rollback_targets, "only this target of the run (repeatable)");
+  rollback->callback([&] {
+    rc = run_rollback(g, RollbackArgs{rollback_id, dry_run, reactivate, force, rollback_targets, wait_lock});
+  });
 
   CLI::App* status = app.add_subcommand("status", "show runs, or one run with its steps");
   status->add_option("run_id", status_id, "run id");

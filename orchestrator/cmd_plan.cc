@@ -66,7 +66,8 @@ int run_plan(GlobalOptions& g, const PlanArgs& a) {
                                 {"requester", (*plan)["requester"]}, {"targets", (*plan)["targets"].size()},
                                 {"decision", (*plan)["decision"]}});
   print_result(g, *plan, render_plan_text(*plan) + "\nPlan written to " + a.out);
-  return kExitOk;
+  // Exit 4: the plan was written, but some targets could not be planned (listed under "unplanned").
+  return plan->contains("unplanned") ? kExitPartial : kExitOk;
 }
 
 int run_respond(GlobalOptions& g, const PlanArgs& a) {

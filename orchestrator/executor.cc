@@ -47,7 +47,8 @@ bool is_done(const std::string& state) {
 // takes it back, and the others wait for that, before any of them calls again.
 class IdleHold {
  public:
-  IdleHold(aws::Clock& clock, PoolSlot& slot) : clock_(clock), slot_(slot) {}
+  IdleHold(aws::Clock& clock, PoolSlot& slot, const std::function<bool()>& interrupted)
+      : clock_(clock), slot_(slot), interrupted_(interrupted) {}
   void wave_started(int steps) {
     std::lock_guard lock(mu_);
     running_ = steps;
@@ -57,7 +58,7 @@ class IdleHold {
     running_--;
     release_if_all_wait();
   }
-  void wait(std::chrono::milliseconds d) { idle([&] { clock_.sleep_for(d); }); }
+  void wait(std::chrono::milliseconds d) { idle([&] { sleep(d); }); }
   // Runs `block`, a wait that makes no calls (a dwell, or waiting for a shared resource that
   // another target's step writes), with the slot handed back when every running step waits.
   void idle(const std::function<void()>& block) {
@@ -88,6 +89,19 @@ class IdleHold {
   }
 
  private:
+  // Wakes early once the run is interrupted: the waiting step goes on to close what it opened.
+  void sleep(std::chrono::milliseconds d) {
+    if (!interrupted_) {
+      clock_.sleep_for(d);
+      return;
+    }
+    constexpr std::chrono::milliseconds kSlice{100};
+    while (d.count() > 0 && !interrupted_()) {
+      auto slice = std::min(d, kSlice);
+      clock_.sleep_for(slice);
+      d -= slice;
+    }
+  }
   void release_if_all_wait() {  // mu_ held
     if (released_ || running_ == 0 || waiting_ < running_) return;
     slot_.release();
@@ -95,10 +109,13 @@ class IdleHold {
   }
   aws::Clock& clock_;
   PoolSlot& slot_;
+  const std::function<bool()>& interrupted_;
   std::mutex mu_;
   int running_ = 0, waiting_ = 0;
   bool released_ = false, reacquiring_ = false;
 };
+
+enum class StepResult { kDone, kFailed, kNotStarted };
 
 struct Runner {
   Journal& journal;
@@ -108,6 +125,7 @@ struct Runner {
   RunOutcome outcome;
   ResourceLocks locks{*env.clock};
 
+  bool interrupted() const { return env.interrupted && env.interrupted(); }
   actions::ActionFamily* family(const std::string& name) {
     return env.family_for ? env.family_for(name) : actions::find_family(name);
   }
@@ -126,11 +144,13 @@ struct Runner {
     outcome.errors.push_back(e.target.arn + " " + s.id + ": " + why);
   }
 
-  // One step: capture -> journal -> applying -> apply -> applied -> verify -> verified.
-  bool run_step(int idx, const PlanEntry& e, const actions::Step& s, const StepRecord& rec, actions::ActionFamily& fam,
-                actions::Context& ctx) {
+  // One step: capture -> journal -> applying -> apply -> applied -> verify -> verified. Once the
+  // run is interrupted, a step that has not made its first mutating call does not start.
+  StepResult run_step(int idx, const PlanEntry& e, const actions::Step& s, const StepRecord& rec,
+                      actions::ActionFamily& fam, actions::Context& ctx) {
     json before = rec.before;
     if (rec.state != step_state::kApplied) {
+      if (interrupted()) return StepResult::kNotStarted;
       if (before.is_null()) {
         auto cap = fam.capture(ctx, s);
         if (!cap.ok()) {
@@ -138,12 +158,12 @@ struct Runner {
           failed(e, s, "capture: " + cap.error().describe());
           audit("step_failed", {{"target", e.target.arn}, {"step", s.id}, {"phase", "capture"},
                                 {"error", cap.error().describe()}});
-          return false;
+          return StepResult::kFailed;
         }
         before = *cap;
         if (auto st = journal.record_before(run_id, idx, s.id, before); !st.ok()) {
           failed(e, s, st.error().describe());
-          return false;  // never mutate without a durable before-state
+          return StepResult::kFailed;  // never mutate without a durable before-state
         }
         audit("step_captured", {{"target", e.target.arn}, {"step", s.id}});
       }
@@ -151,12 +171,13 @@ struct Runner {
         if (Status ok = env.may_mutate(); !ok.ok()) {
           logged(journal.set_state(run_id, idx, s.id, step_state::kFailed, "not started: " + ok.error().message));
           failed(e, s, "not started: " + ok.error().message);
-          return false;
+          return StepResult::kFailed;
         }
       }
+      if (interrupted()) return StepResult::kNotStarted;  // captured, never applied: nothing to undo
       if (auto st = journal.set_state(run_id, idx, s.id, step_state::kApplying); !st.ok()) {
         failed(e, s, st.error().describe());
-        return false;
+        return StepResult::kFailed;
       }
       fault_point("before_apply");
       note("  " + e.target.arn + "  " + s.id + ": applying");
@@ -167,12 +188,12 @@ struct Runner {
         audit("step_failed", {{"target", e.target.arn}, {"step", s.id}, {"phase", "apply"},
                               {"error", applied.error().describe()}});
         note("  " + e.target.arn + "  " + s.id + ": FAILED: " + applied.error().describe());
-        return false;
+        return StepResult::kFailed;
       }
       fault_point("after_apply");
       if (auto st = journal.record_applied(run_id, idx, s.id, *applied); !st.ok()) {
         failed(e, s, st.error().describe());
-        return false;
+        return StepResult::kFailed;
       }
       audit("step_applied", {{"target", e.target.arn}, {"step", s.id}});
     }
@@ -183,23 +204,29 @@ struct Runner {
       audit("step_failed", {{"target", e.target.arn}, {"step", s.id}, {"phase", "verify"},
                             {"error", v.error().describe()}});
       note("  " + e.target.arn + "  " + s.id + ": verify FAILED: " + v.error().describe());
-      return false;
+      return StepResult::kFailed;
     }
     logged(journal.set_state(run_id, idx, s.id, step_state::kVerified));
+    if (!rec.exposure.is_null()) logged(journal.set_exposure(run_id, idx, s.id, json()));  // a killed run's window
     audit("step_verified", {{"target", e.target.arn}, {"step", s.id}});
     note("  " + e.target.arn + "  " + s.id + ": done");
     std::lock_guard lock(mu);
     outcome.steps_done++;
-    return true;
+    return StepResult::kDone;
   }
 
-  // The steps of one entry, in waves of steps whose dependencies are done.
+  // The steps of one entry, in waves of steps whose dependencies are done. A failed step blocks
+  // the steps that depend on it (and the cosmetic ones); the others still run: containment that
+  // can go on, goes on. Cosmetic steps (tags) start only once every other step verified, and a
+  // dependency of a security step on a cosmetic one is ignored, so a tag never holds one up.
+  // True when every step of the entry is done.
   bool run_entry(int idx, const PlanEntry& e, std::map<std::string, StepRecord>& records, PoolSlot& slot) {
     actions::ActionFamily* fam = family(e.family);
     if (!fam) {
       for (const auto& s : e.steps) failed(e, s, "unknown action family " + e.family);
       return false;
     }
+    if (interrupted()) return false;  // a target that has not started does not start
     auto client = env.client_for(e);
     if (!client.ok()) {
       for (const auto& s : e.steps) failed(e, s, client.error().describe());
@@ -208,30 +235,41 @@ struct Runner {
     aws::AwsClient target_client = (*client)->with_context(e.target.arn);  // audit records name the target
     actions::Context ctx{target_client, e.target, e.region, run_id, env.caller, env.options, env.allow_principals,
                          *env.clock};
-    IdleHold hold(*env.clock, slot);
+    IdleHold hold(*env.clock, slot, env.interrupted);
     ctx.idle_wait = [&hold](std::chrono::milliseconds d) { hold.wait(d); };
-    std::set<std::string> done;
+    ctx.exposure = [this, idx](const actions::Step& s, const json& what) {
+      return journal.set_exposure(run_id, idx, s.id, what);
+    };
+    std::map<std::string, bool> cosmetic;
+    for (const auto& s : e.steps) cosmetic[s.id] = s.cosmetic;
+    std::set<std::string> done, blocked;
     for (const auto& s : e.steps) {
       if (!is_done(records[s.id].state)) continue;
       done.insert(s.id);
       std::lock_guard lock(mu);
       outcome.steps_done++;
     }
-    while (done.size() < e.steps.size()) {
+    auto security_left = [&] {
+      return std::any_of(e.steps.begin(), e.steps.end(),
+                         [&](const actions::Step& s) { return !s.cosmetic && !done.count(s.id); });
+    };
+    while (done.size() + blocked.size() < e.steps.size()) {
+      if (interrupted()) return false;
       std::vector<const actions::Step*> wave;
       for (const auto& s : e.steps) {
-        if (done.count(s.id)) continue;
+        if (done.count(s.id) || blocked.count(s.id)) continue;
+        if (s.cosmetic && security_left()) continue;
         bool ready = std::all_of(s.depends_on.begin(), s.depends_on.end(), [&](const std::string& d) {
-          return done.count(d) > 0;
+          return done.count(d) > 0 || (!s.cosmetic && cosmetic[d]);
         });
         if (ready) wave.push_back(&s);
       }
-      if (wave.empty()) return false;  // unreachable with a validated plan
-      std::vector<char> ok(wave.size(), 0);
+      if (wave.empty()) return false;  // what is left waits on a failed step
+      std::vector<StepResult> results(wave.size(), StepResult::kNotStarted);
       std::vector<std::function<void()>> tasks;
       for (size_t i = 0; i < wave.size(); ++i) {
         const StepRecord rec = records[wave[i]->id];
-        tasks.push_back([this, idx, &e, s = wave[i], rec, fam, &ctx, &ok, i, &hold] {
+        tasks.push_back([this, idx, &e, s = wave[i], rec, fam, &ctx, &results, i, &hold] {
           // A step that writes a resource another target's step writes runs alone on it; waiting
           // for it makes no calls, so the slot may go to other targets meanwhile. A family that
           // throws (a bad field in a hand-edited plan, a surprising answer) fails its step like an
@@ -240,12 +278,13 @@ struct Runner {
           {
             ResourceLocks::Held held(locks, fam->shared_resources(e.target, *s),
                                      [&hold](const std::function<void()>& wait) { hold.idle(wait); });
-            st = aws::catch_all(e.target.arn + " " + s->id, [&] { ok[i] = run_step(idx, e, *s, rec, *fam, ctx); });
+            st = aws::catch_all(e.target.arn + " " + s->id, [&] { results[i] = run_step(idx, e, *s, rec, *fam, ctx); });
           }
           if (!st.ok()) {
             logged(journal.set_state(run_id, idx, s->id, step_state::kFailed, st.error().describe()));
             failed(e, *s, st.error().describe());
             note("  " + e.target.arn + "  " + s->id + ": FAILED: " + st.error().describe());
+            results[i] = StepResult::kFailed;
           }
           hold.step_finished();
         });
@@ -253,16 +292,37 @@ struct Runner {
       hold.wave_started(static_cast<int>(tasks.size()));
       // Independent steps at once; one runs inline. Each task catches its own exceptions.
       logged(aws::fork_join(*env.clock, std::move(tasks)));
-      bool all_ok = true;
       for (size_t i = 0; i < wave.size(); ++i) {
-        if (ok[i])
-          done.insert(wave[i]->id);
-        else
-          all_ok = false;
+        if (results[i] == StepResult::kDone) done.insert(wave[i]->id);
+        if (results[i] == StepResult::kFailed) block_from(e, wave[i]->id, blocked);
       }
-      if (!all_ok) return false;  // a failed step stops its target
+      if (std::count(results.begin(), results.end(), StepResult::kNotStarted) > 0) return false;  // interrupted
     }
-    return true;
+    return blocked.empty();
+  }
+
+  // `failed` and every step that depends on it, directly or not, but for a security step's
+  // dependency on a cosmetic one; and every cosmetic step (a tag says nothing false).
+  static void block_from(const PlanEntry& e, const std::string& failed, std::set<std::string>& blocked) {
+    std::set<std::string> cosmetic_ids;
+    for (const auto& s : e.steps)
+      if (s.cosmetic) cosmetic_ids.insert(s.id);
+    blocked.insert(cosmetic_ids.begin(), cosmetic_ids.end());
+    blocked.insert(failed);
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (const auto& s : e.steps) {
+        if (blocked.count(s.id)) continue;
+        for (const auto& d : s.depends_on) {
+          if (cosmetic_ids.count(d)) continue;
+          if (blocked.count(d)) {
+            blocked.insert(s.id);
+            grew = true;
+            break;
+          }
+        }
+      }
+    }
   }
 };
 
@@ -316,24 +376,31 @@ RunOutcome execute_run(Journal& journal, const std::string& run_id, const std::v
   }
   int total = 0;
   for (const auto& e : entries) total += static_cast<int>(e.steps.size());
-  r.outcome.status = r.outcome.steps_failed == 0 && r.outcome.steps_done == total ? "succeeded"
-                     : r.outcome.steps_done == 0                                   ? "failed"
-                                                                                   : "partial";
+  const bool complete = r.outcome.steps_failed == 0 && r.outcome.steps_done == total;
+  r.outcome.status = complete                   ? "succeeded"
+                     : r.interrupted()            ? "interrupted"
+                     : r.outcome.steps_done == 0  ? "failed"
+                                                  : "partial";
   logged(journal.set_run_status(run_id, r.outcome.status));
   return r.outcome;
 }
 
 Result<std::vector<RollbackItem>> rollback_order(Journal& journal, const std::string& run_id,
-                                                 const std::vector<PlanEntry>& entries) {
+                                                 const std::vector<PlanEntry>& entries, const RollbackRequest& request) {
   CC_ASSIGN(std::vector<StepRecord> steps, journal.steps(run_id));
-  static const std::set<std::string> kReverse = {step_state::kApplying, step_state::kApplied, step_state::kVerified,
-                                                 step_state::kFailed, step_state::kRollingBack,
-                                                 step_state::kRollbackFailed};
+  std::set<std::string> reverse = {step_state::kApplying, step_state::kApplied, step_state::kVerified,
+                                   step_state::kFailed, step_state::kRollingBack, step_state::kRollbackFailed};
+  if (request.options.reactivate_keys) reverse.insert(step_state::kPartlyRestored);
+  std::set<std::string> wanted(request.targets.begin(), request.targets.end()), known;
+  for (const auto& e : entries) known.insert(e.target.arn);
+  for (const auto& t : wanted)
+    if (!known.count(t)) return Error::invalid("--target " + t + " is not a target of run " + run_id, "UnknownTarget");
   std::vector<RollbackItem> items;
   for (const auto& rec : steps) {
-    if (!kReverse.count(rec.state) || rec.before.is_null()) continue;  // never mutated
+    if (!reverse.count(rec.state) || rec.before.is_null()) continue;  // never mutated
     if (rec.entry < 0 || static_cast<size_t>(rec.entry) >= entries.size()) continue;
     const PlanEntry& e = entries[rec.entry];
+    if (!wanted.empty() && !wanted.count(e.target.arn)) continue;
     auto it = std::find_if(e.steps.begin(), e.steps.end(), [&](const actions::Step& s) { return s.id == rec.step_id; });
     if (it == e.steps.end()) return Error::internal("journal step " + rec.step_id + " is not in the run's plan");
     items.push_back({&e, &*it, rec});
@@ -347,27 +414,35 @@ Result<std::vector<RollbackItem>> rollback_order(Journal& journal, const std::st
   return items;
 }
 
+std::optional<aws::TimePoint> held_until(const RollbackItem& item, aws::TimePoint now) {
+  if (item.step->min_hold_seconds <= 0 || item.record.applied_at.empty()) return std::nullopt;
+  if (item.record.state == step_state::kPartlyRestored) return std::nullopt;  // its hold was dealt with
+  aws::TimePoint applied;
+  if (!aws::parse_time(item.record.applied_at, applied)) return std::nullopt;
+  auto until = applied + std::chrono::seconds(item.step->min_hold_seconds);
+  if (now < until) return until;
+  return std::nullopt;
+}
+
 Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, const std::vector<PlanEntry>& entries,
                                 ExecutionEnv& env, const RollbackRequest& request) {
-  CC_ASSIGN(std::vector<RollbackItem> items, rollback_order(journal, run_id, entries));
-  if (!request.options.force) {
-    std::string held;
-    for (const auto& it : items) {
-      if (it.step->min_hold_seconds <= 0 || it.record.applied_at.empty()) continue;
-      aws::TimePoint applied;
-      if (!aws::parse_time(it.record.applied_at, applied)) continue;
-      auto until = applied + std::chrono::seconds(it.step->min_hold_seconds);
-      if (env.clock->now() < until)
-        held += "\n  " + it.entry->target.arn + " " + it.step->id + " must stay until " + aws::format_iso8601(until);
-    }
-    if (!held.empty())
-      return Error::refused("rollback refused: these steps must stay in place longer (use --force to override):" + held,
-                            "HoldPeriod");
+  CC_ASSIGN(std::vector<RollbackItem> all, rollback_order(journal, run_id, entries, request));
+  RunOutcome held_only;
+  std::vector<RollbackItem> items;
+  for (auto& it : all) {
+    auto until = request.options.force ? std::nullopt : held_until(it, env.clock->now());
+    if (until)
+      held_only.held.push_back({it.entry->target.arn, it.step->id, *until});
+    else
+      items.push_back(std::move(it));
   }
-  RunOutcome out;
-  if (request.dry_run) return out;
+  if (request.dry_run) return held_only;
   logged(journal.set_run_status(run_id, "rolling_back"));
   Runner r{journal, run_id, env};
+  r.outcome.held = held_only.held;
+  for (const auto& h : r.outcome.held)
+    r.note("  " + h.target + "  " + h.step + ": held until " + aws::format_iso8601(h.until) +
+           " (rollback --force undoes it now)");
   // Group by target, keeping the reverse order inside each target.
   std::map<std::string, std::vector<size_t>> by_target;
   std::vector<std::string> order;
@@ -401,6 +476,9 @@ Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, con
         size_t item;
         ~Finished() { order.finished(item); }
       } finished{reverse, static_cast<size_t>(i)};
+      // No new step once interrupted (the ones done are journaled); `finished` still releases
+      // whoever waits on this item.
+      if (r.interrupted()) return;
       const RollbackItem& it = items[i];
       const PlanEntry& e = *it.entry;
       actions::ActionFamily* fam = r.family(e.family);
@@ -432,9 +510,12 @@ Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, con
         r.note("  " + e.target.arn + "  " + it.step->id + ": rollback FAILED: " + st.error().describe());
         continue;  // the other steps of the target still go back
       }
-      logged(journal.set_state(run_id, it.record.entry, it.step->id, step_state::kRolledBack));
-      r.audit("step_rolled_back", {{"target", e.target.arn}, {"step", it.step->id}});
-      r.note("  " + e.target.arn + "  " + it.step->id + ": restored");
+      const bool partly = fam->rollback_keeps_contained(*it.step, request.options);
+      logged(journal.set_state(run_id, it.record.entry, it.step->id,
+                               partly ? step_state::kPartlyRestored : step_state::kRolledBack));
+      if (!it.record.exposure.is_null()) logged(journal.set_exposure(run_id, it.record.entry, it.step->id, json()));
+      r.audit("step_rolled_back", {{"target", e.target.arn}, {"step", it.step->id}, {"partly", partly}});
+      r.note("  " + e.target.arn + "  " + it.step->id + (partly ? ": restored (kept contained by default)" : ": restored"));
       std::lock_guard lock(r.mu);
       r.outcome.steps_done++;
     }
@@ -443,7 +524,14 @@ Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, con
     r.outcome.errors.push_back(pooled.error().describe());
     r.outcome.steps_failed++;
   }
-  r.outcome.status = r.outcome.steps_failed == 0 ? "rolled_back" : "rollback_partial";
+  // What the run still holds decides between rolled_back and partly_rolled_back.
+  RollbackRequest everything;
+  auto left = rollback_order(journal, run_id, entries, everything);
+  const bool holds_more = !left.ok() || !left->empty();
+  r.outcome.status = r.outcome.steps_failed > 0 ? "rollback_partial"
+                     : r.interrupted()          ? "interrupted"
+                     : holds_more               ? "partly_rolled_back"
+                                                : "rolled_back";
   logged(journal.set_run_status(run_id, r.outcome.status));
   return r.outcome;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,15 +35,29 @@ struct ExecutionEnv {
   // error fails that step untouched (the run's leases were lost, or the audit log failed: it fails
   // closed through this). Optional.
   std::function<Status()> may_mutate;
+  // Polled between steps and during waits without calls: once true, no new step starts, steps in
+  // flight finish (a dwell is cut short) and the run ends `interrupted`. Unset: never.
+  std::function<bool()> interrupted;
   // Family lookup; defaults to the registry (tests inject fakes).
   std::function<actions::ActionFamily*(const std::string&)> family_for;
 };
 
+// A step rollback left in place because its hold has not passed (min_hold_seconds).
+struct HeldStep {
+  std::string target;
+  std::string step;
+  aws::TimePoint until;
+};
+
 struct RunOutcome {
-  std::string status;  // succeeded | partial | failed | rolled_back | rollback_partial
+  // apply: succeeded | partial | failed | interrupted
+  // rollback: rolled_back | partly_rolled_back (held or unselected steps remain) | rollback_partial
+  //           (a step failed) | interrupted
+  std::string status;
   int steps_done = 0;
   int steps_failed = 0;
   std::vector<std::string> errors;  // "<target> <step>: <error>"
+  std::vector<HeldStep> held;       // rollback only
 };
 
 // Applies (or resumes) a run already created in the journal.
@@ -52,6 +67,7 @@ RunOutcome execute_run(Journal& journal, const std::string& run_id, const std::v
 struct RollbackRequest {
   actions::RollbackOptions options;
   bool dry_run = false;
+  std::vector<std::string> targets;  // only these targets (ARNs as in the plan); empty: every target
 };
 
 // Steps that rollback would reverse, in the order it would reverse them.
@@ -60,11 +76,17 @@ struct RollbackItem {
   const actions::Step* step;
   StepRecord record;
 };
+// With --reactivate-keys it also lists steps a rollback left partly_restored; with targets, only
+// theirs (an ARN the run does not hold is an error naming it).
 Result<std::vector<RollbackItem>> rollback_order(Journal& journal, const std::string& run_id,
-                                                 const std::vector<PlanEntry>& entries);
+                                                 const std::vector<PlanEntry>& entries,
+                                                 const RollbackRequest& request = {});
 
-// Reverses every step that was applied or might have been; refuses (kRefused) up front when a
-// step must stay in place longer and --force was not given.
+// When `item` may be rolled back (min_hold_seconds after it was applied); nullopt: now.
+std::optional<aws::TimePoint> held_until(const RollbackItem& item, aws::TimePoint now);
+
+// Reverses every selected step that was applied or might have been. A step whose hold has not
+// passed is left in place and listed in `held` (unless --force); the others go back.
 Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, const std::vector<PlanEntry>& entries,
                                 ExecutionEnv& env, const RollbackRequest& request);
 

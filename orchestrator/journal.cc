@@ -61,6 +61,20 @@ std::string describe_lease_holder(const Lease& l) {
          ", lease until " + aws::format_iso8601(l.expires) + ")";
 }
 
+json RunOwner::to_json() const {
+  return {{"pid", pid}, {"host", host}, {"boot_id", boot_id}, {"start_ticks", start_ticks}};
+}
+
+RunOwner RunOwner::from_json(const json& j) {
+  RunOwner o;
+  if (!j.is_object()) return o;
+  o.pid = j.value("pid", 0LL);
+  o.host = j.value("host", "");
+  o.boot_id = j.value("boot_id", "");
+  o.start_ticks = j.value("start_ticks", 0LL);
+  return o;
+}
+
 Result<std::unique_ptr<Journal>> Journal::open(const std::string& state_dir, aws::Clock& clock) {
   CC_ASSIGN(std::unique_ptr<SqliteJournal> j, SqliteJournal::open(state_dir, clock));
   return std::unique_ptr<Journal>(std::move(j));

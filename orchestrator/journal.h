@@ -28,6 +28,9 @@ inline constexpr const char* kSkipped = "skipped";
 inline constexpr const char* kRollingBack = "rolling_back";
 inline constexpr const char* kRolledBack = "rolled_back";
 inline constexpr const char* kRollbackFailed = "rollback_failed";
+// Rolled back except what a rollback option keeps contained by default (access keys stay
+// inactive); `rollback --reactivate-keys` finishes it.
+inline constexpr const char* kPartlyRestored = "partly_restored";
 }  // namespace step_state
 
 struct StepRecord {
@@ -43,18 +46,35 @@ struct StepRecord {
   std::string updated_at;
   std::string applied_at;
   long long apply_seq = 0;  // order of application across the run (rollback reverses it)
+  // What the step has opened for a moment and not closed yet (EC2: interfaces in the all-traffic
+  // group during the untrack dwell); null when nothing is open. Set durably before the opening.
+  nlohmann::json exposure;
+};
+
+// The process that owns a running run (apply or rollback), so `status` can tell a live run from
+// one whose process is gone.
+struct RunOwner {
+  long long pid = 0;
+  std::string host;
+  std::string boot_id;        // /proc/sys/kernel/random/boot_id: a pid is only meaningful within one boot
+  long long start_ticks = 0;  // the process's start time (/proc/PID/stat), so a reused pid is not taken for it
+  nlohmann::json to_json() const;
+  static RunOwner from_json(const nlohmann::json& j);
 };
 
 struct RunRecord {
   std::string run_id;
   std::string plan_hash;
-  std::string status;  // running, succeeded, partial, failed, refused, rolling_back, rolled_back, rollback_partial
+  // running, succeeded, partial, failed, refused, interrupted, rolling_back, rolled_back,
+  // partly_rolled_back, rollback_partial
+  std::string status;
   std::string started_at;
   std::string finished_at;
   std::string requester;
   std::string mode;  // auto | approval
   nlohmann::json plan;
   std::string case_id;  // the AWS Support case opened for the run ("" when none)
+  RunOwner owner;  // pid 0: not recorded (older journals)
 };
 
 // An approval the journal accepted, and the run it authorized (approvals are single use).
@@ -96,6 +116,7 @@ class Journal {
   static Result<std::unique_ptr<Journal>> open(const std::string& state_dir, aws::Clock& clock);
   virtual ~Journal() = default;
 
+  // With its owner (when set), in the same write: a run is never without one.
   virtual Status create_run(const RunRecord& run, const std::vector<PlanEntry>& entries) = 0;
   virtual Result<RunRecord> run(const std::string& run_id) = 0;
   virtual Result<std::vector<RunRecord>> runs() = 0;  // oldest first
@@ -121,6 +142,11 @@ class Journal {
 
   // The AWS Support case opened for the run (containctl case open); durable before it returns.
   virtual Status set_run_case(const std::string& run_id, const std::string& case_id) = 0;
+  // The process now working on the run (apply --resume, rollback). Durable on return.
+  virtual Status set_run_owner(const std::string& run_id, const RunOwner& owner) = 0;
+  // Records (durably) what a step is about to open, or clears it (null) once closed.
+  virtual Status set_exposure(const std::string& run_id, int entry, const std::string& step_id,
+                              const nlohmann::json& exposure) = 0;
   // When a step of `target_arn` was last rolled back (the re-containment guard).
   virtual std::optional<aws::TimePoint> last_rollback(const std::string& target_arn) = 0;
 

@@ -164,6 +164,7 @@ Status AwsJournal::create_run(const RunRecord& run, const std::vector<PlanEntry>
   run_item["requester"] = ddb_s(run.requester);
   run_item["mode"] = ddb_s(run.mode);
   run_item["apply_counter"] = ddb_n(0);
+  if (run.owner.pid > 0) run_item["owner"] = ddb_s(run.owner.to_json().dump());
   Status st = ddb_.put(run_item, {"attribute_not_exists(pk)"});
   if (!st.ok() && aws::ddb_condition_failed(st.error()))
     return Error::invalid("team store: run " + run.run_id + " already exists", "RunExists");
@@ -182,6 +183,8 @@ RunRecord run_from(const json& item) {
   r.requester = ddb_str(item, "requester");
   r.mode = ddb_str(item, "mode");
   r.case_id = ddb_str(item, "case_id");
+  r.owner = RunOwner::from_json(json::parse(ddb_str(item, "owner").empty() ? "null" : ddb_str(item, "owner"), nullptr,
+                                            false));
   return r;
 }
 
@@ -223,6 +226,8 @@ Result<std::vector<StepRecord>> AwsJournal::steps(const std::string& run_id) {
     r.updated_at = ddb_str(it, "updated_at");
     r.applied_at = ddb_str(it, "applied_at");
     r.apply_seq = ddb_num(it, "apply_seq");
+    if (!ddb_str(it, "exposure").empty()) r.exposure = json::parse(ddb_str(it, "exposure"), nullptr, false);
+    if (r.exposure.is_discarded()) r.exposure = json();
     sorted.emplace_back(ddb_num(it, "ord"), std::move(r));
   }
   std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -318,6 +323,25 @@ Status AwsJournal::set_run_case(const std::string& run_id, const std::string& ca
   auto r = ddb_.update(run_key(run_id), "SET case_id = :c", {"attribute_exists(pk)", json::object(),
                                                              {{":c", ddb_s(case_id)}}});
   if (!r.ok()) return Error::io("team store: record the support case of run " + run_id + ": " + r.error().describe());
+  return Ok{};
+}
+
+Status AwsJournal::set_run_owner(const std::string& run_id, const RunOwner& owner) {
+  auto r = ddb_.update(run_key(run_id), "SET #o = :o",
+                       {"attribute_exists(pk)", {{"#o", "owner"}}, {{":o", ddb_s(owner.to_json().dump())}}});
+  if (!r.ok()) return Error::io("team store: set run owner: " + r.error().describe());
+  return Ok{};
+}
+
+// Small (interface and group ids): always inline. Not a state move, so no state condition.
+Status AwsJournal::set_exposure(const std::string& run_id, int entry, const std::string& step_id,
+                                const json& exposure) {
+  json values = {{":x", ddb_s(exposure.is_null() ? std::string() : exposure.dump())},
+                 {":now", ddb_s(aws::format_iso8601(clock_.now()))}};
+  auto r = ddb_.update(step_key(run_id, entry, step_id), "SET #x = :x, updated_at = :now",
+                       {"attribute_exists(pk)", {{"#x", "exposure"}}, values});
+  if (!r.ok()) return Error::io("team store: record exposure of " + step_id + ": " + r.error().describe());
+  commits_++;
   return Ok{};
 }
 

@@ -53,6 +53,9 @@ class AwsJournal : public Journal {
                            const std::string& plan_caller) override;
   Result<std::pair<std::string, std::string>> run_caller(const std::string& run_id) override;
   Status set_run_case(const std::string& run_id, const std::string& case_id) override;
+  Status set_run_owner(const std::string& run_id, const RunOwner& owner) override;
+  Status set_exposure(const std::string& run_id, int entry, const std::string& step_id,
+                      const nlohmann::json& exposure) override;
   std::optional<aws::TimePoint> last_rollback(const std::string& target_arn) override;
   Result<std::unique_ptr<RunGuard>> guard_run() override;
   Status import_run(const RunRecord& run, const std::vector<StepRecord>& steps) override;

@@ -85,18 +85,42 @@ Result<std::unique_ptr<SqliteJournal>> SqliteJournal::open(const std::string& st
       " plan_hash TEXT, used_at TEXT);"
       // Who AWS said ran each run (and who made its plan), whatever --requester said.
       "CREATE TABLE IF NOT EXISTS run_callers(run_id TEXT PRIMARY KEY, caller TEXT, plan_caller TEXT);"));
-  // Journals written before runs had a support case gain the column.
-  if (!j->has_column("runs", "case_id")) { CC_TRY(j->exec("ALTER TABLE runs ADD COLUMN case_id TEXT")); }
+  // Columns added after the first release: older journals get them on open.
+  CC_TRY(j->add_column("runs", "case_id TEXT"));
+  CC_TRY(j->add_column("runs", "owner TEXT"));
+  CC_TRY(j->add_column("steps", "exposure TEXT"));
   return j;
 }
 
 SqliteJournal::~SqliteJournal() { sqlite3_close(db_); }
 
-bool SqliteJournal::has_column(const std::string& table, const std::string& column) {
-  Stmt s(db_, ("PRAGMA table_info(" + table + ")").c_str());
-  while (s.step() == SQLITE_ROW)
-    if (s.text(1) == column) return true;
-  return false;
+Status SqliteJournal::add_column(const std::string& table, const std::string& column_def) {
+  const std::string name = column_def.substr(0, column_def.find(' '));
+  {
+    Stmt s(db_, ("SELECT 1 FROM pragma_table_info('" + table + "') WHERE name = ?").c_str());
+    s.bind(1, name);
+    if (s.step() == SQLITE_ROW) return Ok{};
+  }
+  return exec("ALTER TABLE " + table + " ADD COLUMN " + column_def);
+}
+
+Status SqliteJournal::set_run_owner(const std::string& run_id, const RunOwner& owner) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "UPDATE runs SET owner = ? WHERE run_id = ?");
+  s.bind(1, owner.to_json().dump()).bind(2, run_id);
+  if (s.step() != SQLITE_DONE) return db_error(db_, "set run owner");
+  return Ok{};
+}
+
+Status SqliteJournal::set_exposure(const std::string& run_id, int entry, const std::string& step_id,
+                                   const json& exposure) {
+  return write([&]() -> Status {
+    Stmt s(db_, "UPDATE steps SET exposure = ?, updated_at = ? WHERE run_id = ? AND entry = ? AND step_id = ?");
+    s.bind(1, exposure.is_null() ? std::string() : exposure.dump()).bind(2, aws::format_iso8601(clock_.now()))
+        .bind(3, run_id).bind(4, static_cast<long long>(entry)).bind(5, step_id);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "record exposure of " + step_id);
+    return Ok{};
+  });
 }
 
 Status SqliteJournal::exec(const std::string& sql) {
@@ -116,10 +140,11 @@ Status SqliteJournal::create_run(const RunRecord& run, const std::vector<PlanEnt
   CC_TRY(exec("BEGIN IMMEDIATE"));
   std::string now = aws::format_iso8601(clock_.now());
   {
-    Stmt s(db_, "INSERT INTO runs(run_id, plan_hash, status, started_at, finished_at, requester, mode, plan)"
-                " VALUES(?,?,?,?,?,?,?,?)");
+    Stmt s(db_, "INSERT INTO runs(run_id, plan_hash, status, started_at, finished_at, requester, mode, plan, owner)"
+                " VALUES(?,?,?,?,?,?,?,?,?)");
     s.bind(1, run.run_id).bind(2, run.plan_hash).bind(3, run.status).bind(4, now).bind(5, std::string())
-        .bind(6, run.requester).bind(7, run.mode).bind(8, run.plan.dump());
+        .bind(6, run.requester).bind(7, run.mode).bind(8, run.plan.dump())
+        .bind(9, run.owner.pid > 0 ? run.owner.to_json().dump() : std::string());
     if (s.step() != SQLITE_DONE) {
       Error e = db_error(db_, "create run " + run.run_id);
       logged(exec("ROLLBACK"));
@@ -145,28 +170,29 @@ Status SqliteJournal::create_run(const RunRecord& run, const std::vector<PlanEnt
 
 Result<std::vector<RunRecord>> SqliteJournal::runs() {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "SELECT run_id, plan_hash, status, started_at, finished_at, requester, mode, case_id FROM runs"
+  Stmt s(db_, "SELECT run_id, plan_hash, status, started_at, finished_at, requester, mode, case_id, owner FROM runs"
               " ORDER BY started_at, rowid");
   std::vector<RunRecord> out;
   for (int rc; (rc = s.step()) == SQLITE_ROW;)
-    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), json(), s.text(7)});
+    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), json(), s.text(7),
+                   RunOwner::from_json(parse_or_null(s.text(8)))});
   return out;
 }
 
 Result<RunRecord> SqliteJournal::run(const std::string& run_id) {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "SELECT run_id, plan_hash, status, started_at, finished_at, requester, mode, plan, case_id FROM runs"
+  Stmt s(db_, "SELECT run_id, plan_hash, status, started_at, finished_at, requester, mode, plan, case_id, owner FROM runs"
               " WHERE run_id = ?");
   s.bind(1, run_id);
   if (s.step() != SQLITE_ROW) return Error::invalid("no run '" + run_id + "' in the journal", "UnknownRun");
   return RunRecord{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), parse_or_null(s.text(7)),
-                   s.text(8)};
+                   s.text(8), RunOwner::from_json(parse_or_null(s.text(9)))};
 }
 
 Result<std::vector<StepRecord>> SqliteJournal::steps(const std::string& run_id) {
   std::lock_guard lock(mu_);
   Stmt s(db_, "SELECT run_id, entry, step_id, target, family, state, before, applied, error, updated_at, applied_at,"
-              " apply_seq FROM steps WHERE run_id = ? ORDER BY ord");
+              " apply_seq, exposure FROM steps WHERE run_id = ? ORDER BY ord");
   s.bind(1, run_id);
   std::vector<StepRecord> out;
   while (s.step() == SQLITE_ROW) {
@@ -183,6 +209,7 @@ Result<std::vector<StepRecord>> SqliteJournal::steps(const std::string& run_id) 
     r.updated_at = s.text(9);
     r.applied_at = s.text(10);
     r.apply_seq = s.integer(11);
+    r.exposure = parse_or_null(s.text(12));
     out.push_back(std::move(r));
   }
   return out;

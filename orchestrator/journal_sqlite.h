@@ -37,6 +37,9 @@ class SqliteJournal : public Journal {
   Status record_run_caller(const std::string& run_id, const std::string& caller, const std::string& plan_caller) override;
   Result<std::pair<std::string, std::string>> run_caller(const std::string& run_id) override;
   Status set_run_case(const std::string& run_id, const std::string& case_id) override;
+  Status set_run_owner(const std::string& run_id, const RunOwner& owner) override;
+  Status set_exposure(const std::string& run_id, int entry, const std::string& step_id,
+                      const nlohmann::json& exposure) override;
   std::optional<aws::TimePoint> last_rollback(const std::string& target_arn) override;
   Result<std::unique_ptr<RunGuard>> guard_run() override;
   Status import_run(const RunRecord& run, const std::vector<StepRecord>& steps) override;
@@ -64,7 +67,7 @@ class SqliteJournal : public Journal {
   SqliteJournal(sqlite3* db, std::string state_dir, aws::Clock& clock)
       : db_(db), state_dir_(std::move(state_dir)), clock_(clock) {}
   Status exec(const std::string& sql);
-  bool has_column(const std::string& table, const std::string& column);
+  Status add_column(const std::string& table, const std::string& column_def);  // if missing
   // Runs `op` (statements on db_, mu_ held) in a group commit; returns once its transaction is durable.
   Status write(const std::function<Status()>& op);
   sqlite3* db_;

@@ -54,16 +54,19 @@ json step_to_json(const actions::Step& s) {
   json calls = json::array();
   for (const auto& c : s.calls)
     calls.push_back({{"service", c.service}, {"operation", c.operation}, {"params", c.params}, {"mutating", c.mutating}});
-  return {{"id", s.id},           {"description", s.description}, {"calls", calls},
-          {"before", s.before},   {"after", s.after},             {"reversible", s.reversible},
-          {"warnings", s.warnings}, {"args", s.args},             {"depends_on", s.depends_on},
-          {"min_hold_seconds", s.min_hold_seconds}};
+  json j = {{"id", s.id},           {"description", s.description}, {"calls", calls},
+            {"before", s.before},   {"after", s.after},             {"reversible", s.reversible},
+            {"warnings", s.warnings}, {"args", s.args},             {"depends_on", s.depends_on},
+            {"min_hold_seconds", s.min_hold_seconds}};
+  if (s.cosmetic) j["cosmetic"] = true;  // absent in plans without cosmetic steps, as before
+  return j;
 }
 
 Result<actions::Step> step_from_json(const json& j, const std::string& where) {
   if (!j.is_object()) return bad(where, "must be an object");
   static const std::vector<std::string> kKnown = {"id", "description", "calls", "before", "after", "reversible",
-                                                  "warnings", "args", "depends_on", "min_hold_seconds"};
+                                                  "warnings", "args", "depends_on", "min_hold_seconds",
+                                                  "cosmetic"};
   for (const auto& [k, v] : j.items())
     if (std::find(kKnown.begin(), kKnown.end(), k) == kKnown.end()) return bad(where + "." + k, "unknown field");
   actions::Step s;
@@ -95,6 +98,10 @@ Result<actions::Step> step_from_json(const json& j, const std::string& where) {
       if (!d.is_string()) return bad(where + ".depends_on", "must be an array of step ids");
       s.depends_on.push_back(d.get<std::string>());
     }
+  }
+  if (j.contains("cosmetic")) {
+    if (!j["cosmetic"].is_boolean()) return bad(where + ".cosmetic", "must be true or false");
+    s.cosmetic = j["cosmetic"].get<bool>();
   }
   if (j.contains("min_hold_seconds")) {
     if (!j["min_hold_seconds"].is_number_integer()) return bad(where + ".min_hold_seconds", "must be an integer");

@@ -11,6 +11,7 @@
 #include "actions/registry.h"
 #include "orchestrator/findings.h"
 #include "orchestrator/gate.h"
+#include "orchestrator/holdings.h"
 #include "orchestrator/journal.h"
 #include "orchestrator/plan_file.h"
 #include "orchestrator/target_pool.h"
@@ -92,6 +93,7 @@ struct Entry {
   json result;           // the plan entry
   actions::Target target;  // as discovery confirmed it (the candidate's until then)
   std::string refusal;     // set when discovery shows the target may not be contained
+  std::optional<Holding> held;  // contained by a run not rolled back: not discovered again
 };
 
 json options_json(const std::map<std::string, std::string>& o) {
@@ -127,6 +129,10 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
                 {{"run_id", st.run_id}, {"step_id", st.step_id}, {"state", st.state}, {"applied", st.applied}});
       }
     }
+  }
+  std::vector<Holding> holdings;
+  if (journal) {
+    if (auto h = current_holdings(*journal); h.ok()) holdings = std::move(*h);
   }
 
   json plan = json::object();
@@ -164,7 +170,8 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
                                  {"reason", e.gate.reason}, {"phase", "plan"}});
       // Protected targets are not even discovered: they are never contained.
       e.is_protected = !protection_reason(settings, caller, c.target.arn).empty();
-      if (!e.is_protected) {
+      e.held = held_by(holdings, c.target.arn, family);
+      if (!e.is_protected && !e.held) {
         CC_ASSIGN(e.client, rt.client_for(account, c.target.partition));
       }
       entries.push_back(std::move(e));
@@ -174,7 +181,7 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
   // 2. Read-only discovery and family.plan, targets in parallel (bounded like the executor).
   std::vector<size_t> work;
   for (size_t i = 0; i < entries.size(); ++i)
-    if (!entries[i].is_protected) work.push_back(i);
+    if (!entries[i].is_protected && !entries[i].held) work.push_back(i);
   std::vector<std::string> allow = settings.s3_allow_access;
   allow.push_back(principal_arn(caller.arn));
   auto plan_one = [&](Entry& e) -> Status {
@@ -223,43 +230,49 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
     if (!c.finding.empty()) e.result["finding"] = c.finding;
     return Ok{};
   };
-  // Each target is a group of its own in the executor's pool, with the settings' bounds. After a
-  // failure no later target (in request order) starts, while every earlier one still runs, so the
-  // first failure in request order is the one a sequential loop would have hit.
+  // Each target is a group of its own in the executor's pool, with the settings' bounds. A target
+  // that cannot be planned (not found, access denied) is reported and skipped; the others go on.
   std::vector<std::vector<int>> groups;
   std::vector<std::string> keys;
   for (size_t w = 0; w < work.size(); ++w) {
     groups.push_back({static_cast<int>(w)});
     keys.push_back(entries[work[w]].account + "/" + entries[work[w]].region);
   }
-  std::atomic<size_t> first_failed{SIZE_MAX};
   Status pooled = run_pool(rt.clock(), groups, keys, settings.workers, settings.per_account_region,
            [&](const std::vector<int>& group, PoolSlot&) {
-             const size_t w = static_cast<size_t>(group.front());
-             if (w > first_failed.load()) return;
-             Entry& e = entries[work[w]];
+             Entry& e = entries[work[static_cast<size_t>(group.front())]];
              try {
                e.status = plan_one(e);
              } catch (const std::exception& ex) {  // a thread must not end the process
                e.status = Error::internal(e.candidate->target.arn + ": planning failed: " + ex.what());
              }
-             if (e.status.ok()) return;
-             size_t seen = first_failed.load();
-             while (w < seen && !first_failed.compare_exchange_weak(seen, w)) {
-             }
            });
   if (!pooled.ok()) return pooled.error();
 
-  // 3. The plan, in target order; the first failed discovery (in target order) is the error.
-  json targets = json::array(), refused = json::array();
+  // 3. The plan, in target order. Targets that could not be planned are listed under "unplanned";
+  //    when none could be, the first failure (in target order) is the error.
+  json targets = json::array(), refused = json::array(), unplanned = json::array();
+  std::optional<Error> first_error;
   for (Entry& e : entries) {
     const std::string& arn = e.candidate->target.arn;
     if (e.is_protected) {
       refused.push_back({{"target", arn}, {"family", e.family}, {"reason", e.gate.reason}});
       continue;
     }
-    if (!e.status.ok()) return e.status.error();
-    if (!e.refusal.empty()) {  // discovery showed the real target is protected or not the one named
+    if (e.held) {
+      const Candidate& c = *e.candidate;
+      e.result = {{"target", arn}, {"family", e.family}, {"account", e.account}, {"region", e.region},
+                  {"confidence", c.confidence}, {"note", held_note(*e.held)}, {"already_contained", true},
+                  {"contained_by_run", e.held->run_id}, {"discovered", json::object()},
+                  {"warnings", json::array()}, {"gate", e.gate.to_json()}, {"steps", json::array()},
+                  {"options", options_json(req.options)}};
+      if (!c.finding_id.empty()) e.result["finding_id"] = c.finding_id;
+    } else if (!e.status.ok()) {
+      if (!first_error) first_error = e.status.error();
+      unplanned.push_back({{"target", arn}, {"family", e.family}, {"error", e.status.error().describe()},
+                           {"code", e.status.error().code}});
+      continue;
+    } else if (!e.refusal.empty()) {  // discovery showed the real target is protected or not the one named
       rt.audit("gate_decision", {{"target", arn}, {"family", e.family}, {"decision", "refused"},
                                  {"reason", e.refusal}, {"phase", "plan"}});
       refused.push_back({{"target", arn}, {"family", e.family}, {"reason", e.refusal}});
@@ -271,8 +284,10 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
     }
     targets.push_back(std::move(e.result));
   }
+  if (targets.empty() && refused.empty() && first_error) return *first_error;
   plan["targets"] = targets;
   plan["refused"] = refused;
+  if (!unplanned.empty()) plan["unplanned"] = unplanned;  // absent when every target was planned
   plan["effective_settings"] = effective;
   PlanDecision d = overall_decision(plan);
   plan["decision"] = {{"decision", d.decision}, {"approvals_required", d.approvals_required}};
@@ -310,7 +325,8 @@ std::string render_plan_text(const json& plan) {
     const json& g = t["gate"];
     o << "  gate: " << g.value("decision", "") << " - " << g.value("reason", "") << "\n";
     if (!t.value("note", "").empty()) o << "  note: " << t["note"].get<std::string>() << "\n";
-    if (t.value("already_contained", false)) o << "  already contained: nothing to do\n";
+    if (t.value("already_contained", false) && !t.contains("contained_by_run"))
+      o << "  already contained: nothing to do\n";
     int n = 1;
     for (const auto& s : t["steps"]) {
       o << "  " << n++ << ". " << s["id"].get<std::string>() << ": " << s["description"].get<std::string>()
@@ -327,10 +343,15 @@ std::string render_plan_text(const json& plan) {
   for (const auto& r : plan["refused"])
     o << "\nrefused: " << r["target"].get<std::string>() << " (" << r["family"].get<std::string>()
       << "): " << r["reason"].get<std::string>() << "\n";
+  for (const auto& u : plan.value("unplanned", json::array()))
+    o << "\nNOT PLANNED: " << u["target"].get<std::string>() << " (" << u["family"].get<std::string>()
+      << "): " << u["error"].get<std::string>() << "\n";
   const json& d = plan["decision"];
   o << "\ndecision: " << d.value("decision", "");
   if (d.value("decision", "") == "approval") o << " (" << d.value("approvals_required", 1) << " approval(s) needed)";
   o << "\n";
+  if (plan.contains("unplanned"))
+    o << "The plan is partial: " << plan["unplanned"].size() << " target(s) could not be planned (above).\n";
   return o.str();
 }
 

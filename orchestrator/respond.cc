@@ -54,7 +54,10 @@ Result<RespondResult> respond(Runtime& rt, const PlanRequest& req) {
     // containment and never change its outcome (orchestrator/escalation.h).
     ApplyRequest apply{{}, "", true};
     apply.after_run = escalation_hook(rt, plan, true, true);
+    apply.plan_path = out.plan_file;
     out.exit_code = apply_plan(rt, plan, apply);
+    // Targets that could not be planned were not contained: the response is partial (exit 4).
+    if (out.exit_code == kExitOk && plan.contains("unplanned")) out.exit_code = kExitPartial;
     out.run_id = rt.run_id();
     return out;
   }

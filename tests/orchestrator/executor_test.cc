@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -27,6 +28,9 @@ class FakeFamily : public actions::ActionFamily {
   std::set<std::string> fail_apply;
   std::atomic<int> active{0}, max_active{0};
   std::atomic<bool> before_missing{false};
+  std::function<void(actions::Context&, const actions::Step&)> on_apply;  // runs inside apply
+  std::set<std::string> keeps_contained;  // steps whose rollback without --reactivate-keys keeps them
+  std::vector<bool> reactivated;          // the reactivate option of each rollback of a kept step
 
   std::string name() const override { return "fake"; }
   bool handles(const actions::Target&) const override { return true; }
@@ -52,6 +56,7 @@ class FakeFamily : public actions::ActionFamily {
     // Let a concurrent sibling start: spin until another step is active or we gave it a chance.
     for (int i = 0; i < 2000000 && active.load() < 2 && s.args.value("wait_sibling", false); ++i) std::this_thread::yield();
     --active;
+    if (on_apply) on_apply(ctx, s);
     std::lock_guard l(mu);
     log.push_back("apply " + ctx.target.name + "/" + s.id);
     if (fail_apply.count(s.id)) return Error{ErrorKind::kClient, "Boom", "injected failure in " + s.id};
@@ -63,20 +68,29 @@ class FakeFamily : public actions::ActionFamily {
     return state[key(ctx, s)] == "after" ? Status() : Status(Error::internal("not applied"));
   }
   Status rollback(actions::Context& ctx, const actions::Step& s, const json& before, const json&,
-                  const actions::RollbackOptions&) override {
+                  const actions::RollbackOptions& o) override {
     std::lock_guard l(mu);
     log.push_back("rollback " + ctx.target.name + "/" + s.id);
+    if (keeps_contained.count(s.id)) {
+      reactivated.push_back(o.reactivate_keys);
+      if (!o.reactivate_keys) return Ok{};  // stays "after", like a key left inactive
+    }
     if (before["value"] == "orig")
       state.erase(key(ctx, s));
     else
       state[key(ctx, s)] = before["value"];
     return Ok{};
   }
-  Status verify_rollback(actions::Context& ctx, const actions::Step& s, const json&, const actions::RollbackOptions&) override {
+  Status verify_rollback(actions::Context& ctx, const actions::Step& s, const json&,
+                         const actions::RollbackOptions& o) override {
     std::lock_guard l(mu);
+    if (keeps_contained.count(s.id) && !o.reactivate_keys) return Ok{};
     return state.count(key(ctx, s)) ? Status(Error::internal("still applied")) : Status();
   }
   std::vector<std::string> iam_actions() const override { return {}; }
+  bool rollback_keeps_contained(const actions::Step& s, const actions::RollbackOptions& o) const override {
+    return keeps_contained.count(s.id) && !o.reactivate_keys;
+  }
 
  private:
   static std::string key(actions::Context& ctx, const actions::Step& s) { return ctx.target.name + "/" + s.id; }
@@ -259,28 +273,169 @@ TEST_F(ExecutorTest, StepsStopMutatingOnceMayMutateRefuses) {
   EXPECT_TRUE(fake_.state.empty()) << "x rolled back";
 }
 
-TEST_F(ExecutorTest, RollbackRefusesHeldStepsWithoutForce) {
-  actions::Step held = step("deny");
+std::map<std::string, std::string> states_of(Journal& j, const std::string& run) {
+  std::map<std::string, std::string> out;
+  for (const auto& s : j.steps(run).value()) out[s.target.substr(s.target.size() - 1) + s.step_id] = s.state;
+  return out;
+}
+
+TEST_F(ExecutorTest, RollbackLeavesHeldStepsWithTheirReleaseTimeAndRestoresTheRest) {
+  actions::Step held = step("revoke");
   held.min_hold_seconds = 3600;
-  std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {held})};
+  std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {held, step("deny")}),
+                                    entry("i-0000000000000000b", {step("x")})};
   std::string run = start(entries);
   ASSERT_EQ(execute_run(*journal_, run, entries, env_).status, "succeeded");
+  const auto applied_at = clock_.now();
   clock_.advance(std::chrono::minutes(10));
-  auto refused = rollback_run(*journal_, run, entries, env_, {});
-  ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.error().kind, ErrorKind::kRefused);
-  EXPECT_NE(refused.error().message.find("must stay until"), std::string::npos);
-  EXPECT_FALSE(fake_.state.empty()) << "nothing was rolled back";
-  RollbackRequest force;
-  force.options.force = true;
-  auto forced = rollback_run(*journal_, run, entries, env_, force);
-  ASSERT_TRUE(forced.ok());
-  EXPECT_EQ(forced->status, "rolled_back");
-  // And after the hold period, no force is needed.
+  RollbackRequest dry;
+  dry.dry_run = true;
+  auto shown = rollback_run(*journal_, run, entries, env_, dry);
+  ASSERT_TRUE(shown.ok());
+  ASSERT_EQ(shown->held.size(), 1u) << "--dry-run shows the hold";
+  EXPECT_EQ(fake_.state.size(), 3u) << "a dry run changes nothing";
+
+  auto out = rollback_run(*journal_, run, entries, env_, {});
+  ASSERT_TRUE(out.ok()) << out.error().describe();
+  EXPECT_EQ(out->status, "partly_rolled_back");
+  ASSERT_EQ(out->held.size(), 1u);
+  EXPECT_EQ(out->held[0].step, "revoke");
+  EXPECT_EQ(out->held[0].until, applied_at + std::chrono::hours(1));
+  auto st = states_of(*journal_, run);
+  EXPECT_EQ(st["arevoke"], "verified") << "held: left in place";
+  EXPECT_EQ(st["adeny"], "rolled_back") << "the other step of the same target goes back";
+  EXPECT_EQ(st["bx"], "rolled_back") << "another target is not blocked by the hold";
+  EXPECT_EQ(fake_.state.size(), 1u);
+
+  // After the hold, the rest goes back without --force; a forced rollback would have done it now.
+  clock_.advance(std::chrono::hours(1));
+  auto rest = rollback_run(*journal_, run, entries, env_, {});
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(rest->status, "rolled_back");
+  EXPECT_TRUE(rest->held.empty());
+  EXPECT_TRUE(fake_.state.empty());
+
   std::string run2 = start(entries);
   ASSERT_EQ(execute_run(*journal_, run2, entries, env_).status, "succeeded");
-  clock_.advance(std::chrono::hours(2));
-  EXPECT_TRUE(rollback_run(*journal_, run2, entries, env_, {}).ok());
+  RollbackRequest force;
+  force.options.force = true;
+  auto forced = rollback_run(*journal_, run2, entries, env_, force);
+  ASSERT_TRUE(forced.ok());
+  EXPECT_EQ(forced->status, "rolled_back");
+  EXPECT_TRUE(forced->held.empty());
+}
+
+TEST_F(ExecutorTest, RollbackByTargetRestoresOnlyThatTarget) {
+  std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {step("x")}),
+                                    entry("i-0000000000000000b", {step("x")})};
+  std::string run = start(entries);
+  ASSERT_EQ(execute_run(*journal_, run, entries, env_).status, "succeeded");
+  RollbackRequest only_b;
+  only_b.targets = {entries[1].target.arn};
+  auto out = rollback_run(*journal_, run, entries, env_, only_b);
+  ASSERT_TRUE(out.ok()) << out.error().describe();
+  EXPECT_EQ(out->status, "partly_rolled_back");
+  auto st = states_of(*journal_, run);
+  EXPECT_EQ(st["ax"], "verified");
+  EXPECT_EQ(st["bx"], "rolled_back");
+  RollbackRequest unknown;
+  unknown.targets = {"arn:aws:ec2:us-east-1:123456789012:instance/i-0000000000000000c"};
+  auto bad = rollback_run(*journal_, run, entries, env_, unknown);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("i-0000000000000000c"), std::string::npos);
+  EXPECT_EQ(states_of(*journal_, run)["ax"], "verified") << "nothing changed";
+  EXPECT_TRUE(rollback_run(*journal_, run, entries, env_, {}).ok());
+  EXPECT_EQ(states_of(*journal_, run)["ax"], "rolled_back");
+}
+
+TEST_F(ExecutorTest, ReactivateKeysAfterARollbackThatKeptThemOffFinishesTheStep) {
+  fake_.keeps_contained = {"keys"};
+  std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {step("keys"), step("deny")})};
+  std::string run = start(entries);
+  ASSERT_EQ(execute_run(*journal_, run, entries, env_).status, "succeeded");
+  auto first = rollback_run(*journal_, run, entries, env_, {});
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->status, "rolled_back");
+  EXPECT_EQ(states_of(*journal_, run)["akeys"], "partly_restored");
+  EXPECT_EQ(fake_.state.size(), 1u) << "the key stays off";
+  RollbackRequest reactivate;
+  reactivate.options.reactivate_keys = true;
+  auto second = rollback_run(*journal_, run, entries, env_, reactivate);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->steps_done, 1) << "only the step left partly restored";
+  EXPECT_EQ(states_of(*journal_, run)["akeys"], "rolled_back");
+  EXPECT_TRUE(fake_.state.empty());
+  EXPECT_EQ(fake_.reactivated, (std::vector<bool>{false, true}));
+}
+
+TEST_F(ExecutorTest, CosmeticStepsRunLastAndNeverHoldUpSecurityOnes) {
+  actions::Step tag = step("tag");
+  tag.cosmetic = true;
+  fake_.fail_apply = {"tag"};
+  // A security step that (wrongly) depends on the tag still runs.
+  std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {tag, step("acls"), step("block", {"acls", "tag"})})};
+  std::string run = start(entries);
+  RunOutcome out = execute_run(*journal_, run, entries, env_);
+  EXPECT_EQ(out.status, "partial");
+  auto st = states_of(*journal_, run);
+  EXPECT_EQ(st["aacls"], "verified");
+  EXPECT_EQ(st["ablock"], "verified");
+  EXPECT_EQ(st["atag"], "failed");
+  auto pos = [&](const std::string& what) {
+    return std::find(fake_.log.begin(), fake_.log.end(), what) - fake_.log.begin();
+  };
+  EXPECT_GT(pos("apply i-0000000000000000a/tag"), pos("apply i-0000000000000000a/block")) << "tags come last";
+
+  // A failed security step: the tag (which would say "contained") is never written; a security
+  // step that does not depend on the failed one still runs.
+  fake_.log.clear();
+  fake_.fail_apply = {"acls"};
+  std::vector<PlanEntry> e2 = {entry("i-0000000000000000b", {tag, step("acls"), step("deny"), step("block", {"acls"})})};
+  std::string run2 = start(e2);
+  EXPECT_EQ(execute_run(*journal_, run2, e2, env_).status, "partial");
+  auto st2 = states_of(*journal_, run2);
+  EXPECT_EQ(st2["bdeny"], "verified");
+  EXPECT_EQ(st2["bblock"], "pending");
+  EXPECT_EQ(st2["btag"], "pending");
+  EXPECT_EQ(std::count(fake_.log.begin(), fake_.log.end(), "apply i-0000000000000000b/tag"), 0);
+}
+
+TEST_F(ExecutorTest, InterruptionStartsNoNewStepAndRecordsTheRunInterrupted) {
+  std::atomic<bool> stop{false};
+  env_.interrupted = [&] { return stop.load(); };
+  env_.per_account_region = 1;
+  fake_.on_apply = [&](actions::Context&, const actions::Step& s) {
+    if (s.id == "a") stop = true;  // the signal arrives while `a` is in flight
+  };
+  std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {step("a"), step("b", {"a"})}),
+                                    entry("i-0000000000000000b", {step("a")})};
+  std::string run = start(entries);
+  RunOutcome out = execute_run(*journal_, run, entries, env_);
+  EXPECT_EQ(out.status, "interrupted");
+  EXPECT_EQ(journal_->run(run)->status, "interrupted");
+  auto st = states_of(*journal_, run);
+  EXPECT_EQ(st["aa"], "verified") << "the step in flight finishes";
+  EXPECT_EQ(st["ab"], "pending") << "no new step starts";
+  EXPECT_EQ(st["ba"], "pending") << "no new target starts";
+  // Resume finishes it; rollback would restore it.
+  stop = false;
+  fake_.on_apply = nullptr;
+  EXPECT_EQ(execute_run(*journal_, run, entries, env_).status, "succeeded");
+}
+
+TEST_F(ExecutorTest, InterruptionCutsAWaitWithoutCallsShort) {
+  std::atomic<bool> stop{false};
+  env_.interrupted = [&] { return stop.load(); };
+  const auto t0 = clock_.now();
+  fake_.on_apply = [&](actions::Context& ctx, const actions::Step&) {
+    stop = true;
+    actions::wait_without_calls(ctx, std::chrono::hours(1));  // the untrack dwell
+  };
+  std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {step("isolate")})};
+  std::string run = start(entries);
+  RunOutcome out = execute_run(*journal_, run, entries, env_);
+  EXPECT_EQ(out.status, "succeeded") << "the step in flight completes (its only step)";
+  EXPECT_LT(clock_.now() - t0, std::chrono::seconds(1)) << "the dwell was cut short";
 }
 
 TEST_F(ExecutorTest, SecondRunCannotTakeTheStateLock) {

@@ -5,6 +5,9 @@
   world.py ENDPOINT state SEED_JSON    print the containment-relevant state as JSON (sorted, comparable)
   world.py ENDPOINT store TABLE BUCKET print how the team store's table and bucket are set up
   world.py ENDPOINT person NAME        make IAM user NAME with an access key; print {"arn", "key_id"}
+  world.py ENDPOINT exposed SEED_JSON  print the seeded instances' interfaces that sit in an all-traffic group,
+                                       and every all-traffic group that still exists
+  world.py ENDPOINT deny-responder ACTION  the responder may do everything but ACTION (for moto's auth mode)
 
 Only ever talks to ENDPOINT, which must be a 127.0.0.1 moto_server.
 """
@@ -159,6 +162,35 @@ elif MODE == "person":
     user = iam.create_user(UserName=name)["User"]
     key = iam.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"]
     print(json.dumps({"arn": user["Arn"], "key_id": key}))
+elif MODE == "exposed":
+    seeded = json.load(open(sys.argv[3]))
+    groups = {g["GroupId"]: g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"]}
+    exposed = []
+    for iid in seeded["instances"]:
+        for n in ec2.describe_network_interfaces(
+                Filters=[{"Name": "attachment.instance-id", "Values": [iid]}])["NetworkInterfaces"]:
+            for g in n["Groups"]:
+                if groups.get(g["GroupId"], "").startswith("containctl-all-traffic-"):
+                    exposed.append([n["NetworkInterfaceId"], g["GroupId"]])
+    left = sorted(name for name in groups.values() if name.startswith("containctl-all-traffic-"))
+    print(json.dumps({"exposed": sorted(exposed), "all_traffic_groups": left}, sort_keys=True))
+elif MODE == "role":
+    name = sys.argv[3]
+    iam.create_role(RoleName=name, MaxSessionDuration=3600, AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                 "Action": "sts:AssumeRole"}]}))
+    print(json.dumps({"role_arn": f"arn:aws:iam::123456789012:role/{name}"}))
+elif MODE == "role-state":
+    name = sys.argv[3]
+    print(json.dumps({p: iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
+                      for p in iam.list_role_policies(RoleName=name)["PolicyNames"]}, sort_keys=True))
+elif MODE == "deny-responder":
+    iam.put_user_policy(UserName="e2e-responder", PolicyName="e2e-all-but", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": sys.argv[3], "Resource": "*"}]}))
+    print("{}")
 else:
     sys.exit("usage: world.py ENDPOINT seed N | state SEED_JSON | store TABLE BUCKET | tamper-audit TABLE SEQ | "
-             "rewrite-audit TABLE | person NAME")
+             "rewrite-audit TABLE | person NAME | exposed SEED_JSON | role NAME | role-state NAME | "
+             "deny-responder ACTION")
