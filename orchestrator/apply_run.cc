@@ -112,6 +112,12 @@ std::string summary_text(const json& summary) {
   return text;
 }
 
+int interrupted_before_start(Runtime& rt) {
+  rt.audit("apply_interrupted", {{"signal", interrupt_signal()}, {"changed", false}});
+  std::cerr << "containctl: interrupted before any change; nothing was done" << std::endl;
+  return 128 + interrupt_signal();
+}
+
 }  // namespace
 
 std::chrono::seconds lease_ttl(const Settings& s) { return std::chrono::seconds(s.state.lease_seconds); }
@@ -135,6 +141,9 @@ void fill_execution_env(Runtime& rt, const json& plan, const actions::Identity& 
 }
 
 int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
+  // SIGINT/SIGTERM from here on: before the run exists, nothing is changed and apply stops there;
+  // after, no new step starts and what is in flight finishes (executor).
+  InterruptGuard guard;
   const std::string plan_hash = plan.value("plan_hash", "");
   auto entries_r = plan_entries(plan);
   if (!entries_r.ok()) return report_error(rt.globals(), entries_r.error());

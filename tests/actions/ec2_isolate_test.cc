@@ -70,6 +70,8 @@ TEST_F(Ec2Isolate, SingleInterfaceContainAlreadyContainedAndRestore) {
   ASSERT_FALSE(plan.already_contained);
   for (const char* s : {"snapshot", "instance-attributes", "isolate-network", "tag-instance"})
     EXPECT_TRUE(has_step(plan, s)) << s;
+  // "isolated" is written only once isolation verified: the executor runs cosmetic steps last.
+  for (const auto& s : plan.steps) EXPECT_EQ(s.cosmetic, s.id == "tag-instance") << s.id;
   EXPECT_FALSE(has_step(plan, "asg-standby"));
   EXPECT_FALSE(has_step(plan, "nacl-hard-cut"));  // options are off by default
   std::string warnings;

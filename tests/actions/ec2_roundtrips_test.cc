@@ -2,13 +2,14 @@
 // sequential AWS round trips. The transport wrapper adds one to a logical clock per call; the
 // family's parallel() starts concurrent calls at the same value and continues from their maximum;
 // the steps run as the executor schedules them (a step starts when its depends_on have finished).
-// The count is therefore exact and independent of thread timing.
+// The count is therefore exact and independent of thread timing. Cosmetic steps (the instance
+// tag) start, as in the executor, only once every other step verified.
 #include "tests/actions/ec2_fixture.h"
 
 namespace containctl::actions::ec2test {
 namespace {
 
-TEST(Ec2RoundTrips, ContainingAnAutoScalingInstanceTakesAtMostEightSequentialRoundTrips) {
+TEST(Ec2RoundTrips, ContainingAnAutoScalingInstanceTakesAtMostTenSequentialRoundTrips) {
   testing::MotoServer& moto = testing::MotoServer::shared();
   moto.reset();
   std::shared_ptr<ProbeTransport> probe;
@@ -33,8 +34,15 @@ TEST(Ec2RoundTrips, ContainingAnAutoScalingInstanceTakesAtMostEightSequentialRou
   std::map<std::string, int> finished;  // step id -> logical time when its verify returned
   int critical = 0;
   std::string report;
-  for (const Step& step : plan->steps) {
-    int start = 0;
+  std::vector<const Step*> order;  // cosmetic steps last, as the executor runs them
+  for (const Step& step : plan->steps)
+    if (!step.cosmetic) order.push_back(&step);
+  for (const Step& step : plan->steps)
+    if (step.cosmetic) order.push_back(&step);
+  int security_done = 0;
+  for (const Step* sp : order) {
+    const Step& step = *sp;
+    int start = step.cosmetic ? security_done : 0;
     for (const auto& dep : step.depends_on) start = std::max(start, finished.at(dep));
     ec2::round_trip_depth() = start;
     auto before = family->capture(ctx, step);
@@ -45,10 +53,15 @@ TEST(Ec2RoundTrips, ContainingAnAutoScalingInstanceTakesAtMostEightSequentialRou
     ASSERT_TRUE(v.ok()) << step.id << ": " << v.error().describe();
     finished[step.id] = ec2::round_trip_depth();
     critical = std::max(critical, finished[step.id]);
+    if (!step.cosmetic) security_done = std::max(security_done, finished[step.id]);
     report += step.id + "=" + std::to_string(finished[step.id] - start) + " ";
   }
   std::cout << "ec2-isolate critical path: " << critical << " round trips (" << report << ")\n";
-  EXPECT_LE(critical, 8);
+  // Containment itself: 7 (the network step). The "isolated" tag then takes 3 (read, CreateTags,
+  // read back), written only once isolation verified.
+  EXPECT_EQ(security_done, 7);
+  EXPECT_LE(critical, 10);
+  EXPECT_EQ(finished.at("tag-instance"), 10);
   // The network step is the longest: capture, create groups, set their rules, two moves, delete
   // the temporary group, verify. A broken probe would report 0.
   EXPECT_EQ(finished.at("isolate-network"), 7);

@@ -97,7 +97,7 @@ inline json step_to_json(const Step& s) {
   return {{"id", s.id},         {"description", s.description}, {"calls", calls},
           {"before", s.before}, {"after", s.after},             {"reversible", s.reversible},
           {"warnings", s.warnings}, {"args", s.args},           {"depends_on", s.depends_on},
-          {"min_hold_seconds", s.min_hold_seconds}};
+          {"min_hold_seconds", s.min_hold_seconds}, {"cosmetic", s.cosmetic}};
 }
 
 inline Step step_from_json(const json& j) {
@@ -112,6 +112,7 @@ inline Step step_from_json(const json& j) {
   s.args = j["args"];
   s.depends_on = j["depends_on"].get<std::vector<std::string>>();
   s.min_hold_seconds = j["min_hold_seconds"];
+  s.cosmetic = j.value("cosmetic", false);
   return s;
 }
 

@@ -53,6 +53,9 @@ TEST_F(S3Bucket, NoPolicyNoPabWithAclGrantsContainsAndRestoresExactly) {
   EXPECT_EQ(plan->steps[1].depends_on, std::vector<std::string>{"deny-policy"});
   EXPECT_EQ(plan->steps[2].depends_on, std::vector<std::string>{"disable-acls"});
   EXPECT_TRUE(plan->steps[3].depends_on.empty());
+  // The tag is cosmetic: the executor runs it last and a refused PutBucketTagging blocks nothing.
+  EXPECT_TRUE(plan->steps[3].cosmetic);
+  EXPECT_FALSE(plan->steps[0].cosmetic || plan->steps[1].cosmetic || plan->steps[2].cosmetic);
   EXPECT_EQ(plan->steps[1].calls.front().operation, "PutBucketAcl");  // the ACL must be private first
   EXPECT_TRUE(any_contains(plan->warnings, "Presigned URLs"));
   EXPECT_TRUE(any_contains(plan->warnings, "Access points"));

@@ -103,7 +103,7 @@ TEST_F(E2eOpsTest, SignalsAtRandomPointsNeverLeaveAnAllTrafficGroupAndRecoveryIs
   const unsigned seed_value = std::random_device{}();
   std::mt19937 rng(seed_value);
   SCOPED_TRACE("random seed " + std::to_string(seed_value));
-  std::uniform_int_distribution<int> delay_ms(200, 3000);
+  std::uniform_int_distribution<int> delay_ms(500, 4000);
   int interrupted_runs = 0;
   for (int sig : {SIGINT, SIGTERM, SIGINT, SIGTERM}) {
     const int iteration = interrupted_runs + 1;
@@ -122,7 +122,14 @@ TEST_F(E2eOpsTest, SignalsAtRandomPointsNeverLeaveAnAllTrafficGroupAndRecoveryIs
     Proc a = reap(pid, name);
     const auto took = std::chrono::steady_clock::now() - signalled;
     ASSERT_FALSE(a.timed_out);
-    EXPECT_EQ(a.signal, 0) << "the first signal never kills the process outright";
+    if (a.signal == sig || a.code == 128 + sig) {
+      // Before apply took the signal over (process start-up) or before the run existed: nothing
+      // may have changed.
+      EXPECT_TRUE(status_json()["runs"].empty()) << a.all();
+      expect_original_world(name + " (signal before the run)");
+      continue;
+    }
+    EXPECT_EQ(a.signal, 0) << "the first signal never kills a started apply outright";
     EXPECT_LT(took, std::chrono::seconds(7)) << "the 8 s dwell is cut short\n" << a.all();
     json ex = exposed();
     EXPECT_TRUE(ex["exposed"].empty()) << ex.dump() << "\n" << a.all();
@@ -199,11 +206,14 @@ TEST_F(E2eOpsTest, SecondSignalExitsAtOnceWithAConsistentJournal) {
   ASSERT_EQ(plan(targets, "t.plan.json", {"--option", "ec2.untrack_dwell_seconds=60"}).code, 0);
   pid_t pid = spawn({"apply", "t.plan.json"}, "t");
   ASSERT_TRUE(wait_output("t", "isolate-network: applying", std::chrono::seconds(60)));
+  // Two different signals: both stay pending (a second SIGINT sent before the first was delivered
+  // would merge with it), so the second one always arrives while the first is being handled.
   ::kill(pid, SIGINT);
-  ::kill(pid, SIGINT);
+  ::kill(pid, SIGTERM);
   Proc a = reap(pid, "t", std::chrono::seconds(5));
   ASSERT_FALSE(a.timed_out);
-  EXPECT_EQ(a.code, 128 + SIGINT) << a.all();
+  // Which of the two is handled first is the kernel's choice; the exit names the second.
+  EXPECT_TRUE(a.code == 128 + SIGTERM || a.code == 128 + SIGINT) << a.code << "\n" << a.all();
   EXPECT_NE(a.err.find("exiting at once"), std::string::npos) << a.err;
   json sj = status_json();
   ASSERT_EQ(sj["runs"].size(), 1u);
@@ -277,6 +287,7 @@ TEST_F(E2eOpsTest, RefusedTagLeavesTheAccessCuttingStepsDone) {
   const std::string bucket = seed_["bucket_arn"];
   ASSERT_EQ(plan({"--target", bucket}, "b.json").code, 0);
   python("deny-responder s3:PutBucketTagging");
+  secret_ = seed_["responder_secret"];  // moto checks signatures from here
   moto().reset_auth(0);  // every request is checked from here
   Proc a = run({"apply", "b.json"});
   moto().reset_auth(-1);

@@ -71,17 +71,32 @@ TEST_F(E2ePlanTest, TargetsAreDiscoveredInParallelWithinTheBoundAndListedInReque
   EXPECT_LE(most, 4) << "more than 4 targets of one account and region were discovered at once";
 }
 
-TEST_F(E2ePlanTest, FailedPlanNamesTheFirstFailingTargetInRequestOrder) {
+// Targets that cannot be planned are reported and skipped; the others' plan is written (exit 4).
+// When none can be planned, the error is that of the first failing target in request order.
+TEST_F(E2ePlanTest, PartialPlanSkipsTargetsThatCannotBePlannedAndNamesThem) {
   seed(3);
   write_settings(org_settings("auto"));
   const std::string missing_a = "i-00000000000000aaa", missing_b = "i-00000000000000bbb";
   auto arn = [](const std::string& id) { return "arn:aws:ec2:us-east-1:123456789012:instance/" + id; };
   Proc p = plan({"--target", seed_["instance_arns"][0], "--target", arn(missing_a), "--target",
                  seed_["instance_arns"][1], "--target", arn(missing_b), "--target", seed_["instance_arns"][2]});
-  EXPECT_NE(p.code, 0) << p.all();
-  EXPECT_NE(p.all().find(missing_a), std::string::npos) << p.all();
-  EXPECT_EQ(p.all().find(missing_b), std::string::npos) << p.all();
-  EXPECT_FALSE(fs::exists(dir_ + "/plan.json"));
+  EXPECT_EQ(p.code, 4) << p.all();
+  EXPECT_NE(p.out.find("NOT PLANNED: " + arn(missing_a)), std::string::npos) << p.all();
+  EXPECT_NE(p.out.find("NOT PLANNED: " + arn(missing_b)), std::string::npos) << p.all();
+  ASSERT_TRUE(fs::exists(dir_ + "/plan.json"));
+  json doc = json::parse(slurp(dir_ + "/plan.json"));
+  std::vector<std::string> got, want = {seed_["instance_arns"][0], seed_["instance_arns"][1], seed_["instance_arns"][2]};
+  for (const auto& t : doc["targets"]) got.push_back(t["target"]);
+  EXPECT_EQ(got, want) << "the planned targets, in request order";
+  ASSERT_EQ(doc["unplanned"].size(), 2u);
+  EXPECT_EQ(doc["unplanned"][0]["target"], arn(missing_a));
+  EXPECT_EQ(doc["unplanned"][1]["target"], arn(missing_b));
+
+  Proc none = plan({"--target", arn(missing_a), "--target", arn(missing_b)}, "none.json");
+  EXPECT_EQ(none.code, 1) << none.all();
+  EXPECT_NE(none.all().find(missing_a), std::string::npos) << none.all();
+  EXPECT_EQ(none.all().find(missing_b), std::string::npos) << none.all();
+  EXPECT_FALSE(fs::exists(dir_ + "/none.json"));
 }
 
 // The settings' executor bounds reach both plan (discovery) and apply: with one target at a time,

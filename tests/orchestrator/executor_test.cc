@@ -275,7 +275,8 @@ TEST_F(ExecutorTest, StepsStopMutatingOnceMayMutateRefuses) {
 
 std::map<std::string, std::string> states_of(Journal& j, const std::string& run) {
   std::map<std::string, std::string> out;
-  for (const auto& s : j.steps(run).value()) out[s.target.substr(s.target.size() - 1) + s.step_id] = s.state;
+  const std::vector<StepRecord> steps = j.steps(run).value();
+  for (const auto& s : steps) out[s.target.substr(s.target.size() - 1) + s.step_id] = s.state;
   return out;
 }
 

@@ -45,7 +45,8 @@ def seed(n):
     # The responder's own IAM user: moto answers GetCallerIdentity for its default "testing" key with
     # arn:aws:sts::123456789012:user/moto, a form AWS never returns; a real user's key gives the iam ARN.
     iam.create_user(UserName="e2e-responder")
-    responder_key = iam.create_access_key(UserName="e2e-responder")["AccessKey"]["AccessKeyId"]
+    responder = iam.create_access_key(UserName="e2e-responder")["AccessKey"]
+    responder_key = responder["AccessKeyId"]
     iam.create_user(UserName=USER)
     iam.create_access_key(UserName=USER)
     old = iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
@@ -59,7 +60,9 @@ def seed(n):
                                                  "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}]}))
     s3.put_bucket_tagging(Bucket=BUCKET, Tagging={"TagSet": [{"Key": "team", "Value": "payroll"}]})
     s3.put_object(Bucket=BUCKET, Key="2026/11/payroll.csv", Body=b"name,amount\n")
+    # The secret is moto's, for tests that switch moto's signature checking on.
     return {"instances": instances, "responder_key_id": responder_key,
+            "responder_secret": responder["SecretAccessKey"],
             "instance_arns": [f"arn:aws:ec2:us-east-1:123456789012:instance/{i}" for i in instances],
             "user": USER, "user_arn": f"arn:aws:iam::123456789012:user/{USER}",
             "bucket": BUCKET, "bucket_arn": f"arn:aws:s3:::{BUCKET}"}
