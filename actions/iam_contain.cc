@@ -67,7 +67,9 @@ class IamContain final : public ActionFamily {
   }
   // Without --reactivate-keys a user's keys stay Inactive after rollback (AWS's runbook too).
   bool rollback_keeps_contained(const Step& s, const RollbackOptions& o) const override {
-    return !is_role_step(s) && s.id == "deactivate-keys" && !o.reactivate_keys;
+    if (o.reactivate_keys || s.id != "deactivate-keys") return false;
+    auto args = iam::parse_contain_args(s);
+    return args.ok() && args->principal == iam::Principal::kUser;
   }
 };
 
