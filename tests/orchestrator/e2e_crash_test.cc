@@ -32,6 +32,23 @@ class E2eCrashTest : public E2eTest {
     return steps;
   }
 
+  // A bucket and an object of it: two targets that write one bucket policy. Returns the steps.
+  int fresh_shared_bucket_world(const std::string& name) {
+    state_ = dir_ + "/" + name;
+    fs::create_directories(state_);
+    seed(1);
+    write_settings(org_settings("auto"));
+    const std::string bucket = seed_["bucket_arn"];
+    Proc p = plan({"--target", bucket + "/2026/11/payroll.csv", "--target", bucket}, name + ".plan.json");
+    EXPECT_EQ(p.code, 0) << p.all();
+    plan_ = name + ".plan.json";
+    json doc = json::parse(slurp(dir_ + "/" + plan_));
+    int steps = 0;
+    for (const auto& t : doc["targets"]) steps += static_cast<int>(t["steps"].size());
+    before_ = seeded_state();
+    return steps;
+  }
+
   // After a crash: the run is listed, and the killed process left it unfinished.
   std::string crashed_run_id(const std::string& what) {
     json st = status_json();
@@ -102,6 +119,23 @@ TEST_F(E2eCrashTest, ResumeAfterACrashFinishesTheRunAndRollbackRestores) {
     json contained = world_state();
     EXPECT_NE(contained, before_) << what << ": the finished run changed nothing";
     rollback_restores(run_id, what + " then --resume");
+  }
+}
+
+// The bucket's whole-policy step and the object's statement share the bucket policy: killed at
+// any of their steps, rollback still brings back the policy byte for byte.
+TEST_F(E2eCrashTest, TargetsSharingABucketRestoreExactlyAfterACrash) {
+  ASSERT_EQ(fresh_shared_bucket_world("shared-count"), 5);  // 4 for the bucket, the object's deny
+  for (const char* phase : {"before_apply", "after_apply"}) {
+    for (int n = 1; n <= 5; ++n) {
+      std::string what = std::string(phase) + ":" + std::to_string(n);
+      fresh_shared_bucket_world(std::string("shared-") + phase + "-" + std::to_string(n));
+      Proc a = run({"apply", plan_}, {{"CONTAINCTL_FAULT", what}});
+      EXPECT_EQ(a.signal, SIGKILL) << what << " exit " << a.code << "\n" << a.all();
+      std::string run_id = crashed_run_id(what);
+      ASSERT_FALSE(run_id.empty());
+      rollback_restores(run_id, "shared bucket " + what);
+    }
   }
 }
 
