@@ -3,7 +3,6 @@
 
 #include <fstream>
 #include <iostream>
-#include <regex>
 #include <sstream>
 
 #include "orchestrator/findings_internal.h"
@@ -29,8 +28,10 @@ bool looks_guardduty(const json& f) {
 
 // GuardDuty's and Security Hub's own products; everything else was imported by someone else.
 bool aws_own_product(const std::string& product_arn) {
-  static const std::regex kOwn("^arn:(aws|aws-cn|aws-us-gov):securityhub:[a-z0-9-]+::product/aws/(guardduty|securityhub)$");
-  return std::regex_match(product_arn, kOwn);
+  auto a = aws::parse_arn(product_arn);
+  if (!a.ok() || a->service != "securityhub" || a->region.empty() || !a->account.empty()) return false;
+  std::string r = a->resource_text();
+  return r == "product/aws/guardduty" || r == "product/aws/securityhub";
 }
 
 struct Reader {

@@ -17,7 +17,7 @@ void instance(Judge& j, const std::string& where, const std::string& id, const s
     return j.target(label(where, id), *arn, "instance named by GuardDuty finding " + j.finding_type);
   }
   if (region.empty()) return j.skip(label(where, id), "the finding gives no Region to build the instance ARN");
-  j.target(label(where, id), "arn:" + j.partition + ":ec2:" + region + ":" + j.account + ":instance/" + id,
+  j.target(label(where, id), aws::ec2_instance_arn(j.partition, region, j.account, id),
            "instance named by GuardDuty finding " + j.finding_type);
 }
 
@@ -26,17 +26,18 @@ void bucket(Judge& j, const std::string& where, const std::string& name, const s
   if (name.empty() && arn_given.empty()) return j.skip(where, "the bucket has neither Name nor Arn");
   if (name.find_first_of("/:") != std::string::npos)
     return j.skip(label(where, name), "'" + name + "' is not a bucket name");
-  std::string arn = "arn:" + j.partition + ":s3:::" + name;
-  if (!arn_given.empty()) {
-    std::string why, repaired;
-    auto checked = checked_arn(arn_given, {j.partition, "s3", "", "", "bucket"}, why, repaired);
-    if (!checked) return j.skip(label(where, name.empty() ? arn_given : name), why);
-    if (!name.empty() && *checked != arn)
+  std::string note = "bucket named by GuardDuty finding " + j.finding_type +
+                     (actor.empty() ? "" : " (accessed with key " + actor + ")");
+  if (arn_given.empty()) return j.target(label(where, name), aws::s3_arn(j.partition, name), note);
+  std::string why, repaired;
+  auto checked = checked_arn(arn_given, {j.partition, "s3", "", "", "bucket"}, why, repaired);
+  if (!checked) return j.skip(label(where, name.empty() ? arn_given : name), why);
+  if (!name.empty()) {
+    auto named = aws::s3_arn(j.partition, name);
+    if (!named.ok() || named->str() != *checked)
       return j.skip(label(where, name), "the bucket's Arn " + arn_given + " and Name '" + name + "' disagree");
-    arn = *checked;
   }
-  j.target(label(where, name), arn,
-           "bucket named by GuardDuty finding " + j.finding_type + (actor.empty() ? "" : " (accessed with key " + actor + ")"));
+  j.target(label(where, name), *checked, note);
 }
 
 Principal key_details(const json& d) {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actions/target.h"
+#include "aws/arn.h"
 #include "orchestrator/findings.h"
 
 namespace containctl::orch::findings {
@@ -38,6 +39,9 @@ struct Judge {
 
   // Validates `arn` as a containment target; a target that does not parse is skipped instead.
   void target(const std::string& resource, const std::string& arn, std::string note,
+              std::string access_key_id = "");
+  // An ARN from aws::Arn's builders: a builder's error (fields that make no valid ARN) is a skip.
+  void target(const std::string& resource, const Result<aws::Arn>& arn, std::string note,
               std::string access_key_id = "");
   void skip(const std::string& resource, const std::string& reason);
 };

@@ -78,13 +78,32 @@ void Judge::target(const std::string& resource, const std::string& arn, std::str
   out->targets.push_back(std::move(ft));
 }
 
+void Judge::target(const std::string& resource, const Result<aws::Arn>& arn, std::string note, std::string key) {
+  if (!arn.ok()) return skip(resource, arn.error().message);
+  target(resource, arn->str(), std::move(note), std::move(key));
+}
+
 namespace {
 
 bool starts_with(const std::string& s, std::string_view p) { return s.rfind(p, 0) == 0; }
 
-std::string iam_arn(const std::string& partition, const std::string& account, const std::string& kind,
-                    const std::string& name) {
-  return "arn:" + partition + ":iam::" + account + ":" + kind + "/" + name;
+// An IAM user or role named by its ARN (an assumed-role session ARN means its role).
+Result<aws::Arn> iam_principal(const std::string& text) {
+  CC_ASSIGN(aws::Arn a, aws::parse_arn(text));
+  aws::Arn p = aws::principal_of(a);
+  if (!p.is_iam_principal()) return Error::invalid("ARN '" + text + "' is not an IAM user or role");
+  return p;
+}
+
+std::string kind_name(aws::ArnKind k) {
+  switch (k) {
+    case aws::ArnKind::kEc2Instance: return "instance";
+    case aws::ArnKind::kIamUser: return "user";
+    case aws::ArnKind::kIamRole: return "role";
+    case aws::ArnKind::kS3Bucket: return "bucket";
+    case aws::ArnKind::kS3Object: return "object";
+    default: return "other";
+  }
 }
 
 bool is_type(const std::string& t, std::initializer_list<std::string_view> names) {
@@ -103,9 +122,11 @@ void add_principal(Judge& j, const std::string& resource, const Principal& in) {
     key_note = " (the finding's key id '" + p.key_id + "' is not an AWS access key id and was ignored)";
     p.key_id.clear();
   }
+  std::optional<Result<aws::Arn>> issuer_parsed;
+  if (!p.issuer_arn.empty()) issuer_parsed = aws::parse_arn(p.issuer_arn);
   bool root = is_type(p.type, {"Root"}) || is_type(p.issuer_type, {"Root"}) ||
               (!p.principal_id.empty() && p.principal_id == account) ||
-              (!p.issuer_arn.empty() && p.issuer_arn.size() > 5 && p.issuer_arn.ends_with(":root"));
+              (issuer_parsed && issuer_parsed->ok() && (*issuer_parsed)->kind == aws::ArnKind::kIamRoot);
   if (root)
     return j.skip(resource, "the account root user of " + account +
                                 " cannot be contained by policy; secure the root credentials by hand "
@@ -116,9 +137,15 @@ void add_principal(Judge& j, const std::string& resource, const Principal& in) {
   // The session issuer, when the finding names one, is the principal to contain for any session.
   std::string issuer;
   if (!p.issuer_arn.empty()) {
-    issuer = p.issuer_arn;
+    auto a = iam_principal(p.issuer_arn);
+    if (!a.ok()) return j.skip(resource, "the session issuer: " + a.error().message);
+    issuer = a->str();
   } else if (!p.issuer_name.empty() && is_type(p.issuer_type, {"Role", "User"})) {
-    issuer = iam_arn(j.partition, account, is_type(p.issuer_type, {"Role"}) ? "role" : "user", p.issuer_name);
+    auto a = aws::iam_arn(j.partition, account,
+                          is_type(p.issuer_type, {"Role"}) ? aws::ArnKind::kIamRole : aws::ArnKind::kIamUser,
+                          p.issuer_name);
+    if (!a.ok()) return j.skip(resource, "the session issuer: " + a.error().message);
+    issuer = a->str();
   }
   std::string key = p.key_id.empty() ? "a session" : "access key " + p.key_id;
   std::string key_id = p.key_id;
@@ -135,7 +162,7 @@ void add_principal(Judge& j, const std::string& resource, const Principal& in) {
   auto user = [&](const std::string& name, const std::string& how) {
     if (name.empty()) return j.skip(resource, "the IAM user's name is missing");
     if (bad_name(name)) return;
-    std::string arn = starts_with(name, "arn:") ? name : iam_arn(j.partition, account, "user", name);
+    auto arn = starts_with(name, "arn:") ? iam_principal(name) : aws::iam_arn(j.partition, account, aws::ArnKind::kIamUser, name);
     std::string note = asia ? "temporary credentials " + p.key_id + " of IAM user " + name +
                                   " (GetSessionToken); containing the user also revokes them"
                        : p.key_id.empty() ? "IAM user " + name + " is named in the finding (" + how + ")"
@@ -145,7 +172,7 @@ void add_principal(Judge& j, const std::string& resource, const Principal& in) {
   auto role = [&](const std::string& name) {
     if (name.empty()) return j.skip(resource, "a role session, but neither the role's name nor the session issuer is given");
     if (bad_name(name)) return;
-    std::string arn = starts_with(name, "arn:") ? name : iam_arn(j.partition, account, "role", name);
+    auto arn = starts_with(name, "arn:") ? iam_principal(name) : aws::iam_arn(j.partition, account, aws::ArnKind::kIamRole, name);
     j.target(resource, arn,
              key + " is a session of role " + name +
                  "; the role is contained because session credentials cannot be revoked one by one" + key_note,
@@ -173,32 +200,32 @@ void add_principal(Judge& j, const std::string& resource, const Principal& in) {
   if (asia)
     return j.skip(resource, "access key " + p.key_id + " (ASIA) has no principal type and no session issuer: "
                             "cannot tell a role session from an IAM user's session token");
-  if (starts_with(p.name, "arn:")) return j.target(resource, p.name, "principal named by its ARN" + key_note);
+  if (starts_with(p.name, "arn:")) return j.target(resource, iam_principal(p.name), "principal named by its ARN" + key_note);
   j.skip(resource, "no principal type, access key id, principal id or session issuer: cannot tell whether '" +
                        p.name + "' is an IAM user or a role");
 }
 
 std::optional<std::string> checked_arn(const std::string& arn, const ArnExpect& e, std::string& why,
                                        std::string& repaired_from) {
-  auto agrees = [&](const actions::Target& t, bool need_all) -> std::string {
+  auto agrees = [&](const aws::Arn& t, bool need_all) -> std::string {
     auto check = [&](const std::string& what, const std::string& want, const std::string& got) -> std::string {
       if (want.empty()) return need_all ? "the resource gives no " + what : "";
       return want == got ? "" : "the resource's " + what + " is '" + want + "' but the ARN says '" + got + "'";
     };
     std::string bad = check("partition", e.partition, t.partition);
     if (bad.empty()) bad = check("service", e.service, t.service);
-    if (bad.empty()) bad = check("type", e.type, t.type);
+    if (bad.empty()) bad = check("type", e.type, kind_name(t.kind));
     if (bad.empty() && t.service == "ec2") bad = check("region", e.region, t.region);
     if (bad.empty() && t.service != "s3" && need_all) bad = check("account", e.account, t.account);
     return bad;
   };
-  auto parsed = actions::parse_target_arn(arn);
+  auto parsed = aws::parse_arn(arn);
   if (parsed.ok()) {
     if (std::string bad = agrees(*parsed, false); !bad.empty()) {
       why = "ARN " + arn + " disagrees with the resource: " + bad;
       return std::nullopt;
     }
-    return parsed->arn;
+    return parsed->str();
   }
   // Known malformation (AWS's own documentation shows it): an empty field after the partition,
   // "arn:aws::ec2:us-east-1:123456789012:instance/i-...". The intended ARN is certain only when
@@ -207,14 +234,14 @@ std::optional<std::string> checked_arn(const std::string& arn, const ArnExpect& 
     std::string prefix = std::string("arn:") + p + "::";
     if (!starts_with(arn, prefix)) continue;
     std::string candidate = std::string("arn:") + p + ":" + arn.substr(prefix.size());
-    auto t = actions::parse_target_arn(candidate);
+    auto t = aws::parse_arn(candidate);
     if (!t.ok()) break;
     if (std::string bad = agrees(*t, true); !bad.empty()) {
       why = "ARN " + arn + " is malformed (empty field after the partition) and cannot be rebuilt: " + bad;
       return std::nullopt;
     }
     repaired_from = arn;
-    return t->arn;
+    return t->str();
   }
   why = parsed.error().message;
   return std::nullopt;

@@ -31,7 +31,7 @@ void ec2_instance(Judge& j, const Res& r) {
   if (r.id.rfind("arn:", 0) == 0) return by_arn(j, r, "ec2", "instance", "instance named by Security Hub finding");
   if (r.id.rfind("i-", 0) != 0) return j.skip(r.where, "'" + r.id + "' is neither an instance ARN nor an instance id");
   if (r.region.empty()) return j.skip(r.where, "the resource gives no Region to build the instance ARN");
-  j.target(r.where, "arn:" + r.partition + ":ec2:" + r.region + ":" + j.account + ":instance/" + r.id,
+  j.target(r.where, aws::ec2_instance_arn(r.partition, r.region, j.account, r.id),
            "instance named by Security Hub finding");
 }
 
@@ -45,7 +45,9 @@ void iam_principal(Judge& j, const Res& r, bool user) {
     return j.skip(r.where, "the Id is not an ARN and Details." + std::string(user ? "AwsIamUser.UserName" : "AwsIamRole.RoleName") +
                                " is missing");
   std::string path = str(*d, "Path").empty() ? "/" : str(*d, "Path");
-  j.target(r.where, "arn:" + r.partition + ":iam::" + j.account + ":" + kind + path + name, note);
+  j.target(r.where,
+           aws::iam_arn(r.partition, j.account, user ? aws::ArnKind::kIamUser : aws::ArnKind::kIamRole, name, path),
+           note);
 }
 
 void access_key(Judge& j, const Res& r) {
@@ -80,7 +82,7 @@ void s3(Judge& j, const Res& r, bool object) {
   if (object) return j.skip(r.where, "'" + r.id + "' is not an object ARN");
   if (r.id.find_first_of(":/") != std::string::npos)
     return j.skip(r.where, "'" + r.id + "' is neither a bucket ARN nor a bucket name");
-  j.target(r.where, "arn:" + r.partition + ":s3:::" + r.id, note);
+  j.target(r.where, aws::s3_arn(r.partition, r.id), note);
 }
 
 }  // namespace

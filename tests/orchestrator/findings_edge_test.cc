@@ -53,6 +53,25 @@ TEST(FindingsEdgeTest, SessionIssuerWithoutArnAndFederatedUsers) {
   EXPECT_NE(r.skipped.at(0).reason.find("'AWSService' cannot be contained"), std::string::npos);
 }
 
+// Attack sequences give the session issuer as an ARN: an sts assumed-role ARN means its role (not
+// the caller-chosen session name), the root ARN means root, anything else is no principal.
+TEST(FindingsEdgeTest, SessionIssuerArnsOfEveryKind) {
+  json doc = read_finding("edge_guardduty_attack_sequence.json");
+  auto& issuer = doc["Findings"][0]["Service"]["Detection"]["Sequence"]["Actors"][0]["Session"]["Issuer"];
+  issuer = "arn:aws:sts::111122223333:assumed-role/web-server-role/BreakGlass";
+  EXPECT_EQ(judge(doc).targets.at(0).arn, "arn:aws:iam::111122223333:role/web-server-role");
+  issuer = "arn:aws:iam::111122223333:root";
+  auto r = judge(doc);
+  EXPECT_NE(r.targets.at(0).arn, "arn:aws:iam::111122223333:role/web-server-role");
+  ASSERT_NE(skipped(r, "Actors[0]"), nullptr);
+  EXPECT_NE(skipped(r, "Actors[0]")->reason.find("root user"), std::string::npos);
+  issuer = "arn:aws:ec2:us-east-1:111122223333:instance/i-0abcd1234ef567890";
+  r = judge(doc);
+  ASSERT_NE(skipped(r, "Actors[0]"), nullptr);
+  EXPECT_NE(skipped(r, "Actors[0]")->reason.find("not an IAM user or role"), std::string::npos)
+      << skipped(r, "Actors[0]")->reason;
+}
+
 // The GuardDuty sample S3 finding names the placeholder bucket "bucketName": the bucket is skipped,
 // the IAM user it also names is still contained.
 TEST(FindingsEdgeTest, OneBadResourceDoesNotSinkItsNeighbours) {
