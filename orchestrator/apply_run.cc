@@ -64,6 +64,8 @@ Status refuse_used_approvals(Journal& journal, const std::string& resume_run_id,
   d.accepted_approvals = keep;
   d.accepted = names;
   return Ok{};
+}
+
 // Per target at the end of an apply: contained / partly contained / not contained, from the
 // journal (what verified), the steps left, and what to run next.
 json target_summary(Journal& journal, const std::string& run_id, const std::vector<PlanEntry>& entries,
@@ -278,8 +280,6 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
     return kExitOk;
   }
 
-  auto lock = journal.guard_run();
-  if (!lock.ok()) return report_error(rt.globals(), lock.error());
   // Fails closed: an audit log that could not record the decisions above stops the run here.
   if (Status health = rt.audit_health(); !health.ok()) {
     report_error(rt.globals(), health.error());
