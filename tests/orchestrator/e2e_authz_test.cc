@@ -110,12 +110,14 @@ TEST_F(E2eAuthzTest, ApprovalIsSingleUseEvenAfterRollback) {
   ASSERT_EQ(first.code, 0) << first.all();
   std::string run1 = json::parse(first.out)["run_id"];
 
-  // A second apply with the same approval, before and after rolling the first run back.
-  Proc again = refused_apply({"apply", "plan.json", "--approval", "bob.json"}, 3);
-  EXPECT_NE(again.err.find("already used by run " + run1), std::string::npos) << again.err;
+  // A second apply with the same approval while the first run holds the user does nothing (one
+  // containment per target); after the rollback it is refused: the approval was used.
+  Proc held = run({"apply", "plan.json", "--approval", "bob.json"});
+  EXPECT_EQ(held.code, 0) << held.all();
+  EXPECT_NE(held.all().find("already contained by run " + run1), std::string::npos) << held.all();
   Proc rb = run({"rollback", run1, "--force"});
   ASSERT_EQ(rb.code, 0) << rb.all();
-  again = refused_apply({"apply", "plan.json", "--approval", "bob.json"}, 3);
+  Proc again = refused_apply({"apply", "plan.json", "--approval", "bob.json"}, 3);
   EXPECT_NE(again.err.find("already used by run " + run1), std::string::npos) << again.err;
 
   // Resuming the rolled-back run would contain again without a fresh decision.
