@@ -93,7 +93,10 @@ struct Entry {
   json result;           // the plan entry
   actions::Target target;  // as discovery confirmed it (the candidate's until then)
   std::string refusal;     // set when discovery shows the target may not be contained
-  std::optional<Holding> held;  // contained by a run not rolled back: not discovered again
+  // Contained by a run not rolled back: not contained again, but still read back, so a plan never
+  // says "already contained" of a target someone has since opened up again.
+  std::optional<Holding> held;
+  std::vector<std::string> reopened;  // of a held target: the steps its family would take again
 };
 
 json options_json(const std::map<std::string, std::string>& o) {
@@ -171,7 +174,7 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
       // Protected targets are not even discovered: they are never contained.
       e.is_protected = !protection_reason(settings, caller, c.target.arn).empty();
       e.held = held_by(holdings, c.target.arn, family);
-      if (!e.is_protected && !e.held) {
+      if (!e.is_protected) {
         CC_ASSIGN(e.client, rt.client_for(account, c.target.partition));
       }
       entries.push_back(std::move(e));
@@ -181,7 +184,7 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
   // 2. Read-only discovery and family.plan, targets in parallel (bounded like the executor).
   std::vector<size_t> work;
   for (size_t i = 0; i < entries.size(); ++i)
-    if (!entries[i].is_protected && !entries[i].held) work.push_back(i);
+    if (!entries[i].is_protected) work.push_back(i);
   std::vector<std::string> allow = settings.s3_allow_access;
   allow.push_back(principal_arn(caller.arn));
   auto plan_one = [&](Entry& e) -> Status {
@@ -217,6 +220,11 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
     actions::Context real_ctx{target_client, e.target, e.region, "", caller, opts, allow, rt.clock()};
     if (auto j = journaled.find(e.target.arn); j != journaled.end()) real_ctx.journal = j->second;
     CC_ASSIGN(actions::TargetPlan tp, fam->plan(real_ctx, discovered));
+    if (e.held) {
+      if (!tp.already_contained)
+        for (const auto& s : tp.steps) e.reopened.push_back(s.id);
+      return Ok{};
+    }
     json steps = json::array();
     for (const auto& s : tp.steps) steps.push_back(step_to_json(s));
     e.result = {{"target", e.target.arn},   {"family", e.family},
@@ -267,6 +275,22 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
                   {"warnings", json::array()}, {"gate", e.gate.to_json()}, {"steps", json::array()},
                   {"options", options_json(req.options)}};
       if (!c.finding_id.empty()) e.result["finding_id"] = c.finding_id;
+      if (!e.status.ok()) {
+        e.result["warnings"].push_back("could not read the target back from AWS to check that run " + e.held->run_id +
+                                       "'s containment still holds: " + e.status.error().describe());
+      } else if (!e.reopened.empty()) {
+        json ids = e.reopened;
+        e.result["reopened"] = ids;
+        e.result["already_contained"] = false;
+        e.result["note"] = "run " + e.held->run_id + " holds this target, but it is no longer contained in AWS";
+        e.result["warnings"].push_back(
+            "run " + e.held->run_id + " contained this target, but AWS no longer shows it contained: the " + e.family +
+            " family would take these steps again: " + ids.dump() + ". Someone changed it after that run (the "
+            "adversary may still hold credentials). See containctl status " + e.held->run_id +
+            "; to contain it again, roll back that run and plan again.");
+        rt.audit("containment_reopened", {{"target", arn}, {"family", e.family}, {"run_id", e.held->run_id},
+                                          {"steps", ids}});
+      }
     } else if (!e.status.ok()) {
       if (!first_error) first_error = e.status.error();
       unplanned.push_back({{"target", arn}, {"family", e.family}, {"error", e.status.error().describe()},

@@ -175,5 +175,29 @@ TEST_F(E2ePlanTest, InstanceIsolatedByAnEarlierRunIsPlannedAsAlreadyContained) {
   EXPECT_TRUE(doc["targets"][0]["steps"].empty()) << doc["targets"][0].dump();
 }
 
+// An adversary who still holds credentials puts the isolated instance back in its old group. The
+// next plan must not call it "already contained" on the strength of the journal alone: it reads the
+// instance back, says the containment no longer holds, and names the steps it would take again.
+TEST_F(E2ePlanTest, HeldTargetOpenedUpAgainIsNotReportedContained) {
+  seed(1);
+  write_settings(org_settings("auto"));
+  const std::string instance = seed_["instance_arns"][0];
+  Proc p = plan({"--target", instance}, "plan.json", {"--option", "ec2.untrack_dwell_seconds=0"});
+  ASSERT_EQ(p.code, 0) << p.all();
+  Proc a = run({"--output", "json", "apply", dir_ + "/plan.json"});
+  ASSERT_EQ(a.code, 0) << a.all();
+  python("reopen '" + dir_ + "/seed.json'");
+  Proc again = plan({"--target", instance}, "again.json");
+  ASSERT_EQ(again.code, 0) << again.all();
+  json doc = json::parse(slurp(dir_ + "/again.json"));
+  ASSERT_EQ(doc["targets"].size(), 1u) << doc.dump();
+  const json& t = doc["targets"][0];
+  EXPECT_EQ(t["already_contained"], false) << t.dump();
+  ASSERT_TRUE(t.contains("reopened")) << t.dump();
+  EXPECT_NE(std::find(t["reopened"].begin(), t["reopened"].end(), "isolate-network"), t["reopened"].end()) << t.dump();
+  EXPECT_NE(t["warnings"].dump().find("no longer shows it contained"), std::string::npos) << t.dump();
+  EXPECT_TRUE(t["steps"].empty()) << "one containment per target: the plan does not contain it twice";
+}
+
 }  // namespace
 }  // namespace containctl::e2e

@@ -7,6 +7,7 @@
   world.py ENDPOINT person NAME        make IAM user NAME with an access key; print {"arn", "key_id"}
   world.py ENDPOINT exposed SEED_JSON  print the seeded instances' interfaces that sit in an all-traffic group,
                                        and every all-traffic group that still exists
+  world.py ENDPOINT reopen SEED_JSON   put the seeded instances' interfaces back in web-frontend (an adversary's undo)
   world.py ENDPOINT deny-responder ACTION  the responder may do everything but ACTION (for moto's auth mode)
 
 Only ever talks to ENDPOINT, which must be a 127.0.0.1 moto_server.
@@ -177,6 +178,17 @@ elif MODE == "exposed":
                     exposed.append([n["NetworkInterfaceId"], g["GroupId"]])
     left = sorted(name for name in groups.values() if name.startswith("containctl-all-traffic-"))
     print(json.dumps({"exposed": sorted(exposed), "all_traffic_groups": left}, sort_keys=True))
+elif MODE == "reopen":
+    # What an adversary with ec2:ModifyNetworkInterfaceAttribute does: the seeded instances' interfaces
+    # go back to the web-frontend group.
+    seeded = json.load(open(sys.argv[3]))
+    web = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["web-frontend"]}])
+    web = web["SecurityGroups"][0]["GroupId"]
+    for iid in seeded["instances"]:
+        for n in ec2.describe_network_interfaces(
+                Filters=[{"Name": "attachment.instance-id", "Values": [iid]}])["NetworkInterfaces"]:
+            ec2.modify_network_interface_attribute(NetworkInterfaceId=n["NetworkInterfaceId"], Groups=[web])
+    print("{}")
 elif MODE == "role":
     name = sys.argv[3]
     iam.create_role(RoleName=name, MaxSessionDuration=3600, AssumeRolePolicyDocument=json.dumps(
@@ -196,4 +208,4 @@ elif MODE == "deny-responder":
 else:
     sys.exit("usage: world.py ENDPOINT seed N | state SEED_JSON | store TABLE BUCKET | tamper-audit TABLE SEQ | "
              "rewrite-audit TABLE | person NAME | exposed SEED_JSON | role NAME | role-state NAME | "
-             "deny-responder ACTION")
+             "deny-responder ACTION | reopen SEED_JSON")
