@@ -330,7 +330,7 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
   if (interrupt_requested()) return interrupted_before_start(rt);
   if (fresh) {
     RunRecord rec{run_id, plan_hash, "running", "", "", plan.value("requester", ""), needs_approval ? "approval" : "auto", plan,
-                  this_process()};
+                  "", this_process()};
     if (auto st = journal.create_run(rec, to_run); !st.ok()) return report_error(rt.globals(), st.error());
   } else {
     logged(journal.set_run_owner(run_id, this_process()));
