@@ -47,7 +47,9 @@ MotoServer::MotoServer(int no_auth_count) {
       unsetenv("MOTO_ACCOUNT_ID");
       if (no_auth_count >= 0) setenv("INITIAL_NO_AUTH_ACTION_COUNT", std::to_string(no_auth_count).c_str(), 1);
       std::string port = std::to_string(port_);
-      execlp("moto_server", "moto_server", "-H", "127.0.0.1", "-p", port.c_str(), (char*)nullptr);
+      // moto_server with DynamoDB requests made atomic, as the real service's are (see the script).
+      execlp("python3", "python3", CONTAINCTL_SOURCE_DIR "/tests/support/moto_serialized.py", "127.0.0.1", port.c_str(),
+             (char*)nullptr);
       _exit(127);
     }
     pid_ = pid;
