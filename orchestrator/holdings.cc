@@ -30,22 +30,25 @@ std::map<std::pair<int, std::string>, bool> cosmetic_steps(const RunRecord& run)
 
 }  // namespace
 
-Result<std::vector<Holding>> current_holdings(Journal& journal) {
+Result<std::vector<RunSteps>> read_history(Journal& journal) {
   CC_ASSIGN(std::vector<RunRecord> runs, journal.runs());
-  std::vector<Holding> out;
-  for (const auto& r : runs) {
-    if (r.status == "rolled_back" || r.status == "refused") continue;
+  std::vector<RunSteps> out;
+  out.reserve(runs.size());
+  for (auto& r : runs) {
+    if (r.status == "rolled_back" || r.status == "refused") continue;  // they hold and applied nothing
     CC_ASSIGN(std::vector<StepRecord> steps, journal.steps(r.run_id));
+    out.push_back({std::move(r), std::move(steps)});
+  }
+  return out;
+}
+
+std::vector<Holding> current_holdings(Journal& journal, const std::vector<RunSteps>& history) {
+  std::vector<Holding> out;
+  for (const auto& [r, steps] : history) {
     std::map<int, Holding> by_entry;
-    std::map<int, bool> complete;
-    bool any = false;
-    for (const auto& s : steps) {
-      if (holds(s)) {
-        by_entry.emplace(s.entry, Holding{r.run_id, s.target, s.family, false});
-        any = true;
-      }
-    }
-    if (!any) continue;
+    for (const auto& s : steps)
+      if (holds(s)) by_entry.emplace(s.entry, Holding{r.run_id, s.target, s.family, false});
+    if (by_entry.empty()) continue;
     auto run = journal.run(r.run_id);  // with its plan
     auto cosmetic = run.ok() ? cosmetic_steps(*run) : std::map<std::pair<int, std::string>, bool>{};
     for (auto& [entry, h] : by_entry) {
@@ -57,6 +60,11 @@ Result<std::vector<Holding>> current_holdings(Journal& journal) {
     }
   }
   return out;
+}
+
+Result<std::vector<Holding>> current_holdings(Journal& journal) {
+  CC_ASSIGN(std::vector<RunSteps> history, read_history(journal));
+  return current_holdings(journal, history);
 }
 
 std::optional<Holding> held_by(const std::vector<Holding>& holdings, const std::string& target,

@@ -21,6 +21,14 @@ struct Holding {
   std::string family;
   bool complete = false;  // every non-cosmetic step of the entry verified
 };
+// Every run that may hold or have applied something (not rolled back, not refused), with its
+// steps: read once, since a plan consults both what runs hold and what they applied.
+struct RunSteps {
+  RunRecord run;
+  std::vector<StepRecord> steps;
+};
+Result<std::vector<RunSteps>> read_history(Journal& journal);
+std::vector<Holding> current_holdings(Journal& journal, const std::vector<RunSteps>& history);
 Result<std::vector<Holding>> current_holdings(Journal& journal);
 // The run (other than `except_run`) that holds (target, family), if any.
 std::optional<Holding> held_by(const std::vector<Holding>& holdings, const std::string& target,

@@ -118,24 +118,19 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
   std::unique_ptr<Journal> journal;
   if (auto j = rt.open_journal(); j.ok()) journal = std::move(*j);
   // What earlier runs applied to each target and did not roll back: families judge "already
-  // contained" by what they created (the journal), never by tags or names in the account.
+  // contained" by what they created (the journal), never by tags or names in the account. The
+  // same read gives what those runs hold (one containment per target).
   std::map<std::string, json> journaled;
+  std::vector<Holding> holdings;
   if (journal) {
-    if (auto runs = journal->runs(); runs.ok()) {
-      for (const RunRecord& run : *runs) {
-        if (run.status == "rolled_back") continue;
-        auto steps = journal->steps(run.run_id);
-        if (!steps.ok()) continue;
-        for (const StepRecord& st : *steps)
+    if (auto history = read_history(*journal); history.ok()) {
+      for (const auto& [run, steps] : *history)
+        for (const StepRecord& st : steps)
           if (st.state == step_state::kApplied || st.state == step_state::kVerified)
             journaled[st.target].push_back(
                 {{"run_id", st.run_id}, {"step_id", st.step_id}, {"state", st.state}, {"applied", st.applied}});
-      }
+      holdings = current_holdings(*journal, *history);
     }
-  }
-  std::vector<Holding> holdings;
-  if (journal) {
-    if (auto h = current_holdings(*journal); h.ok()) holdings = std::move(*h);
   }
 
   json plan = json::object();
