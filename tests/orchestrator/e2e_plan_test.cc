@@ -49,7 +49,20 @@ Overlap target_overlap(const std::vector<json>& records) {
   return out;
 }
 
-class E2ePlanTest : public E2eTest {};
+class E2ePlanTest : public E2eTest {
+ protected:
+  // Seeds one instance and isolates it with an automatic run; returns its ARN.
+  std::string isolate_one_instance() {
+    seed(1);
+    write_settings(org_settings("auto"));
+    const std::string instance = seed_["instance_arns"][0];
+    Proc p = plan({"--target", instance}, "plan.json", {"--option", "ec2.untrack_dwell_seconds=0"});
+    EXPECT_EQ(p.code, 0) << p.all();
+    Proc a = run({"--output", "json", "apply", dir_ + "/plan.json"});
+    EXPECT_EQ(a.code, 0) << a.all();
+    return instance;
+  }
+};
 
 TEST_F(E2ePlanTest, TargetsAreDiscoveredInParallelWithinTheBoundAndListedInRequestOrder) {
   seed(6);
@@ -160,13 +173,8 @@ TEST_F(E2ePlanTest, RateLimitsFromSettingsPaceTheCalls) {
 // journal isolated (a rule-free group the run created) is planned as already contained, with no
 // steps; the family alone cannot know the group is ours (a tag or a name never says so).
 TEST_F(E2ePlanTest, InstanceIsolatedByAnEarlierRunIsPlannedAsAlreadyContained) {
-  seed(1);
-  write_settings(org_settings("auto"));
-  const std::string instance = seed_["instance_arns"][0];
-  Proc p = plan({"--target", instance}, "plan.json", {"--option", "ec2.untrack_dwell_seconds=0"});
-  ASSERT_EQ(p.code, 0) << p.all();
-  Proc a = run({"--output", "json", "apply", dir_ + "/plan.json"});
-  ASSERT_EQ(a.code, 0) << a.all();
+  const std::string instance = isolate_one_instance();
+  if (HasFailure()) return;
   Proc again = plan({"--target", instance}, "again.json");
   ASSERT_EQ(again.code, 0) << again.all();
   json doc = json::parse(slurp(dir_ + "/again.json"));
@@ -179,13 +187,8 @@ TEST_F(E2ePlanTest, InstanceIsolatedByAnEarlierRunIsPlannedAsAlreadyContained) {
 // next plan must not call it "already contained" on the strength of the journal alone: it reads the
 // instance back, says the containment no longer holds, and names the steps it would take again.
 TEST_F(E2ePlanTest, HeldTargetOpenedUpAgainIsNotReportedContained) {
-  seed(1);
-  write_settings(org_settings("auto"));
-  const std::string instance = seed_["instance_arns"][0];
-  Proc p = plan({"--target", instance}, "plan.json", {"--option", "ec2.untrack_dwell_seconds=0"});
-  ASSERT_EQ(p.code, 0) << p.all();
-  Proc a = run({"--output", "json", "apply", dir_ + "/plan.json"});
-  ASSERT_EQ(a.code, 0) << a.all();
+  const std::string instance = isolate_one_instance();
+  if (HasFailure()) return;
   python("reopen '" + dir_ + "/seed.json'");
   Proc again = plan({"--target", instance}, "again.json");
   ASSERT_EQ(again.code, 0) << again.all();
