@@ -37,6 +37,17 @@ class Ec2Adversary : public ::testing::Test {
     return id;
   }
 
+  // An instance whose profile carries role app-role.
+  std::string launch_with_role() {
+    const std::string id = world_.launch({world_.group("web")});
+    q(*client_, "iam", "CreateRole",
+      {{"RoleName", "app-role"}, {"AssumeRolePolicyDocument", R"({"Version":"2012-10-17","Statement":[]})"}});
+    q(*client_, "iam", "CreateInstanceProfile", {{"InstanceProfileName", "app-profile"}});
+    q(*client_, "iam", "AddRoleToInstanceProfile", {{"InstanceProfileName", "app-profile"}, {"RoleName", "app-role"}});
+    q(*client_, "ec2", "AssociateIamInstanceProfile", {{"InstanceId", id}, {"IamInstanceProfile.Name", "app-profile"}});
+    return id;
+  }
+
   void put_on(const std::string& instance, const std::string& group) {
     const json interfaces = read_state(*client_, instance)["interfaces"];
     for (const auto& [eni, groups] : interfaces.items())
@@ -159,12 +170,7 @@ TEST_F(Ec2Adversary, TagsCarryTheRunIdOfTheApplyNotOfThePlan) {
 // holding its Sid and this instance's ARN, but with Effect Allow, revokes nothing. Apply must
 // still write the deny, verify must not pass on the decoy, and rollback puts the decoy back.
 TEST_F(Ec2Adversary, DecoySessionRevocationPolicyOnTheRoleIsNotTakenAsRevocation) {
-  const std::string id = world_.launch({world_.group("web")});
-  q(*client_, "iam", "CreateRole",
-    {{"RoleName", "app-role"}, {"AssumeRolePolicyDocument", R"({"Version":"2012-10-17","Statement":[]})"}});
-  q(*client_, "iam", "CreateInstanceProfile", {{"InstanceProfileName", "app-profile"}});
-  q(*client_, "iam", "AddRoleToInstanceProfile", {{"InstanceProfileName", "app-profile"}, {"RoleName", "app-role"}});
-  q(*client_, "ec2", "AssociateIamInstanceProfile", {{"InstanceId", id}, {"IamInstanceProfile.Name", "app-profile"}});
+  const std::string id = launch_with_role();
   const std::string instance_arn = world_.target(id).arn;
   const std::string policy_name = "containctl-revoke-" + id;
   const std::string decoy = json{{"Version", "2012-10-17"},
@@ -201,6 +207,41 @@ TEST_F(Ec2Adversary, DecoySessionRevocationPolicyOnTheRoleIsNotTakenAsRevocation
   ASSERT_TRUE(st.ok()) << st.error().describe();
   pol = q(*client_, "iam", "GetRolePolicy", {{"RoleName", "app-role"}, {"PolicyName", policy_name}});
   EXPECT_EQ(json::parse(aws::uri_decode(aws::xml_text(pol.root(), "PolicyDocument"))), json::parse(decoy));
+}
+
+// The exact revocation document, planted before containment with a cutoff long past: it revokes no
+// live session. Apply must write its own cutoff, not take the planted one as "already done".
+TEST_F(Ec2Adversary, PlantedRevocationWithAnOldCutoffIsReplacedByApply) {
+  const std::string id = launch_with_role();
+  const std::string instance_arn = world_.target(id).arn;
+  const std::string policy_name = "containctl-revoke-" + id;
+  q(*client_, "iam", "PutRolePolicy",
+    {{"RoleName", "app-role"}, {"PolicyName", policy_name},
+     {"PolicyDocument",
+      json{{"Version", "2012-10-17"},
+           {"Statement",
+            {{{"Sid", "ContainctlRevokeInstanceSessions"},
+              {"Effect", "Deny"},
+              {"Action", "*"},
+              {"Resource", "*"},
+              {"Condition",
+               {{"StringEquals", {{"ec2:SourceInstanceARN", instance_arn}}},
+                {"DateLessThan", {{"aws:TokenIssueTime", "2001-01-01T00:00:00Z"}}}}}}}}}
+          .dump()}});
+
+  options_.values = {{"ec2.revoke_instance_role_sessions", "true"}};
+  Context ctx = context(id);
+  auto d = family_->discover(ctx);
+  ASSERT_TRUE(d.ok()) << d.error().describe();
+  auto plan = family_->plan(ctx, *d);
+  ASSERT_TRUE(plan.ok()) << plan.error().describe();
+  std::vector<Applied> done;
+  Status st = execute(*family_, ctx, *plan, done);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  auto pol = q(*client_, "iam", "GetRolePolicy", {{"RoleName", "app-role"}, {"PolicyName", policy_name}});
+  const json written = json::parse(aws::uri_decode(aws::xml_text(pol.root(), "PolicyDocument")));
+  const std::string cutoff = written["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"];
+  EXPECT_NE(cutoff, "2001-01-01T00:00:00Z") << "the planted cutoff was kept: no live session is revoked";
 }
 
 }  // namespace
