@@ -12,8 +12,9 @@ namespace containctl::actions::iam {
 const char* principal_word(Principal p) { return p == Principal::kUser ? "User" : "Role"; }
 const char* principal_name_param(Principal p) { return p == Principal::kUser ? "UserName" : "RoleName"; }
 
-Result<aws::XmlResponse> call(Context& ctx, const std::string& action, const aws::Params& params) {
-  return ctx.client.query("iam", ctx.region, action, params);
+Result<aws::XmlResponse> call(Context& ctx, const std::string& action, const aws::Params& params,
+                               aws::CallOptions options) {
+  return ctx.client.query("iam", ctx.region, action, params, options);
 }
 
 bool is_no_such_entity(const Error& e) { return e.code == "NoSuchEntity"; }

@@ -50,7 +50,9 @@ std::string principal_key(Principal p, const std::string& partition, const std::
                           const std::string& name);
 std::string access_keys_key(const std::string& partition, const std::string& account, const std::string& user);
 
-Result<aws::XmlResponse> call(Context& ctx, const std::string& action, const aws::Params& params);
+// Creates (CreateAccessKey, CreateLoginProfile) pass {.idempotent = false}: never resent blindly.
+Result<aws::XmlResponse> call(Context& ctx, const std::string& action, const aws::Params& params,
+                               aws::CallOptions options = {});
 bool is_no_such_entity(const Error& e);
 
 // Follows Marker/IsTruncated and hands every member of `list_name` to `each`.

@@ -190,7 +190,7 @@ Status recreate_login_profile(Context& ctx, const Step& step, const ContainArgs&
     return step_error(step, "cannot write the new console password: " + written.error().message, ErrorKind::kIo);
   }
   auto r = call(ctx, "CreateLoginProfile",
-                {{"UserName", user}, {"Password", password}, {"PasswordResetRequired", "true"}});
+                {{"UserName", user}, {"Password", password}, {"PasswordResetRequired", "true"}}, {.idempotent = false});
   if (!r.ok()) {
     // Not idempotent: the answer may be lost after IAM created the profile (a retry then answers
     // EntityAlreadyExists). Read back before deciding; a profile that exists now gets the
@@ -199,7 +199,7 @@ Status recreate_login_profile(Context& ctx, const Step& step, const ContainArgs&
     auto now = login_profile(ctx, user);
     if (now.ok() && !now->is_null()) {
       auto fixed = call(ctx, "UpdateLoginProfile",
-                        {{"UserName", user}, {"Password", password}, {"PasswordResetRequired", "true"}});
+                        {{"UserName", user}, {"Password", password}, {"PasswordResetRequired", "true"}}, {.idempotent = false});
       wipe(password);
       if (!fixed.ok())
         return step_error(step, "CreateLoginProfile failed (" + r.error().code +

@@ -549,7 +549,7 @@ class IamRotateKeys final : public ActionFamily {
     // CreateAccessKey made without handing us its secret from these.
     std::vector<std::string> known = ids_of(keys);
     if (fresh.size() == 1) known.erase(std::remove(known.begin(), known.end(), fresh[0]), known.end());
-    auto r = call(ctx, "CreateAccessKey", {{"UserName", user}});
+    auto r = call(ctx, "CreateAccessKey", {{"UserName", user}}, {.idempotent = false});
     std::string id = r.ok() ? aws::xml_text(r->root(), "AccessKeyId") : "";
     std::string secret = r.ok() ? aws::xml_text(r->root(), "SecretAccessKey") : "";
     if (!r.ok() || id.empty() || secret.empty()) {
