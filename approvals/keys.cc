@@ -239,6 +239,9 @@ bool base64_decode(std::string_view text, std::string& out) {
     int c = (last && text[i + 2] == '=') ? -2 : val(text[i + 2]);
     int d = (last && text[i + 3] == '=') ? -2 : val(text[i + 3]);
     if (a < 0 || b < 0 || c == -1 || d == -1 || (c == -2 && d != -2)) return false;
+    // Strict: the bits padding leaves unused must be zero, so each byte string has exactly one
+    // encoding (an approval's id is its signature text: a second spelling must not be a second id).
+    if ((c == -2 && (b & 0x0f)) || (c >= 0 && d == -2 && (c & 0x03))) return false;
     uint32_t v = (a << 18) | (b << 12) | ((c < 0 ? 0 : c) << 6) | (d < 0 ? 0 : d);
     out += static_cast<char>(v >> 16);
     if (c >= 0) out += static_cast<char>((v >> 8) & 0xff);

@@ -208,6 +208,20 @@ TEST_F(LoadApprovalTest, NamesFileAndField) {
   EXPECT_NE(r.error().message.find("nope.json"), std::string::npos);
 }
 
+// An approval's id is its signature text. A second spelling of the same signature bytes (the bits
+// base64 padding leaves unused, set) would be a fresh id for a used approval: it is refused.
+TEST_F(LoadApprovalTest, SecondSpellingOfTheSignatureIsRefused) {
+  nlohmann::json good = to_json(sign("alice"));
+  std::string sig = good["signature"];
+  ASSERT_EQ(sig.size(), 88u);
+  ASSERT_EQ(sig.substr(86), "==");
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  sig[85] = alphabet[alphabet.find(sig[85]) ^ 1];  // one of the four unused bits
+  auto respelled = good;
+  respelled["signature"] = sig;
+  expect_error(respelled.dump(), "signature");
+}
+
 TEST(PersonTest, ExtractsThePerson) {
   EXPECT_EQ(person_of("arn:aws:iam::111122223333:user/alice"), "alice");
   EXPECT_EQ(person_of("arn:aws:iam::111122223333:user/a/b/Alice"), "alice");

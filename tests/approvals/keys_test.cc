@@ -121,6 +121,9 @@ TEST(Base64Test, RoundTripsAllLengths) {
   EXPECT_FALSE(base64_decode("Zm8", out));
   EXPECT_FALSE(base64_decode("Z=8=", out));
   EXPECT_FALSE(base64_decode("Zm9v!mFy", out));
+  // Unused bits set: the same bytes spelled another way.
+  EXPECT_FALSE(base64_decode("Zm9=", out));
+  EXPECT_FALSE(base64_decode("Zh==", out));
 }
 
 }  // namespace
