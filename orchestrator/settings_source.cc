@@ -1,5 +1,6 @@
 #include "orchestrator/settings_source.h"
 
+#include <filesystem>
 #include <regex>
 
 namespace containctl::orch {
@@ -71,8 +72,19 @@ Result<Settings> load_settings_for(const GlobalOptions& g, std::unique_ptr<Sessi
   if (!src.remote()) return load_settings(src.path);
   if (!session) { CC_ASSIGN(session, Session::open(g)); }
   CC_ASSIGN(std::string text, fetch_settings_text(src, session->client(), session->region()));
-  // No folder to be relative to: relative key paths in remote settings are taken from the working directory.
-  return parse_settings(text, src.spec, "");
+  return parse_remote_settings(text, src.spec);
+}
+
+Result<Settings> parse_remote_settings(const std::string& text, const std::string& spec) {
+  CC_ASSIGN(Settings s, parse_settings(text, spec, ""));
+  // No folder to be relative to: a relative key path would be read from wherever the command runs,
+  // which whoever runs it chooses (their own key under the approver's name).
+  for (const auto& [name, approver] : s.approvers)
+    if (!std::filesystem::path(approver.public_key).is_absolute())
+      return Error::invalid(spec + ": approvers." + name + ": public key path '" + approver.public_key +
+                                "' must be absolute in settings read from S3 or SSM",
+                            "InvalidSettings");
+  return s;
 }
 
 }  // namespace containctl::orch

@@ -38,6 +38,8 @@ Result<std::string> fetch_settings_text(const SettingsSource& source, aws::AwsCl
 
 // The settings in force for a command (resolve_settings_path). A remote source needs the AWS
 // session: it is opened into `session` (when still null) and left there for the caller to reuse.
+// Settings text from S3 or SSM: approver key paths must be absolute.
+Result<Settings> parse_remote_settings(const std::string& text, const std::string& spec);
 Result<Settings> load_settings_for(const GlobalOptions& g, std::unique_ptr<Session>& session);
 
 }  // namespace containctl::orch

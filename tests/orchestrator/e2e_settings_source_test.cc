@@ -120,5 +120,19 @@ TEST(SettingsSource, TheFileLoaderRefusesRemoteSpecs) {
   EXPECT_FALSE(file->remote());
 }
 
+// Settings from S3 or SSM have no folder: a relative approver key path would be read from the
+// working directory of whoever runs the command (their own key under the approver's name).
+TEST(SettingsSource, RemoteSettingsNeedAbsoluteApproverKeyPaths) {
+  const std::string relative = R"({"approvers": {"alice": "keys/alice.pub.pem"}})";
+  auto r = orch::parse_remote_settings(relative, "s3://containctl-config/settings.json");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("approvers.alice"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("absolute"), std::string::npos) << r.error().message;
+  auto absolute = orch::parse_remote_settings(R"({"approvers": {"alice": "/etc/containctl/alice.pub.pem"}})",
+                                              "ssm:/containctl/settings");
+  ASSERT_TRUE(absolute.ok()) << absolute.error().message;
+  EXPECT_EQ(absolute->approvers.at("alice").public_key, "/etc/containctl/alice.pub.pem");
+}
+
 }  // namespace
 }  // namespace containctl::e2e
