@@ -290,31 +290,13 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
   for (size_t i : skipped) to_run[i].steps.clear();
 
   std::string run_id = req.resume_run_id;
-  if (!run_id.empty()) {
-    auto existing = journal.run(req.resume_run_id);
-    if (!existing.ok()) return report_error(rt.globals(), existing.error());
-    if (existing->plan_hash != plan_hash)
-      return report_error(rt.globals(), Error::invalid("run " + run_id + " was created from another plan (hash " +
-                                                       existing->plan_hash.substr(0, 16) + "...)"));
+  if (!run_id.empty()) {  // check_resumable has read it and matched its plan hash
     // A window the dead process left open comes first: the resume closes it.
     if (auto open = open_exposures(journal, run_id); open.ok() && !open->empty())
       std::cerr << describe_exposures(*open) << std::endl;
   }
   const bool fresh = run_id.empty();
   if (fresh) run_id = new_run_id(rt.clock().now());
-  // Single use: the approvals this run consumes are recorded before it takes a lease or can mutate
-  // anything (record_approvals_used refuses, atomically, an approval another run recorded first).
-  std::vector<UsedApproval> used;
-  for (const auto& a : decision.accepted_approvals) {
-    auto prior = journal.approval_used(a.id);
-    if (!prior.ok()) return report_error(rt.globals(), prior.error());
-    if (!*prior) used.push_back({a.id, run_id, a.approver, plan_hash, ""});
-  }
-  if (!used.empty()) {
-    if (auto st = journal.record_approvals_used(used); !st.ok())
-      return refuse(rt, "apply refused: the approvals could not be recorded as used (" + st.error().message +
-                            "); they may have been used by another run", {{"plan_hash", plan_hash}});
-  }
   // A lease on every target before anything is written or mutated: a target another live run
   // holds refuses this one (exit 3), naming that run.
   std::vector<std::string> resources;
@@ -328,6 +310,29 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
     return report_error(rt.globals(), leases.error());
   }
   if (interrupt_requested()) return interrupted_before_start(rt);
+  // Read again under the leases: the check above may be stale (the team store has no run guard, its
+  // leases are the only serialization, and --wait-lock waits while another run contains).
+  auto held_now = current_holdings(journal);
+  if (!held_now.ok()) return report_error(rt.globals(), held_now.error());
+  for (const auto& e : to_run)
+    if (auto h = e.steps.empty() ? std::nullopt : held_by(*held_now, e.target.arn, e.family, run_id))
+      return refuse(rt, e.target.arn + " [" + e.family + "]: " + held_note(*h) +
+                            ", while this apply waited for its lease; nothing was changed: plan again",
+                    {{"plan_hash", plan_hash}, {"run_id", run_id}});
+  // Single use: the approvals this run consumes are recorded once it holds its leases and before it
+  // can mutate anything (record_approvals_used refuses, atomically, an approval another run recorded
+  // first). A refused lease or an interruption before this point leaves them unused.
+  std::vector<UsedApproval> used;
+  for (const auto& a : decision.accepted_approvals) {
+    auto prior = journal.approval_used(a.id);
+    if (!prior.ok()) return report_error(rt.globals(), prior.error());
+    if (!*prior) used.push_back({a.id, run_id, a.approver, plan_hash, ""});
+  }
+  if (!used.empty()) {
+    if (auto st = journal.record_approvals_used(used); !st.ok())
+      return refuse(rt, "apply refused: the approvals could not be recorded as used (" + st.error().message +
+                            "); they may have been used by another run", {{"plan_hash", plan_hash}});
+  }
   if (fresh) {
     RunRecord rec{run_id, plan_hash, "running", "", "", plan.value("requester", ""), needs_approval ? "approval" : "auto", plan,
                   "", this_process()};

@@ -229,6 +229,31 @@ TEST_F(E2eTeamTest, TwoRunsOnOneInstanceAtOnceExactlyOneMutates) {
   EXPECT_EQ(runs["runs"][0]["run_id"], won_run);
 }
 
+// Both wait for each other's lease: the one that waits must not contain again what the other just
+// contained (the team store has no run guard; the holdings are read again under the lease).
+TEST_F(E2eTeamTest, ARunThatWaitedForTheLeaseDoesNotContainAgain) {
+  seed(1);
+  write_team_settings();
+  init_store();
+  const std::string target = seed_["instance_arns"][0];
+  for (const char* who : {"a", "b"}) {
+    Proc p = as(who, {"plan", "--target", target, "--option", "ec2.untrack_dwell_seconds=5", "-o",
+                      std::string(who) + ".plan.json"});
+    ASSERT_EQ(p.code, 0) << p.all();
+  }
+  const size_t before_a = mutating_calls("a"), before_b = mutating_calls("b");
+  Running ra = start("a", {"--output", "json", "apply", "a.plan.json", "--wait-lock", "120s"});
+  Running rb = start("b", {"--output", "json", "apply", "b.plan.json", "--wait-lock", "120s"});
+  Proc a = finish(ra), b = finish(rb);
+  json runs = as_json("b", {"status"});
+  ASSERT_EQ(runs["runs"].size(), 1u) << "contained twice:\n" << runs.dump() << "\nA:\n" << a.all() << "\nB:\n" << b.all();
+  const json a_doc = json::parse(a.out, nullptr, false);
+  const bool a_won = a_doc.is_object() && runs["runs"][0]["run_id"] == a_doc.value("run_id", "");
+  const Proc& loser = a_won ? b : a;
+  EXPECT_TRUE(loser.code == 3 || loser.code == 0) << loser.all();
+  EXPECT_EQ(mutating_calls(a_won ? "b" : "a"), a_won ? before_b : before_a) << "the waiting run mutated something";
+}
+
 TEST_F(E2eTeamTest, KilledMidApplyLeaseExpiresThenBRollsBackExactly) {
   seed(2);
   json s = team_settings();
