@@ -105,7 +105,11 @@ Result<json> handle(const GlobalOptions& g, const Invocation& inv) {
     for (const auto& k : mine) logged(claims.finish(k, inv.request_id, outcome));
     throw;
   }
-  const bool started = r.ok() && (!r->run_id.empty() || r->exit_code != kExitError);
+  // Handled: a run exists, or there was nothing to contain, or the plan waits for approval (or the
+  // settings refuse it). Anything else (exit 4 before any run, say the audit log failing closed)
+  // leaves the claim failed, so Lambda's retry tries again.
+  const bool started =
+      r.ok() && (!r->run_id.empty() || r->exit_code == kExitOk || r->exit_code == kExitRefused);
   for (const auto& k : mine) logged(claims.finish(k, inv.request_id, started ? "done" : "failed"));
   if (!r.ok()) return r.error();
 
