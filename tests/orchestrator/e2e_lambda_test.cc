@@ -326,7 +326,7 @@ TEST_F(E2eLambdaTest, PackagedBootstrapRunsWithTheSystemLibrariesHidden) {
   seed(1);
   setup_store("auto");
   const std::string build = fs::path(CONTAINCTL_BINARY).parent_path().string();
-  std::string cmd = "'" CONTAINCTL_SOURCE_DIR "/scripts/package-lambda' --build-dir '" + build + "' --out '" + dir_ +
+  std::string cmd = "'" CONTAINCTL_SOURCE_DIR "/scripts/package-lambda' --allow-fault-injection --build-dir '" + build + "' --out '" + dir_ +
                     "/pkg/containctl-lambda.zip' > '" + dir_ + "/pkg.log' 2>&1 && mkdir -p '" + dir_ +
                     "/task' && cd '" + dir_ + "/task' && unzip -q ../pkg/containctl-lambda.zip";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << slurp(dir_ + "/pkg.log");
