@@ -48,6 +48,12 @@ struct Reader {
     j.finding_id = str(f, "Id");
     j.account = str(f, asff ? "AwsAccountId" : "AccountId");
     if (asff) {
+      // A control check's result names a resource that failed a configuration rule (IMDSv2, key
+      // rotation), not one under attack: Security Hub sets Compliance, and BatchUpdateFindings cannot
+      // add it to a threat finding, so an adversary cannot use it to hide one.
+      if (field(f, "Compliance"))
+        return j.skip(where + "Compliance", "a compliance check result (a resource failed a control), not a threat "
+                                            "finding: nothing is contained for it");
       if (const json* types = field(f, "Types"); types && types->is_array() && !types->empty() && (*types)[0].is_string())
         j.finding_type = (*types)[0].get<std::string>();
       std::string product = str(f, "ProductArn");

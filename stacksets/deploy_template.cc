@@ -219,6 +219,8 @@ Doc securityhub_pattern(const std::optional<double>& min, bool guardduty_too) {
   Doc findings;
   findings["ProductArn"] = Doc::array({Doc{{"wildcard", "arn:*:securityhub:*::product/aws/*"}}});
   findings["RecordState"] = Doc::array({"ACTIVE"});
+  // Control check results (Compliance set) are not threats; the function skips them too.
+  findings["Compliance"] = Doc::array({Doc{{"exists", false}}});
   if (guardduty_too) findings["ProductName"] = Doc::array({Doc{{"anything-but", Doc::array({"GuardDuty"})}}});
   if (min) findings["Severity"] = Doc{{"Normalized", numeric_at_least(*min * 10)}};
   Doc p;

@@ -104,6 +104,20 @@ TEST(FindingsEdgeTest, ApiCallWithoutResourceSaysWhyNothingIsContained) {
       << f.skipped[0].reason;
 }
 
+// Security Hub's control findings (Compliance set) name resources that failed a configuration check:
+// with auto-containment on, each would isolate a healthy instance. They are skipped, saying why.
+TEST(FindingsEdgeTest, ComplianceCheckResultsAreNotThreats) {
+  json control = read_finding("awsdocs_securityhub_control_finding_fsbp.json");
+  control["Resources"] = read_finding("asff_ec2_instance.json")["Resources"];
+  control["AwsAccountId"] = "111122223333";
+  auto f = judge(control);
+  EXPECT_TRUE(f.targets.empty()) << arns(f).size();
+  ASSERT_EQ(f.skipped.size(), 1u);
+  EXPECT_NE(f.skipped[0].reason.find("compliance check"), std::string::npos) << f.skipped[0].reason;
+  auto threat = judge(read_finding("asff_ec2_instance.json"));
+  EXPECT_EQ(threat.targets.size(), 1u) << "a threat finding on the same instance is still contained";
+}
+
 TEST(FindingsEdgeTest, TheFindingsAccountWinsOverTheEnvelopes) {
   json ev = read_finding("awsdocs_guardduty_event.json");
   ev["account"] = "999988887777";  // the delegated administrator that received it

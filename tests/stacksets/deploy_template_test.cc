@@ -129,6 +129,7 @@ TEST(DeployTemplate, RulesFilterSourcesAndSeverity) {
   EXPECT_EQ(sh["detail"]["findings"]["ProductArn"], Doc::parse(R"([{"wildcard": "arn:*:securityhub:*::product/aws/*"}])"));
   EXPECT_EQ(sh["detail"]["findings"]["ProductName"], Doc::parse(R"([{"anything-but": ["GuardDuty"]}])"));
   EXPECT_EQ(sh["detail"]["findings"]["RecordState"], Doc::array({"ACTIVE"}));
+  EXPECT_EQ(sh["detail"]["findings"]["Compliance"], Doc::array({Doc{{"exists", false}}}));
   // Each rule may invoke the function, and only from that rule.
   EXPECT_EQ(r["GuardDutyRulePermission"]["Properties"]["SourceArn"], Doc({{"Fn::GetAtt", {"GuardDutyRule", "Arn"}}}));
   EXPECT_EQ(r["SecurityHubRulePermission"]["Properties"]["SourceArn"],
