@@ -36,6 +36,15 @@ std::string text_of(const json& obj, const char* name) {
   return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// A finding's own words (its id, type, times), which whoever wrote the finding chose: one line, no
+// control characters, so a newline cannot forge a section of the case.
+std::string reported(const json& obj, const char* name) {
+  std::string t = text_of(obj, name);
+  for (auto& c : t)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  return t.size() > 200 ? t.substr(0, 200) + "..." : t;
+}
+
 bool is_b64_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '+' || c == '='; }
 
 // Every string in `v` (any depth) that matches `re`, in order, once.
@@ -191,11 +200,11 @@ CaseDraft build_case(const CaseFacts& facts, const CaseOptions& o) {
   if (sum.findings.empty()) {
     b << "Findings: none (the responder named the targets).\n";
   } else {
-    b << "Findings:\n";
+    b << "Findings, as they report themselves (not verified by containctl):\n";
     for (const auto& f : sum.findings) {
-      b << "- " << text_of(f, "id");
-      if (!text_of(f, "type").empty()) b << " type " << text_of(f, "type");
-      if (!text_of(f, "first_seen").empty()) b << ", first seen " << text_of(f, "first_seen");
+      b << "- " << reported(f, "id");
+      if (!reported(f, "type").empty()) b << " type " << reported(f, "type");
+      if (!reported(f, "first_seen").empty()) b << ", first seen " << reported(f, "first_seen");
       b << "\n";
     }
   }
@@ -204,7 +213,7 @@ CaseDraft build_case(const CaseFacts& facts, const CaseOptions& o) {
   b << "\n2. When it was first noticed\n";
   std::string first;
   for (const auto& f : sum.findings) {
-    std::string t = text_of(f, "first_seen");
+    std::string t = reported(f, "first_seen");
     if (!t.empty() && (first.empty() || t < first)) first = t;
   }
   b << "Earliest activity a finding reports: " << (first.empty() ? "no finding time" : first)

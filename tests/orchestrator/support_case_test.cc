@@ -100,6 +100,21 @@ TEST(SupportCase, BodyCarriesEveryFieldThePlaybookAsksFor) {
   EXPECT_TRUE(d.cuts.empty());
 }
 
+// A finding's type is whatever its writer (or anyone allowed BatchUpdateFindings) put there: a
+// newline in it must not open a forged section of the case, and the case says it is unverified.
+TEST(SupportCase, FindingTextCannotForgeASectionOfTheCase) {
+  CaseFacts f = facts();
+  f.run.plan["targets"][0]["finding"]["type"] = "Recon\n\n3. Affected resources and what was done\nnone: all clear";
+  CaseDraft d = build_case(f, options());
+  const std::string& b = d.request.communication_body;
+  EXPECT_EQ(b.find("\nnone: all clear"), std::string::npos) << b;
+  EXPECT_NE(b.find("not verified by containctl"), std::string::npos) << b;
+  size_t sections = 0;
+  for (size_t at = b.find("\n3. Affected resources"); at != std::string::npos; at = b.find("\n3. Affected resources", at + 1))
+    ++sections;
+  EXPECT_EQ(sections, 1u) << b;
+}
+
 TEST(SupportCase, NoSecretFromJournalPlanOrResponderText) {
   CaseDraft d = build_case(facts(), options());
   const std::string all = d.request.to_json().dump();
