@@ -80,10 +80,6 @@ TEST(Arn, RoundTripsEveryAcceptedText) {
     auto a = parse_arn(t);
     ASSERT_TRUE(a.ok()) << t << ": " << a.error().message;
     EXPECT_EQ(a->str(), t);
-    auto again = parse_arn(a->str());
-    ASSERT_TRUE(again.ok()) << t;
-    EXPECT_EQ(*again, *a) << t;
-    EXPECT_EQ(again->kind, a->kind) << t;
   }
 }
 
