@@ -8,6 +8,8 @@ Appends each request as one JSON line {"method", "path", "headers", "body"} to L
 import json, sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+# Signing headers are not kept: the log is a test artifact that may be left behind.
+SIGNING = ("authorization", "x-amz-security-token")
 port, log, response = int(sys.argv[1]), sys.argv[2], open(sys.argv[3], "rb").read()
 
 
@@ -15,8 +17,9 @@ class Handler(BaseHTTPRequestHandler):
     def handle_one(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n).decode("utf-8", "replace")
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in SIGNING}
         with open(log, "a") as f:
-            f.write(json.dumps({"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}) + "\n")
+            f.write(json.dumps({"method": self.command, "path": self.path, "headers": headers, "body": body}) + "\n")
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(response)))
