@@ -130,45 +130,56 @@ Status set_groups(Context& ctx, const std::string& eni, const std::vector<std::s
 
 // The all-traffic window: interfaces go to their all-traffic group (flows become untracked), stay
 // for the dwell, then go to isolation. The window is journaled before it opens. It never stays
-// open when this returns: if the move to isolation fails, the interfaces go back to the groups they
-// had; only when that fails too does the window stay recorded, for status and rollback to name.
-// An interrupted run cuts the dwell short (idle_wait returns early) and still isolates.
+// open when this returns: an interface whose move to isolation fails goes back to the groups it
+// had (the others stay isolated); only when that fails too does the window stay recorded, for
+// status and rollback to name. An interrupted run cuts the dwell short and still isolates.
 Status untrack_then_isolate(Context& ctx, const Step& step, const std::vector<json>& to_move,
                             const std::map<std::string, std::vector<std::string>>& current,
-                            std::map<std::string, std::string>& temp, std::map<std::string, std::string>& iso) {
+                            const std::map<std::string, std::string>& temp,
+                            const std::map<std::string, std::string>& iso) {
   if (to_move.empty()) return Ok{};
   json window = json::array();
-  for (const auto& e : to_move) window.push_back({{"interface", e["id"]}, {"all_traffic_group", temp[e["vpc_id"]]}});
+  for (const auto& e : to_move) window.push_back({{"interface", e["id"]}, {"all_traffic_group", temp.at(e["vpc_id"])}});
   CC_TRY(open_window(ctx, step,
                      {{"kind", "all-traffic"}, {"instance", step.args["instance_id"]}, {"interfaces", window},
                       {"why", "interfaces in a security group that allows all traffic in and out (untrack window)"}}));
+  // Worker threads only read these maps (.at, never operator[], which may insert).
   std::vector<std::function<Status()>> moves;
-  for (const auto& e : to_move) moves.push_back([&, e] { return set_groups(ctx, e["id"], {temp[e["vpc_id"]]}); });
+  for (const auto& e : to_move) moves.push_back([&, e] { return set_groups(ctx, e["id"], {temp.at(e["vpc_id"])}); });
   Status untracked = parallel(ctx.clock, std::move(moves));
   // A failed move to the all-traffic group skips the dwell but still isolates: never left half-way.
   const int dwell = step.args.value("dwell_seconds", 0);
   if (untracked.ok() && dwell > 0) wait_without_calls(ctx, std::chrono::seconds(dwell));  // others use the slot
   moves.clear();
-  for (const auto& e : to_move) moves.push_back([&, e] { return set_groups(ctx, e["id"], {iso[e["vpc_id"]]}); });
+  std::vector<char> in_isolation(to_move.size(), 0);  // one writer per element
+  for (size_t i = 0; i < to_move.size(); ++i)
+    moves.push_back([&, i] {
+      Status st = set_groups(ctx, to_move[i]["id"], {iso.at(to_move[i]["vpc_id"])});
+      in_isolation[i] = st.ok();
+      return st;
+    });
   Status isolated = parallel(ctx.clock, std::move(moves));
   if (isolated.ok()) {
     close_window(ctx, step);
     return untracked;
   }
-  // Back to where each interface was when this apply began (on a resume that may be the
-  // all-traffic group itself: then the groups before containment).
+  // Only the interfaces that did not reach isolation go back, to where each was when this apply
+  // began (on a resume that may be the all-traffic group itself: then the groups before containment).
   moves.clear();
-  for (const auto& e : to_move) {
+  for (size_t i = 0; i < to_move.size(); ++i) {
+    if (in_isolation[i]) continue;
+    const json& e = to_move[i];
     auto it = current.find(e["id"]);
     std::vector<std::string> back = e["groups"].get<std::vector<std::string>>();
-    if (it != current.end() && it->second != std::vector<std::string>{temp[e["vpc_id"]]}) back = it->second;
+    if (it != current.end() && it->second != std::vector<std::string>{temp.at(e["vpc_id"])}) back = it->second;
     moves.push_back([&, e, back] { return set_groups(ctx, e["id"], back); });
   }
   Status reverted = parallel(ctx.clock, std::move(moves));
   if (reverted.ok()) {
     close_window(ctx, step);
     Error e = isolated.error();
-    e.message = "moving the interfaces to isolation failed (they are back in their original groups): " + e.message;
+    e.message = "moving the interfaces to isolation failed (those that did not reach it are back in their original "
+                "groups): " + e.message;
     return e;
   }
   spdlog::error("ec2-isolate: interfaces of {} may still be in the all-traffic group: {}; run apply --resume or "

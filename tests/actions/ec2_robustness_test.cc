@@ -84,6 +84,29 @@ TEST_F(Ec2Robustness, LostCreateSnapshotsAnswerStartsNoSecondSetOfSnapshots) {
     }
 }
 
+// One interface's move to isolation fails: only that interface goes back to its groups. The other
+// one reached isolation and stays there (putting every interface back would open the contained ones).
+TEST_F(Ec2Robustness, AFailedMoveToIsolationRevertsOnlyThatInterface) {
+  world_.add_interface(id_, {world_.group("db")}, 1);
+  const json before = read_state(*client_, id_);
+  ASSERT_EQ(before["interfaces"].size(), 2u) << before.dump();
+  Context ctx = context();
+  TargetPlan p = plan(ctx);
+  // Two moves to the all-traffic group, then two to isolation: the second of those fails.
+  probe_->fail("ModifyNetworkInterfaceAttribute", static_cast<int>(probe_->count("ModifyNetworkInterfaceAttribute")) + 4);
+  std::vector<Applied> done;
+  Status st = execute(*family_, ctx, p, done);
+  ASSERT_FALSE(st.ok());
+  const json after = read_state(*client_, id_);
+  int back = 0, isolated = 0;
+  for (const auto& [eni, groups] : after["interfaces"].items()) {
+    if (groups == before["interfaces"][eni]) ++back;
+    else if (groups.size() == 1) ++isolated;
+  }
+  EXPECT_EQ(back, 1) << after.dump();
+  EXPECT_EQ(isolated, 1) << "the interface that reached isolation was put back: " << after.dump();
+}
+
 // Each damaged field is named, and nothing is called that changes anything.
 TEST_F(Ec2Robustness, HandEditedPlanIsRefusedNamingTheFieldAndChangesNothing) {
   Context ctx = context();
