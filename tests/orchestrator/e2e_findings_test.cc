@@ -46,10 +46,21 @@ TEST_F(E2eFindingsTest, PlanContainsExactlyWhatTargetsLists) {
 
 TEST_F(E2eFindingsTest, NothingContainableFailsNamingTheReason) {
   seed(1);
-  Proc p = run({"plan", "--finding", CONTAINCTL_SOURCE_DIR "/tests/data/findings/awscli_securityhub_get_findings_account.json",
-                "-o", dir_ + "/plan.json"});
+  // aws-cli's get-findings example is a control check result about the account.
+  std::string control = CONTAINCTL_SOURCE_DIR "/tests/data/findings/awscli_securityhub_get_findings_account.json";
+  Proc p = run({"plan", "--finding", control, "-o", dir_ + "/plan.json"});
   EXPECT_EQ(p.code, 1) << p.all();
   EXPECT_NE(p.err.find("nothing in the finding can be contained"), std::string::npos) << p.err;
+  EXPECT_NE(p.err.find("a compliance check result"), std::string::npos) << p.err;
+  EXPECT_FALSE(fs::exists(dir_ + "/plan.json"));
+
+  // The same finding as a threat finding (no Compliance): the account resource is named as not containable.
+  json threat = json::parse(slurp(control));
+  threat["Findings"][0].erase("Compliance");
+  std::string path = dir_ + "/threat.json";
+  write_file(path, threat.dump());
+  p = run({"plan", "--finding", path, "-o", dir_ + "/plan.json"});
+  EXPECT_EQ(p.code, 1) << p.all();
   EXPECT_NE(p.err.find("'AwsAccount' is not containable"), std::string::npos) << p.err;
   EXPECT_FALSE(fs::exists(dir_ + "/plan.json"));
 }
