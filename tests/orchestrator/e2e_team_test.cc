@@ -167,6 +167,36 @@ TEST_F(E2eTeamTest, ResponderBListsAndRollsBackWhatResponderAApplied) {
   for (const auto& s : after["steps"]) EXPECT_EQ(s["state"], "rolled_back") << s.dump();
 }
 
+// Approvals are single use in the team store too: the approval A applied with cannot be replayed by
+// B (another machine, another state directory) after B rolled the run back, nor resume it.
+TEST_F(E2eTeamTest, AnApprovalUsedByOneResponderIsRefusedToTheOther) {
+  seed(1);
+  json s = team_settings();
+  s["organization"]["mode"] = "approval";
+  s["approvers"] = {{"bob", dir_ + "/keys/bob.pub.pem"}};
+  write_team_settings(s);
+  init_store();
+  ASSERT_EQ(as("a", {"keys", "generate", "--name", "bob", "--out", "keys"}).code, 0);
+  const std::string user = seed_["user_arn"];
+  ASSERT_EQ(as("a", {"plan", "--target", user, "-o", "plan.json"}).code, 0);
+  Proc ap = as("a", {"approve", "plan.json", "--approver", "bob", "--key", "keys/bob.key.pem", "-o", "bob.json"});
+  ASSERT_EQ(ap.code, 0) << ap.all();
+  json applied = as_json("a", {"apply", "plan.json", "--approval", "bob.json"});
+  ASSERT_EQ(applied.value("status", ""), "succeeded") << applied.dump();
+  const std::string run1 = applied["run_id"];
+  json rb = as_json("b", {"rollback", run1, "--reactivate-keys", "--force"});
+  ASSERT_EQ(rb.value("status", ""), "rolled_back") << rb.dump();
+  const json before = world_state();
+  const size_t mutated_b = mutating_calls("b");
+  Proc again = as("b", {"apply", "plan.json", "--approval", "bob.json"});
+  EXPECT_EQ(again.code, 3) << again.all();
+  EXPECT_NE(again.err.find("already used by run " + run1), std::string::npos) << again.err;
+  Proc resume = as("b", {"apply", "plan.json", "--approval", "bob.json", "--resume", run1});
+  EXPECT_EQ(resume.code, 3) << resume.all();
+  EXPECT_EQ(mutating_calls("b"), mutated_b) << "a refused apply mutated something";
+  EXPECT_EQ(world_state(), before);
+}
+
 TEST_F(E2eTeamTest, ExportAndImportMoveRunsFromSqliteToTheTeamStore) {
   seed(1);
   // A works alone first (sqlite), then the team adopts the store and imports A's runs.
