@@ -73,7 +73,7 @@ Result<json> handle(const GlobalOptions& g, const Invocation& inv) {
                        st.table, rt->clock());
 
   std::vector<bool> claimed(keys.size(), false);
-  json findings = json::array(), duplicates = json::array();
+  json findings = json::array(), duplicates = json::array(), in_progress = json::array();
   std::vector<FindingKey> mine;
   for (size_t i = 0; i < keys.size(); ++i) {
     auto c = claims.claim(keys[i], inv.request_id, inv.deadline);
@@ -81,15 +81,25 @@ Result<json> handle(const GlobalOptions& g, const Invocation& inv) {
       for (const auto& k : mine) logged(claims.finish(k, inv.request_id, "failed"));
       return c.error();
     }
-    claimed[i] = *c;
-    (*c ? findings : duplicates).push_back(keys[i].to_json());
-    if (*c) mine.push_back(keys[i]);
+    claimed[i] = *c == FindingClaims::Claim::kMine;
+    (claimed[i] ? findings : *c == FindingClaims::Claim::kHandled ? duplicates : in_progress).push_back(keys[i].to_json());
+    if (claimed[i]) mine.push_back(keys[i]);
   }
   json summary = {{"request_id", inv.request_id}, {"findings", findings}, {"duplicates", duplicates},
-                  {"run_id", nullptr}, {"targets", json::array()}, {"decision", nullptr}};
+                  {"in_progress", in_progress}, {"run_id", nullptr}, {"targets", json::array()}, {"decision", nullptr}};
+  // A finding another invocation still holds is not answered as handled: the holder may be killed
+  // before it finishes, and only an error makes Lambda retry this event (after the holder's claim
+  // expired, the retry takes it over; after it finished, the retry says duplicate).
+  auto held_elsewhere = [&]() -> Error {
+    return Error{ErrorKind::kTransient, "FindingInProgress",
+                 "invocation " + inv.request_id + ": " + std::to_string(in_progress.size()) +
+                     " finding(s) are being handled by another invocation; answered as an error so Lambda retries "
+                     "this event: " + summary.dump()};
+  };
   if (mine.empty()) {
+    rt->audit("lambda_duplicate", {{"request_id", inv.request_id}, {"findings", duplicates}, {"in_progress", in_progress}});
+    if (!in_progress.empty()) return held_elsewhere();
     summary["status"] = "duplicate";
-    rt->audit("lambda_duplicate", {{"request_id", inv.request_id}, {"findings", duplicates}});
     return summary;
   }
 
@@ -124,6 +134,7 @@ Result<json> handle(const GlobalOptions& g, const Invocation& inv) {
     return Error{ErrorKind::kTransient, r->exit_code == kExitPartial ? "PartialContainment" : "ContainmentFailed",
                  "invocation " + inv.request_id + ": " + summary.dump()};
   }
+  if (!in_progress.empty()) return held_elsewhere();
   return summary;
 }
 

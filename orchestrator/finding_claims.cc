@@ -72,14 +72,18 @@ Result<std::vector<FindingKey>> finding_keys(const json& event) {
                         "InvalidEvent");
 }
 
-Result<bool> FindingClaims::claim(const FindingKey& key, const std::string& request_id, aws::TimePoint deadline) {
+// The function is killed at its deadline; the grace covers clock differences between instances.
+constexpr auto kClaimGrace = std::chrono::seconds(10);
+
+Result<FindingClaims::Claim> FindingClaims::claim(const FindingKey& key, const std::string& request_id, aws::TimePoint deadline) {
   const aws::TimePoint now = clock_.now();
   json item = claim_key(key);
   item["st"] = ddb_s("handling");
   item["request_id"] = ddb_s(request_id);
   item["claimed_at"] = ddb_s(aws::format_iso8601(now));
-  // A claim outlives its invocation by a minute: after that the function is surely gone.
-  item["expires"] = ddb_n(to_ms(std::max(deadline, now) + std::chrono::minutes(1)));
+  // Lambda retries a failed async invocation after a minute: by then a killed holder's claim has
+  // expired and the retry takes it over.
+  item["expires"] = ddb_n(to_ms(std::max(deadline, now) + kClaimGrace));
   item["finding_id"] = ddb_s(key.id);
   item["updated_at"] = ddb_s(key.updated_at);
   item["source"] = ddb_s(key.source);
@@ -88,9 +92,12 @@ Result<bool> FindingClaims::claim(const FindingKey& key, const std::string& requ
   cond.names = {{"#st", "st"}, {"#exp", "expires"}};
   cond.values = {{":failed", ddb_s("failed")}, {":handling", ddb_s("handling")}, {":now", ddb_n(to_ms(now))}};
   Status st = ddb_.put(item, cond);
-  if (st.ok()) return true;
-  if (aws::ddb_condition_failed(st.error())) return false;
-  return st.error();
+  if (st.ok()) return Claim::kMine;
+  if (!aws::ddb_condition_failed(st.error())) return st.error();
+  CC_ASSIGN(std::optional<json> held, ddb_.get(claim_key(key)));
+  // Gone between the put and the get only if someone deleted it: not ours to call handled.
+  if (!held) return Claim::kInProgress;
+  return aws::ddb_str(*held, "st") == "done" ? Claim::kHandled : Claim::kInProgress;
 }
 
 Status FindingClaims::finish(const FindingKey& key, const std::string& request_id, const std::string& outcome) {

@@ -8,6 +8,8 @@
 // A claim is taken when no item exists, when the last attempt failed (its error was reported, a
 // retry may try again), or when a `handling` claim outlived its invocation's deadline (the
 // function was killed mid-run; the run it may have started is in the journal as STALE).
+// A claim another invocation still holds is not "handled": that invocation may yet be killed, and
+// Lambda's retry of this event must not be answered as a success, or nobody handles the finding.
 #pragma once
 
 #include <memory>
@@ -40,8 +42,12 @@ class FindingClaims {
   FindingClaims(std::shared_ptr<aws::AwsClient> client, std::string region, std::string table, aws::Clock& clock)
       : ddb_(std::move(client), std::move(region), std::move(table)), clock_(clock) {}
 
-  // true: this invocation now handles the finding; false: another one handles or handled it.
-  Result<bool> claim(const FindingKey& key, const std::string& request_id, aws::TimePoint deadline);
+  enum class Claim {
+    kMine,        // this invocation now handles the finding
+    kHandled,     // another invocation handled it (done)
+    kInProgress,  // another invocation holds it and its deadline has not passed
+  };
+  Result<Claim> claim(const FindingKey& key, const std::string& request_id, aws::TimePoint deadline);
   // outcome "done" (handled: contained, deferred for approval, refused, or a run exists) or
   // "failed" (nothing was started; a retry may claim it again). Only this request's claim moves.
   Status finish(const FindingKey& key, const std::string& request_id, const std::string& outcome);

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 
+#include "orchestrator/finding_claims.h"
 #include "orchestrator/lambda_runtime.h"
 #include "tests/orchestrator/e2e_util.h"
 #include "tests/support/runtime_api_server.h"
@@ -151,6 +152,26 @@ class E2eLambdaTest : public E2eTest {
     EXPECT_EQ(o->kind, "response") << o->body;
     return json::parse(o->body, nullptr, false);
   }
+  // Either outcome, as JSON (an error's body is the Runtime API's {"errorType", "errorMessage"}).
+  static json outcome(const std::optional<RuntimeApiServer::Outcome>& o) {
+    EXPECT_TRUE(o.has_value()) << "no outcome";
+    if (!o) return json::object();
+    json j = json::parse(o->body, nullptr, false);
+    if (j.is_object()) j["_kind"] = o->kind;
+    return j;
+  }
+  // Writes the claim of `event`'s finding as another invocation would have left it.
+  void plant_claim(const json& event, const std::string& st, std::chrono::system_clock::time_point expires) {
+    auto keys = orch::finding_keys(event);
+    ASSERT_TRUE(keys.ok() && keys->size() == 1u);
+    long long ms = std::chrono::duration_cast<std::chrono::milliseconds>(expires.time_since_epoch()).count();
+    json item = {{"pk", {{"S", "FINDINGS"}}}, {"sk", {{"S", (*keys)[0].sort_key()}}}, {"st", {{"S", st}}},
+                 {"request_id", {{"S", "other-invocation"}}}, {"expires", {{"N", std::to_string(ms)}}}};
+    auto r = moto().client()->json("dynamodb", "us-east-1", "DynamoDB_20120810", "PutItem",
+                                    {{"TableName", "containctl-state"}, {"Item", item}});
+    ASSERT_TRUE(r.ok()) << r.error().describe();
+  }
+  size_t runs_in_store() { return team_status().value("runs", json::array()).size(); }
 };
 
 TEST_F(E2eLambdaTest, GuardDutyEventIsolatesTheInstanceAndRecordsTheRunInTheTeamStore) {
@@ -230,24 +251,60 @@ TEST_F(E2eLambdaTest, TheSameEventTwiceContainsOnceEvenAcrossParallelFunctions) 
   Function b = start_function(api, "s3://containctl-config/lambda/settings.json", "fn-b");
   const json event = guardduty_event();
   std::string first = api.push(event.dump()), second = api.push(event.dump());
-  json r1 = response(api.wait_outcome(first, 120s)), r2 = response(api.wait_outcome(second, 120s));
+  json r1 = outcome(api.wait_outcome(first, 120s)), r2 = outcome(api.wait_outcome(second, 120s));
   // The same finding updated later is a new event; another finding is handled on its own.
   std::string updated = api.push(guardduty_event(0, "2026-12-01T11:00:00.000Z").dump());
   json r3 = response(api.wait_outcome(updated, 120s));
   api.finish();
   Proc pa = stop_function(a), pb = stop_function(b);
-  std::multiset<std::string> statuses = {r1["status"], r2["status"]};
-  EXPECT_EQ(statuses, (std::multiset<std::string>{"duplicate", "succeeded"})) << r1.dump() << "\n" << r2.dump()
-                                                                              << "\n" << pa.all() << pb.all();
-  json dup = r1["status"] == "duplicate" ? r1 : r2;
-  EXPECT_TRUE(dup["run_id"].is_null());
-  EXPECT_EQ(dup["duplicates"].size(), 1u);
+  // One handles it. The other finds it handled ("duplicate") or, while the first still holds the
+  // claim, answers an error so that Lambda retries (never a success for a finding it did not see done).
+  std::multiset<std::string> statuses = {r1.value("status", r1.value("errorType", "")),
+                                         r2.value("status", r2.value("errorType", ""))};
+  EXPECT_EQ(statuses.count("succeeded"), 1u) << r1.dump() << "\n" << r2.dump() << "\n" << pa.all() << pb.all();
+  EXPECT_EQ(statuses.count("duplicate") + statuses.count("Containctl.FindingInProgress"), 1u)
+      << r1.dump() << "\n" << r2.dump();
+  json dup = r1.value("status", "") == "succeeded" ? r2 : r1;
+  if (dup.contains("status")) {
+    EXPECT_TRUE(dup["run_id"].is_null());
+    EXPECT_EQ(dup["duplicates"].size(), 1u);
+  }
   // The later update was handled: the journal knows the instance is isolated, so nothing to do again.
   EXPECT_NE(r3["status"], "duplicate") << r3.dump();
   json st = team_status();
   size_t succeeded = 0;
   for (const auto& run : st["runs"]) succeeded += run["status"] == "succeeded";
   EXPECT_EQ(succeeded, 1u) << "contained once: " << st.dump();
+}
+
+// Claims left by other invocations: one still within its deadline is not "handled" (the event is
+// answered with an error so Lambda retries it); one whose holder was killed (expired) or failed
+// is taken over; one done is a duplicate.
+TEST_F(E2eLambdaTest, ClaimsHeldExpiredFailedOrDoneAreJudgedByTheirState) {
+  seed(3);
+  setup_store("auto");
+  const auto now = std::chrono::system_clock::now();
+  const json held = guardduty_event(0), expired = guardduty_event(1), failed = guardduty_event(2),
+             done = guardduty_event(0, "2026-12-01T09:00:00.000Z");
+  plant_claim(held, "handling", now + 10min);
+  plant_claim(expired, "handling", now - 1s);
+  plant_claim(failed, "failed", now + 10min);
+  plant_claim(done, "done", now - 1h);
+  RuntimeApiServer api;
+  Function f = start_function(api, "s3://containctl-config/lambda/settings.json");
+  json r_held = outcome(api.wait_outcome(api.push(held.dump()), 120s));
+  EXPECT_EQ(r_held["_kind"], "error") << r_held.dump();
+  EXPECT_EQ(r_held.value("errorType", ""), "Containctl.FindingInProgress") << r_held.dump();
+  EXPECT_EQ(runs_in_store(), 0u) << "a finding another invocation holds was contained again";
+  json r_expired = response(api.wait_outcome(api.push(expired.dump()), 120s));
+  EXPECT_EQ(r_expired.value("status", ""), "succeeded") << r_expired.dump();
+  json r_failed = response(api.wait_outcome(api.push(failed.dump()), 120s));
+  EXPECT_EQ(r_failed.value("status", ""), "succeeded") << r_failed.dump();
+  json r_done = response(api.wait_outcome(api.push(done.dump()), 120s));
+  EXPECT_EQ(r_done.value("status", ""), "duplicate") << r_done.dump();
+  api.finish();
+  Proc p = stop_function(f);
+  EXPECT_EQ(runs_in_store(), 2u) << p.all();
 }
 
 TEST_F(E2eLambdaTest, ApprovalModeStoresThePlanInTheTeamStoreAndContainsNothing) {
