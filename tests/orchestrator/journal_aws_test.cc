@@ -1,0 +1,232 @@
+// The team store's journal (AwsJournal) against DynamoDB and S3 in moto_server on 127.0.0.1:
+// large before-states go to S3 content-addressed before the item names them, a changed object is
+// refused rather than restored from, and every state move is conditional on the state it comes
+// from (a retry of our own write whose answer was lost is not a conflict).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "aws/credentials.h"
+#include "aws/curl_transport.h"
+#include "aws/sigv4.h"
+#include "orchestrator/journal_aws.h"
+#include "orchestrator/state_init.h"
+#include "tests/support/moto_server.h"
+
+namespace containctl::orch {
+namespace {
+
+using nlohmann::json;
+using aws::ddb_s;
+using aws::ddb_str;
+
+// Passes requests to moto and remembers the order of operations; when armed, lets the next
+// DynamoDB UpdateItem reach moto and then loses its answer (a timeout), as a dropped connection does.
+class LossyTransport : public aws::HttpTransport {
+ public:
+  Result<aws::HttpResponse> send(const aws::HttpRequest& req) override {
+    std::string op(req.header("X-Amz-Target"));
+    if (op.empty()) op = req.method + " " + req.url.substr(req.url.find('/', 8));
+    {
+      std::lock_guard lock(mu);
+      ops.push_back(op);
+    }
+    auto r = real.send(req);
+    if (op == "DynamoDB_20120810.UpdateItem" && lose_next_update.exchange(false)) {
+      lost++;
+      return Error{ErrorKind::kTimeout, "Timeout", "answer lost (test)"};
+    }
+    return r;
+  }
+  std::vector<std::string> taken() {
+    std::lock_guard lock(mu);
+    return std::exchange(ops, {});
+  }
+  aws::CurlTransport real;
+  std::mutex mu;
+  std::vector<std::string> ops;
+  std::atomic<bool> lose_next_update{false};
+  std::atomic<int> lost{0};
+};
+
+class AwsJournalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto& moto = testing::MotoServer::shared();
+    moto.reset();
+    transport_ = std::make_shared<LossyTransport>();
+    aws::ClientConfig cfg;
+    cfg.transport = transport_;
+    cfg.credentials = std::make_shared<aws::StaticCredentialsProvider>(testing::MotoServer::default_credentials());
+    cfg.endpoints.all = moto.url();
+    cfg.account_id = "123456789012";
+    cfg.retry.max_attempts = 3;
+    client_ = std::make_shared<aws::AwsClient>(cfg);
+    state_.backend = "aws";
+    state_.table = "containctl-state";
+    state_.bucket = "containctl-state-123456789012";
+    state_.region = "us-east-1";
+    auto made = init_team_store(*client_, state_, false, "");
+    ASSERT_TRUE(made.ok()) << made.error().describe();
+    journal_ = std::make_unique<AwsJournal>(client_, state_.region, state_.table, state_.bucket,
+                                            aws::SystemClock::instance());
+    transport_->taken();
+  }
+
+  // A run of one target with one step "isolate".
+  void create_run(const std::string& run_id) {
+    PlanEntry e;
+    e.target.arn = "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0";
+    e.family = "ec2-isolate";
+    actions::Step s;
+    s.id = "isolate";
+    e.steps.push_back(s);
+    RunRecord r;
+    r.run_id = run_id;
+    r.plan_hash = "h";
+    r.status = "running";
+    r.plan = {{"plan_hash", "h"}};
+    Status st = journal_->create_run(r, {e});
+    ASSERT_TRUE(st.ok()) << st.error().describe();
+  }
+  json step_item(const std::string& run_id) {
+    auto item = journal_->table().get(step_key(run_id, 0, "isolate"));
+    EXPECT_TRUE(item.ok() && *item);
+    return item.ok() && *item ? **item : json::object();
+  }
+  // A before-state whose JSON is larger than the item limit.
+  static json big_before() {
+    json b = {{"interfaces", json::array()}};
+    for (int i = 0; i < 2000; ++i)
+      b["interfaces"].push_back({{"id", "eni-" + std::to_string(100000 + i)},
+                                 {"groups", {"sg-0a1b2c3d4e5f60718", "sg-0f1e2d3c4b5a69788", "sg-00aa11bb22cc33dd4"}}});
+    EXPECT_GT(b.dump().size(), AwsJournal::kInlineLimit);
+    return b;
+  }
+
+  StateSettings state_;
+  std::shared_ptr<LossyTransport> transport_;
+  std::shared_ptr<aws::AwsClient> client_;
+  std::unique_ptr<AwsJournal> journal_;
+};
+
+TEST_F(AwsJournalTest, ALargeBeforeStateIsStoredInS3ByItsHashBeforeTheItemNamesIt) {
+  create_run("run-big");
+  const json before = big_before();
+  const std::string text = before.dump();
+  const std::string hash = aws::sha256_hex(text);
+  transport_->taken();
+  Status st = journal_->record_before("run-big", 0, "isolate", before);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  // The object first, the item that names it after.
+  std::vector<std::string> ops = transport_->taken();
+  auto put = std::find(ops.begin(), ops.end(), "PUT /" + state_.bucket + "/blobs/sha256/" + hash);
+  auto update = std::find(ops.begin(), ops.end(), "DynamoDB_20120810.UpdateItem");
+  ASSERT_NE(put, ops.end()) << ::testing::PrintToString(ops);
+  ASSERT_NE(update, ops.end()) << ::testing::PrintToString(ops);
+  EXPECT_LT(put, update) << ::testing::PrintToString(ops);
+  // The object holds exactly the JSON; the item holds its hash and not the JSON.
+  auto body = get_blob(*client_, state_.region, state_.bucket, "blobs/sha256/" + hash);
+  ASSERT_TRUE(body.ok()) << body.error().describe();
+  EXPECT_EQ(*body, text);
+  json item = step_item("run-big");
+  EXPECT_EQ(ddb_str(item, "before_sha256"), hash);
+  EXPECT_FALSE(item.contains("before"));
+  EXPECT_EQ(ddb_str(item, "st"), "captured");
+  // Read back equal.
+  auto steps = journal_->steps("run-big");
+  ASSERT_TRUE(steps.ok()) << steps.error().describe();
+  ASSERT_EQ(steps->size(), 1u);
+  EXPECT_EQ((*steps)[0].before, before);
+}
+
+TEST_F(AwsJournalTest, ABeforeStateS3RefusedIsNotRecordedAtAll) {
+  create_run("run-nobucket");
+  // A journal whose bucket does not exist: the object cannot be written, so the item must not
+  // name it (and the step is not captured: nothing may be mutated on its account).
+  AwsJournal broken(client_, state_.region, state_.table, "containctl-missing-bucket", aws::SystemClock::instance());
+  Status st = broken.record_before("run-nobucket", 0, "isolate", big_before());
+  ASSERT_FALSE(st.ok());
+  json item = step_item("run-nobucket");
+  EXPECT_FALSE(item.contains("before_sha256")) << item.dump();
+  EXPECT_FALSE(item.contains("before")) << item.dump();
+  EXPECT_EQ(ddb_str(item, "st"), "pending");
+}
+
+TEST_F(AwsJournalTest, AChangedS3BeforeStateIsAnErrorNotRestoredFrom) {
+  create_run("run-tamper");
+  const json before = big_before();
+  ASSERT_TRUE(journal_->record_before("run-tamper", 0, "isolate", before).ok());
+  const std::string hash = aws::sha256_hex(before.dump());
+  // Someone with write access to the bucket swaps the before-state for one of their own.
+  json swapped = before;
+  swapped["interfaces"][0]["groups"] = {"sg-0attacker000000001"};
+  ASSERT_TRUE(put_blob(*client_, state_.region, state_.bucket, "blobs/sha256/" + hash, swapped.dump()).ok());
+  auto steps = journal_->steps("run-tamper");
+  ASSERT_FALSE(steps.ok()) << "a changed before-state was read as the step's before-state";
+  EXPECT_NE(steps.error().message.find("blobs/sha256/" + hash + " does not match its hash"), std::string::npos)
+      << steps.error().message;
+}
+
+TEST_F(AwsJournalTest, AStepMovedFromAStateItMayNotComeFromIsAConflict) {
+  create_run("run-moves");
+  // pending -> applied skips applying: refused by the condition, and the error says where the step is.
+  Status st = journal_->set_state("run-moves", 0, "isolate", step_state::kApplied);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, "StateConflict");
+  EXPECT_NE(st.error().message.find("is now 'pending'"), std::string::npos) << st.error().message;
+  EXPECT_EQ(ddb_str(step_item("run-moves"), "st"), "pending");
+  // Two processes move one step from applying: only the first one's move lands.
+  ASSERT_TRUE(journal_->set_state("run-moves", 0, "isolate", step_state::kApplying).ok());
+  AwsJournal other(client_, state_.region, state_.table, state_.bucket, aws::SystemClock::instance());
+  ASSERT_TRUE(journal_->set_state("run-moves", 0, "isolate", step_state::kApplied).ok());
+  Status late = other.set_state("run-moves", 0, "isolate", step_state::kApplied);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, "StateConflict");
+}
+
+TEST_F(AwsJournalTest, ARetryOfOurOwnStepMoveWhoseAnswerWasLostSucceeds) {
+  create_run("run-retry");
+  ASSERT_TRUE(journal_->set_state("run-retry", 0, "isolate", step_state::kApplying).ok());
+  // applying -> applied lands, its answer is lost, the client retries: the retry's condition fails
+  // (the step is no longer applying) but the token it finds is ours.
+  transport_->lose_next_update = true;
+  Status st = journal_->set_state("run-retry", 0, "isolate", step_state::kApplied);
+  EXPECT_EQ(transport_->lost.load(), 1);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  EXPECT_EQ(ddb_str(step_item("run-retry"), "st"), "applied");
+}
+
+TEST_F(AwsJournalTest, RunStatusMovesOnlyFromTheStatusesItMayComeFrom) {
+  create_run("run-status");
+  auto status = [&] {
+    auto r = journal_->run("run-status");
+    return r.ok() ? r->status : std::string("?");
+  };
+  // An apply's outcome from running; a rollback's outcome only from rolling_back.
+  Status st = journal_->set_run_status("run-status", "rolled_back");
+  ASSERT_FALSE(st.ok()) << "rolled_back was recorded for a run no rollback had started";
+  EXPECT_EQ(st.error().code, "StateConflict");
+  EXPECT_NE(st.error().message.find("is now 'running'"), std::string::npos) << st.error().message;
+  EXPECT_EQ(status(), "running");
+  ASSERT_TRUE(journal_->set_run_status("run-status", "succeeded").ok());
+  // A second process finishing the same apply later does not rewrite its outcome.
+  AwsJournal other(client_, state_.region, state_.table, state_.bucket, aws::SystemClock::instance());
+  EXPECT_FALSE(other.set_run_status("run-status", "partial").ok());
+  EXPECT_EQ(status(), "succeeded");
+  ASSERT_TRUE(journal_->set_run_status("run-status", "rolling_back").ok());
+  // A resume (running) never starts from a rollback.
+  EXPECT_FALSE(other.set_run_status("run-status", "running").ok());
+  EXPECT_EQ(status(), "rolling_back");
+  // The rollback's outcome lands even when its first answer is lost.
+  transport_->lose_next_update = true;
+  st = journal_->set_run_status("run-status", "rolled_back");
+  EXPECT_EQ(transport_->lost.load(), 1);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  EXPECT_EQ(status(), "rolled_back");
+  EXPECT_FALSE(journal_->set_run_status("no-such-run", "rolling_back").ok());
+}
+
+}  // namespace
+}  // namespace containctl::orch
