@@ -137,11 +137,37 @@ Result<HttpResponse> SimTransport::send(const HttpRequest& request) {
   Call call = classify(request);
   if (call.account.empty() || call.service.empty())
     return Error::internal("simulated transport: request has no SigV4 credential scope: " + request.url);
+  SimService* service = nullptr;
+  for (const auto& s : services_)
+    if (s->handles(call.account, call.service, request)) service = s.get();
   double latency;
   {
     std::lock_guard lock(mu_);
-    std::lognormal_distribution<double> dist(std::log(config_.latency_median_ms), config_.latency_sigma);
+    double median = service ? service->latency_median_ms(call.service, request) : config_.latency_median_ms;
+    std::lognormal_distribution<double> dist(std::log(median), config_.latency_sigma);
     latency = dist(rng_);
+  }
+  if (service) {
+    // Half the latency each way, as below; the service meters and answers in between.
+    auto half = std::chrono::milliseconds(static_cast<long>(latency / 2));
+    clock_.sleep_for(half);
+    SimService::Answer a = service->answer(call.service, request, clock_.now());
+    {
+      std::lock_guard lock(mu_);
+      stats_.calls++;
+      SimBucketStats& bs = stats_.buckets[call.account + "/" + call.region + "/" + call.service];
+      if (a.throttled) {
+        stats_.throttled++;
+        bs.throttled++;
+      } else if (a.response.status >= 500) {
+        stats_.transient++;
+      } else {
+        bs.ok++;
+        stats_.ok++;
+      }
+    }
+    clock_.sleep_for(half);
+    return a.response;
   }
   auto half = std::chrono::milliseconds(static_cast<long>(latency / 2));
   clock_.sleep_for(half);  // the request travels

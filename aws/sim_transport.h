@@ -6,9 +6,11 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "aws/virtual_clock.h"
 #include "aws/http.h"
@@ -29,6 +31,24 @@ struct SimConfig {
   BucketConfig sts{50, 100};
   BucketConfig s3{100, 200};
   uint64_t seed = 42;
+};
+
+// A service the simulation answers with content and meters itself (the scale simulation's team
+// store: tests/support/sim_team_store.h). SimTransport still draws the latency around it.
+class SimService {
+ public:
+  virtual ~SimService() = default;
+  // Whether this service answers the call (account and service from the credential scope).
+  virtual bool handles(const std::string& account, const std::string& service, const HttpRequest& request) const = 0;
+  // The median latency to draw for this call.
+  virtual double latency_median_ms(const std::string& service, const HttpRequest& request) const = 0;
+  // Answers at virtual time `now` (a throttling error when over its limits). Called without the
+  // transport's lock held; the service synchronises itself.
+  struct Answer {
+    HttpResponse response;
+    bool throttled = false;  // over a limit (counted as throttled in SimStats)
+  };
+  virtual Answer answer(const std::string& service, const HttpRequest& request, TimePoint now) = 0;
 };
 
 struct SimBucketStats {
@@ -53,6 +73,8 @@ class SimTransport final : public HttpTransport {
   SimTransport(VirtualClock& clock, SimConfig config) : clock_(clock), config_(config), rng_(config.seed) {}
   Result<HttpResponse> send(const HttpRequest& request) override;
   SimStats stats() const;
+  // Calls this service handles bypass the generic buckets and success answers.
+  void add_service(std::shared_ptr<SimService> service) { services_.push_back(std::move(service)); }
   static std::string access_key_for(const std::string& account) { return "AKIA" + account + "SIMK"; }
   // Sum of the latencies of the 2xx calls this thread has made (the unavoidable part of a chain
   // of calls, for critical-path bounds); reset by the caller.
@@ -81,6 +103,7 @@ class SimTransport final : public HttpTransport {
   std::mt19937_64 rng_;
   std::map<std::string, ServerBucket> server_;
   SimStats stats_;
+  std::vector<std::shared_ptr<SimService>> services_;  // set before the run; read-only while it goes
 };
 
 }  // namespace containctl::aws

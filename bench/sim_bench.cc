@@ -1,6 +1,8 @@
 // The scale simulation's three scenarios (see tests/support/sim_scenario.h for what is real and
 // what is modelled). Prints one line per scenario; virtual time, so it runs in seconds.
 //   sim_bench [--workers-10k N] [--per-account-region-10k N] [--state-dir-parent DIR] [--audit] [--dwell-ms N] [--transient-rate X]
+//             [--backend sqlite|aws] [--ddb-table-units W/R] [--ddb-partition-units W/R] [--ddb-lost-answer-rate X]
+//             [--only-10k] [--large-before-every N]
 //   sim_bench --plan-10k
 #include <chrono>
 #include <cstdio>
@@ -22,6 +24,22 @@ void print(const sim::ScenarioResult& r, double real_s) {
               r.name.c_str(), r.targets, r.makespan_s, r.bound_s, r.bucket_bound_s, r.busiest_bucket.c_str(),
               r.critical_path_s, r.concurrency_bound_s, r.ratio, r.aws_ratio, r.calls, r.throttled, r.transient,
               r.steps_done, r.steps_failed, r.journal_steps_verified, r.status.c_str(), real_s);
+  if (!r.store.calls.empty()) {
+    long calls = 0, throttled = 0;
+    std::string per_op;
+    for (const auto& [op, n] : r.store.calls) {
+      calls += n;
+      per_op += " " + op + "=" + std::to_string(n);
+    }
+    for (const auto& [op, n] : r.store.throttled) throttled += n;
+    std::printf("  store: create_run=%.2fs store_bound=%.2fs [%s] calls=%ld (%s ) throttled=%ld wcu=%.0f rcu=%.0f "
+                "condition_failed=%ld lost_answers=%ld s3_objects=%zu steps_transitioned_exactly=%ld audit_records=%ld\n",
+                r.create_run_s, r.store_bound_s, r.store_busiest.c_str(), calls, per_op.c_str(), throttled,
+                r.store.write_units, r.store.read_units, r.store.condition_failed, r.store.lost_answers,
+                r.store_objects, r.store_steps_exact, r.audit_records);
+    for (size_t i = 0; i < r.store_anomalies.size() && i < 5; ++i)
+      std::printf("  store anomaly: %s\n", r.store_anomalies[i].c_str());
+  }
   for (size_t i = 0; i < r.errors.size() && i < 5; ++i) std::printf("  error: %s\n", r.errors[i].c_str());
   std::fflush(stdout);
 }
@@ -98,6 +116,11 @@ int main(int argc, char** argv) {
   int dwell_ms = 0;
   double transient_rate = -1;  // keep the SimConfig default
   std::string state_parent;
+  std::string backend = "sqlite";
+  bool only_10k = false;
+  int large_before_every = 0;
+  sim::SimStoreConfig store;
+  auto pair = [](const char* v, double& a, double& b) { return std::sscanf(v, "%lf/%lf", &a, &b) == 2; };
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     bool has_value = i + 1 < argc;
@@ -107,9 +130,18 @@ int main(int argc, char** argv) {
     else if (a == "--audit") audit = true;
     else if (a == "--transient-rate" && has_value) transient_rate = std::atof(argv[++i]);
     else if (a == "--dwell-ms" && has_value) dwell_ms = std::atoi(argv[++i]);  // instances: move, dwell, move
+    else if (a == "--backend" && has_value) backend = argv[++i];
+    else if (a == "--only-10k") only_10k = true;
+    else if (a == "--large-before-every" && has_value) large_before_every = std::atoi(argv[++i]);
+    else if (a == "--ddb-table-units" && has_value && pair(argv[i + 1], store.table_write_units, store.table_read_units)) ++i;
+    else if (a == "--ddb-partition-units" && has_value &&
+             pair(argv[i + 1], store.partition_write_units, store.partition_read_units)) ++i;
+    else if (a == "--ddb-lost-answer-rate" && has_value) store.lost_answer_rate = std::atof(argv[++i]);
     else {
       std::fprintf(stderr,
-                   "unknown option %s (--workers-10k N, --per-account-region-10k N, --state-dir-parent DIR, --audit, --dwell-ms N, --transient-rate X)\n",
+                   "unknown option %s (--workers-10k N, --per-account-region-10k N, --state-dir-parent DIR, --audit, "
+                   "--dwell-ms N, --transient-rate X, --backend sqlite|aws, --ddb-table-units W/R, "
+                   "--ddb-partition-units W/R, --ddb-lost-answer-rate X, --only-10k, --large-before-every N)\n",
                    argv[i]);
       return 2;
     }
@@ -123,7 +155,15 @@ int main(int argc, char** argv) {
   scenarios[2].targets = sim::make_targets(10000, 500, {"us-east-1", "eu-west-1", "ap-southeast-2"});
   scenarios[2].workers = workers_10k;
   scenarios[2].per_account_region = per_key_10k;
+  if (backend != "sqlite" && backend != "aws") {
+    std::fprintf(stderr, "--backend is sqlite or aws, not %s\n", backend.c_str());
+    return 2;
+  }
+  if (only_10k) scenarios.erase(scenarios.begin(), scenarios.begin() + 2);
   for (auto& s : scenarios) {
+    s.backend = backend;
+    s.store = store;
+    s.large_before_every = large_before_every;
     s.audit = audit;
     s.dwell_ms = dwell_ms;
     if (transient_rate >= 0) s.sim.transient_rate = transient_rate;

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "actions/s3_api.h"
+#include "aws/concurrency.h"
 #include "aws/sigv4.h"
 #include "orchestrator/journal_aws.h"
 
@@ -42,10 +43,16 @@ Status TeamAuditLog::append(const std::string& event, const json& fields) {
   for (const char* r : kReserved)
     if (fields.is_object() && fields.contains(r)) return Error::internal(std::string("audit field '") + r + "' is reserved");
   // Group append: the first writer to find no write in progress writes everything queued.
+  // Waits go through the clock (aws/concurrency.h), so appends from the executor's threads also
+  // run under the scale simulation's virtual clock.
   Pending me{event, fields.is_null() ? json::object() : redact_secrets(fields)};
   std::unique_lock lock(mu_);
   queue_.push_back(&me);
-  cv_.wait(lock, [&] { return me.done || !writing_; });
+  while (!me.done && writing_) {
+    lock.unlock();
+    aws::wait_until(clock_, mu_, [&] { return me.done || !writing_; });
+    lock.lock();
+  }
   if (me.done) return me.status;
   writing_ = true;
   while (!me.done) {
@@ -63,7 +70,7 @@ Status TeamAuditLog::append(const std::string& event, const json& fields) {
   }
   writing_ = false;
   lock.unlock();
-  cv_.notify_all();
+  aws::notify_waiters(clock_);
   return me.status;
 }
 

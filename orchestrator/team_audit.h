@@ -15,7 +15,6 @@
 // checkpointed. verify compares every checkpoint with the chain.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -60,7 +59,6 @@ class TeamAuditLog {
   std::string bucket_;
   aws::Clock& clock_;
   std::mutex mu_;
-  std::condition_variable cv_;
   std::vector<Pending*> queue_;
   bool writing_ = false;
   bool appended_ = false;

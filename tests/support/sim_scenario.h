@@ -1,10 +1,14 @@
 // The scale simulation: the real executor (orchestrator/executor.cc execute_run: its pool with the
-// per-(account, region) limit, dependency waves, the SQLite journal's capture -> applying -> apply ->
+// per-(account, region) limit, dependency waves, the journal's capture -> applying -> apply ->
 // verify per step, optionally the audit log) in VirtualClock time, with a fake action family whose
 // steps make real calls through AwsClient (request building, SigV4, error parsing, retries, retry
 // quota, RateLimiter with EC2's published buckets and adaptive throttling) against SimTransport.
-// Journal and audit log live on tmpfs (/dev/shm) unless told otherwise: their writes are real but
-// cost no virtual time. Header-only so that both the tests and bench/sim_bench.cc use it.
+// Backend "sqlite": journal and audit log live on tmpfs (/dev/shm) unless told otherwise: their
+// writes are real but cost no virtual time. Backend "aws": the real AwsJournal (and TeamAuditLog
+// with `audit`) through its own AwsClient against the simulated team store (sim_team_store.h:
+// DynamoDB's operations, expressions, capacity units, partition and table limits and throttling
+// errors, in virtual time). Header-only so that both the tests and bench/sim_bench.cc use it
+// (bench links tests/support/sim_team_store.cc and sim_ddb_expression.cc).
 #pragma once
 
 #include <algorithm>
@@ -28,6 +32,9 @@
 #include "orchestrator/audit_log.h"
 #include "orchestrator/executor.h"
 #include "orchestrator/journal.h"
+#include "orchestrator/journal_aws.h"
+#include "orchestrator/team_audit.h"
+#include "tests/support/sim_team_store.h"
 
 namespace containctl::sim {
 
@@ -42,6 +49,9 @@ using nlohmann::json;
 class SimFamily final : public actions::ActionFamily {
  public:
   int dwell_ms = 0;
+  // Every Nth target's step "a" captures a before-state of 120 KB (over the team store's inline
+  // limit: it goes to S3 first). 0: none.
+  int large_before_every = 0;
   std::string name() const override { return "sim"; }
   bool handles(const actions::Target&) const override { return true; }
   Result<json> discover(actions::Context&) override { return json::object(); }
@@ -58,6 +68,21 @@ class SimFamily final : public actions::ActionFamily {
     return p;
   }
   Result<json> capture(actions::Context& ctx, const actions::Step& s) override {
+    const auto& t = ctx.target;
+    if (large_before_every > 0 && s.id == "a" && target_index(t) % large_before_every == 0) {
+      auto r = capture_small(ctx, s);
+      if (!r.ok()) return r;
+      return json{{"ok", true}, {"target", t.arn}, {"pad", std::string(120 * 1024, 'x')}};
+    }
+    return capture_small(ctx, s);
+  }
+  // Targets are named "<prefix>-<index>" or "i-<hex index>" (run_scenario).
+  static long target_index(const actions::Target& t) {
+    size_t dash = t.name.rfind('-');
+    if (dash == std::string::npos) return 0;
+    return std::strtol(t.name.c_str() + dash + 1, nullptr, t.type == "instance" ? 16 : 10);
+  }
+  Result<json> capture_small(actions::Context& ctx, const actions::Step& s) {
     const auto& t = ctx.target;
     if (t.type == "instance")
       return done(s.id == "a" ? ec2(ctx, "DescribeTags", filter("resource-id", t.name))
@@ -90,7 +115,7 @@ class SimFamily final : public actions::ActionFamily {
     if (s.id != "a" && ctx.target.type == "user") return Ok{};  // keys: the apply answer suffices
     if (s.id != "b" && ctx.target.type == "instance") return Ok{};
     if (s.id != "a" && ctx.target.type == "bucket") return Ok{};
-    auto r = capture(ctx, s);
+    auto r = capture_small(ctx, s);
     if (!r.ok()) return r.error();
     return Ok{};
   }
@@ -144,6 +169,9 @@ struct Scenario {
   std::string state_dir_parent;  // where the journal (and audit log) go; default /dev/shm, else TMPDIR
   bool audit = false;            // record every call and step in a real audit log, as `apply` does
   int dwell_ms = 0;              // instances wait this long between two moves (SimFamily)
+  std::string backend = "sqlite";  // or "aws": AwsJournal (+ TeamAuditLog) on the simulated team store
+  SimStoreConfig store;            // the aws backend's DynamoDB table and S3 bucket
+  int large_before_every = 0;      // SimFamily::large_before_every
 };
 
 struct ScenarioResult {
@@ -164,6 +192,17 @@ struct ScenarioResult {
   std::vector<std::string> errors;
   long journal_steps_verified = 0;  // read back from the journal after the run
   std::map<std::string, double> target_finish_s;  // target ARN -> virtual time its last call ended
+  // Backend aws: the team store's side.
+  double create_run_s = 0;        // create_run before execute_run (not in makespan_s)
+  double store_bound_s = 0;       // what the store's limits allow for the units this run consumed
+  std::string store_busiest;      // the partition or table limit behind store_bound_s
+  SimStoreStats store;
+  size_t store_objects = 0;       // S3 objects (offloaded before-states)
+  long store_steps_exact = 0;     // step items whose "st" went pending, captured, applying, applied, verified once each
+  std::vector<std::string> store_anomalies;  // step items that did not (first few), and unsupported requests
+  long audit_records = 0;         // team audit log records read back (backend aws with audit)
+  std::string audit_verify;       // "" when the team audit chain verified
+  std::vector<aws::HttpRequest> store_requests;  // with store.keep_requests
 };
 
 // Targets: `count` spread round-robin over accounts x regions, kinds cycling instance/user/bucket
@@ -218,7 +257,33 @@ inline ScenarioResult run_scenario(const Scenario& sc) {
       std::filesystem::remove_all(dir, ec);
     }
   } cleanup{state_dir};
-  auto journal = orch::Journal::open(state_dir, clock);
+  std::shared_ptr<SimTeamStore> store;
+  std::unique_ptr<orch::TeamAuditLog> team_audit;
+  Result<std::unique_ptr<orch::Journal>> journal = Error::internal("no journal");
+  if (sc.backend == "aws") {
+    // As Runtime builds it: the session's transport, limiter and retry policy, the store's own
+    // account's credentials, no audit observer.
+    store = std::make_shared<SimTeamStore>(sc.store);
+    transport->add_service(store);
+    aws::ClientConfig cfg;
+    cfg.transport = transport;
+    cfg.clock = &clock;
+    cfg.credentials = std::make_shared<aws::StaticCredentialsProvider>(
+        aws::Credentials{aws::SimTransport::access_key_for(sc.store.account), "simsecret", "", std::nullopt, "sim"});
+    cfg.limiter = limiter;
+    cfg.account_id = sc.store.account;
+    auto store_client = std::make_shared<aws::AwsClient>(cfg);
+    journal = std::unique_ptr<orch::Journal>(std::make_unique<orch::AwsJournal>(
+        store_client, sc.store.region, sc.store.table, sc.store.bucket, clock));
+    if (sc.audit)
+      team_audit = std::make_unique<orch::TeamAuditLog>(store_client, sc.store.region, sc.store.table,
+                                                        sc.store.bucket, clock);
+  } else if (sc.backend == "sqlite") {
+    journal = orch::Journal::open(state_dir, clock);
+  } else {
+    res.errors.push_back("unknown backend " + sc.backend + " (sqlite or aws)");
+    return res;
+  }
   if (!journal.ok()) {
     res.errors.push_back("journal: " + journal.error().describe());
     return res;
@@ -241,10 +306,16 @@ inline ScenarioResult run_scenario(const Scenario& sc) {
   auto observer = [&](const aws::CallRecord& c) {
     double ms = aws::SimTransport::thread_latency_ms();
     aws::SimTransport::thread_latency_ms() = 0;
-    if (audit)
-      (void)audit->append("aws_call", {{"service", c.service}, {"operation", c.operation}, {"region", c.region},
-                                       {"http_status", c.http_status}, {"duration_ms", c.duration.count()},
-                                       {"attempts", c.attempts}, {"account", c.account}, {"target", c.context}});
+    if (audit) {
+      json f = {{"service", c.service}, {"operation", c.operation}, {"region", c.region},
+                {"http_status", c.http_status}, {"duration_ms", c.duration.count()},
+                {"attempts", c.attempts}, {"account", c.account}, {"target", c.context}};
+      (void)audit->append("aws_call", f);
+      if (team_audit) {
+        f["run_id"] = "sim-run";
+        (void)team_audit->append("aws_call", f);
+      }
+    }
     const double at = duration<double>(clock.now() - t0).count();
     std::lock_guard l(mu);
     target_latency_ms[c.context] += ms;
@@ -253,6 +324,7 @@ inline ScenarioResult run_scenario(const Scenario& sc) {
 
   SimFamily family;
   family.dwell_ms = sc.dwell_ms;
+  family.large_before_every = sc.large_before_every;
   actions::Identity caller{"100000000000", "arn:aws:iam::100000000000:user/responder", "AIDA", "AKIA"};
   std::map<std::string, std::unique_ptr<aws::AwsClient>> clients;
   std::vector<orch::PlanEntry> entries;
@@ -308,10 +380,23 @@ inline ScenarioResult run_scenario(const Scenario& sc) {
   run.requester = "sim";
   run.mode = "auto";
   run.plan = json::object();
+  aws::SimTransport::thread_latency_ms() = 0;  // this thread is one of the workers; drop older calls
+  clock.thread_enter();  // this thread runs create_run and the executor, so it takes part in virtual time
+  struct Leave {
+    aws::VirtualClock& clock;
+    bool left = false;
+    void operator()() {
+      if (!left) clock.thread_leave();
+      left = true;
+    }
+    ~Leave() { (*this)(); }
+  } leave{clock};
   if (auto st = (*journal)->create_run(run, entries); !st.ok()) {
     res.errors.push_back("journal: " + st.error().describe());
     return res;
   }
+  const aws::TimePoint t_exec = clock.now();
+  res.create_run_s = duration<double>(t_exec - t0).count();
 
   orch::ExecutionEnv env;
   env.client_for = [&clients](const orch::PlanEntry& e) -> Result<aws::AwsClient*> {
@@ -324,18 +409,59 @@ inline ScenarioResult run_scenario(const Scenario& sc) {
   env.family_for = [&family](const std::string& name) -> actions::ActionFamily* {
     return name == family.name() ? &family : nullptr;
   };
-  if (audit) env.audit = [&](const std::string& event, const json& fields) { (void)audit->append(event, fields); };
+  if (audit)
+    env.audit = [&](const std::string& event, const json& fields) {
+      (void)audit->append(event, fields);
+      if (team_audit) {
+        if (Status st = team_audit->append(event, fields); !st.ok()) {
+          std::lock_guard l(mu);
+          res.store_anomalies.push_back("team audit append " + event + ": " + st.error().describe());
+        }
+      }
+    };
 
-  aws::SimTransport::thread_latency_ms() = 0;  // this thread is one of the workers; drop older calls
-  clock.thread_enter();  // this thread runs the executor, so it takes part in virtual time
   orch::RunOutcome outcome = orch::execute_run(**journal, run.run_id, entries, env);
-  clock.thread_leave();
+  const aws::TimePoint t_end = clock.now();
   res.steps_done = outcome.steps_done;
   res.steps_failed = outcome.steps_failed;
   res.status = outcome.status;
   res.errors = outcome.errors;
-  if (auto steps = (*journal)->steps(run.run_id); steps.ok())
+  if (auto steps = (*journal)->steps(run.run_id); steps.ok()) {
     for (const auto& s : *steps) res.journal_steps_verified += s.state == orch::step_state::kVerified;
+  } else {
+    res.errors.push_back("journal read-back: " + steps.error().describe());
+  }
+  if (team_audit) {
+    if (auto recs = team_audit->records(); recs.ok()) res.audit_records = static_cast<long>(recs->size());
+    else res.errors.push_back("team audit read-back: " + recs.error().describe());
+    auto v = team_audit->verify();
+    if (!v.ok()) res.audit_verify = v.error().describe();
+    else if (!v->ok) res.audit_verify = v->problem;
+  }
+  leave();
+  if (store) {
+    res.store = store->stats();
+    res.store_bound_s = store->capacity_bound_s(&res.store_busiest);
+    res.store_objects = store->object_count();
+    res.store_requests = store->requests();
+    const std::vector<std::string> want = {orch::step_state::kPending, orch::step_state::kCaptured,
+                                           orch::step_state::kApplying, orch::step_state::kApplied,
+                                           orch::step_state::kVerified};
+    for (const auto& [key, states] : store->state_history()) {
+      if (key.find("|STEP#") == std::string::npos) continue;
+      if (states == want) {
+        res.store_steps_exact++;
+        continue;
+      }
+      if (res.store_anomalies.size() < 10) {
+        std::string seq;
+        for (const auto& st : states) seq += (seq.empty() ? "" : " -> ") + st;
+        res.store_anomalies.push_back(key + ": " + seq);
+      }
+    }
+    for (const auto& u : store->unsupported()) res.store_anomalies.push_back("unsupported: " + u);
+  }
+  for (auto& [target, at] : target_finish_s) at -= duration<double>(t_exec - t0).count();
   res.target_finish_s = target_finish_s;
   double critical_ms = 0;
   for (const auto& e : entries)  // an instance's dwell is on its own chain, whatever the scheduler does
@@ -343,7 +469,7 @@ inline ScenarioResult run_scenario(const Scenario& sc) {
   for (const auto& [target, ms] : target_latency_ms) critical_ms = std::max(critical_ms, ms);
 
   aws::SimStats st = transport->stats();
-  res.makespan_s = duration<double>(clock.now() - t0).count();
+  res.makespan_s = duration<double>(t_end - t_exec).count();
   res.calls = st.calls;
   res.throttled = st.throttled;
   res.transient = st.transient;
