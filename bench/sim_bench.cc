@@ -2,7 +2,7 @@
 // what is modelled). Prints one line per scenario; virtual time, so it runs in seconds.
 //   sim_bench [--workers-10k N] [--per-account-region-10k N] [--state-dir-parent DIR] [--audit] [--dwell-ms N] [--transient-rate X]
 //             [--backend sqlite|aws] [--ddb-table-units W/R] [--ddb-partition-units W/R] [--ddb-lost-answer-rate X]
-//             [--only-10k] [--large-before-every N]
+//             [--ddb-partition-per-item] [--only-10k] [--large-before-every N]
 //   sim_bench --plan-10k
 #include <chrono>
 #include <cstdio>
@@ -137,11 +137,13 @@ int main(int argc, char** argv) {
     else if (a == "--ddb-partition-units" && has_value &&
              pair(argv[i + 1], store.partition_write_units, store.partition_read_units)) ++i;
     else if (a == "--ddb-lost-answer-rate" && has_value) store.lost_answer_rate = std::atof(argv[++i]);
+    else if (a == "--ddb-partition-per-item") store.partition_per_item = true;
     else {
       std::fprintf(stderr,
                    "unknown option %s (--workers-10k N, --per-account-region-10k N, --state-dir-parent DIR, --audit, "
                    "--dwell-ms N, --transient-rate X, --backend sqlite|aws, --ddb-table-units W/R, "
-                   "--ddb-partition-units W/R, --ddb-lost-answer-rate X, --only-10k, --large-before-every N)\n",
+                   "--ddb-partition-units W/R, --ddb-lost-answer-rate X, --ddb-partition-per-item, --only-10k, "
+                   "--large-before-every N)\n",
                    argv[i]);
       return 2;
     }

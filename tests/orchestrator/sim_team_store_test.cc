@@ -186,6 +186,16 @@ TEST(SimTeamStoreTest, OnePartitionKeyIsThrottledAtItsThousandWriteUnits) {
     if (!st.ok() && st.error().code == "ThrottlingException") table_throttled++;
   }
   EXPECT_EQ(table_throttled, 1200) << "4,000 units of table capacity, 2,800 left after the first 1,200";
+
+  // The what-if of a key design that spreads items (partition_per_item): the hot key's 1,200
+  // writes pass, only the table's limit remains.
+  cfg.partition_per_item = true;
+  Fixture spread_items(cfg);
+  for (int i = 0; i < 1200; ++i) {
+    json it = key("RUN#hot", "STEP#" + std::to_string(i));
+    it["pad"] = ddb_s(std::string(900, 'p'));
+    ASSERT_TRUE(spread_items.ddb->put(it).ok()) << i;
+  }
 }
 
 // Every request the journal and the team audit log send in a run, checked against botocore's

@@ -188,6 +188,10 @@ void SimTeamStore::record_states(const std::string& pk, const std::string& sk, c
   history_[pk + "|" + sk].push_back(st.value("S", ""));
 }
 
+std::string SimTeamStore::partition(const std::string& pk, const std::string& sk) const {
+  return config_.partition_per_item ? pk + "|" + sk : pk;
+}
+
 SimTeamStore::Answer SimTeamStore::ddb(const std::string& op, const json& body, aws::TimePoint now) {
   auto members = kMembers.find(op);
   if (members == kMembers.end()) throw Unsupported{"operation " + op};
@@ -294,7 +298,7 @@ SimTeamStore::Answer SimTeamStore::ddb(const std::string& op, const json& body, 
     check_key(body["Key"]);
     auto item = lookup(key_string(body["Key"], "pk"), key_string(body["Key"], "sk"));
     Units u;
-    u.read[key_string(body["Key"], "pk")] = read_units(item ? ddb_item_size(*item) : 0, body.value("ConsistentRead", false));
+    u.read[partition(key_string(body["Key"], "pk"), key_string(body["Key"], "sk"))] = read_units(item ? ddb_item_size(*item) : 0, body.value("ConsistentRead", false));
     bool table_level;
     if (std::string r = admit(u, now, table_level); !r.empty()) return throttle(r, table_level);
     json out = json::object();
@@ -345,7 +349,7 @@ SimTeamStore::Answer SimTeamStore::ddb(const std::string& op, const json& body, 
                                         : check_return_values(body, {"NONE"});
     Write w = prepare(op == "PutItem" ? "Put" : op == "UpdateItem" ? "Update" : "Delete", body);
     Units u;
-    u.write[w.pk] = w.units;
+    u.write[partition(w.pk, w.sk)] = w.units;
     bool table_level;
     if (std::string r = admit(u, now, table_level); !r.empty()) return throttle(r, table_level);
     if (!w.condition_ok) {
@@ -385,7 +389,7 @@ SimTeamStore::Answer SimTeamStore::ddb(const std::string& op, const json& body, 
       Write w = prepare(kind, spec);
       if (!seen.insert({w.pk, w.sk}).second)
         throw Validation{"Transaction request cannot include multiple operations on one item"};
-      u.write[w.pk] += 2 * w.units;  // transactional writes cost twice
+      u.write[partition(w.pk, w.sk)] += 2 * w.units;  // transactional writes cost twice
       writes.push_back(std::move(w));
     }
     bool table_level;
@@ -436,7 +440,7 @@ SimTeamStore::Answer SimTeamStore::ddb(const std::string& op, const json& body, 
   bool last_table_level = false;
   for (auto& [w, r] : writes) {
     Units u;
-    u.write[w.pk] = w.units;
+    u.write[partition(w.pk, w.sk)] = w.units;
     bool table_level;
     if (std::string reason = admit(u, now, table_level); !reason.empty()) {
       unprocessed.push_back(r);

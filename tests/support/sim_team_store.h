@@ -42,6 +42,10 @@ struct SimStoreConfig {
   double partition_read_units = 3000;
   double table_write_units = 4000;
   double table_read_units = 12000;
+  // What-if: every item its own partition (the most DynamoDB's split-for-heat could give, or a
+  // key design that spreads a run's items over many partition key values). Off: one partition
+  // per partition key value.
+  bool partition_per_item = false;
   // Median latencies: a client in the store's region (a Lambda or runner in the security tooling
   // account); TransactWriteItems twice, BatchWriteItem 1.5x.
   double ddb_latency_ms = 8;
@@ -92,6 +96,7 @@ class SimTeamStore final : public aws::SimService {
   struct Units {
     std::map<std::string, double> write, read;  // per partition key value
   };
+  std::string partition(const std::string& pk, const std::string& sk) const;
   Answer ddb(const std::string& op, const nlohmann::json& body, aws::TimePoint now);
   Answer s3(const aws::HttpRequest& request);
   // Admits `units` at `now` or says which limit it is over ("" when admitted).
