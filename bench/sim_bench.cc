@@ -2,7 +2,7 @@
 // what is modelled). Prints one line per scenario; virtual time, so it runs in seconds.
 //   sim_bench [--workers-10k N] [--per-account-region-10k N] [--state-dir-parent DIR] [--audit] [--dwell-ms N] [--transient-rate X]
 //             [--backend sqlite|aws] [--ddb-table-units W/R] [--ddb-partition-units W/R] [--ddb-lost-answer-rate X]
-//             [--ddb-partition-per-item] [--only-10k] [--large-before-every N]
+//             [--ddb-partition-per-item] [--only-10k] [--count-10k N] [--large-before-every N]
 //   sim_bench --plan-10k
 #include <chrono>
 #include <cstdio>
@@ -118,6 +118,7 @@ int main(int argc, char** argv) {
   std::string state_parent;
   std::string backend = "sqlite";
   bool only_10k = false;
+  int count_10k = 10000;
   int large_before_every = 0;
   sim::SimStoreConfig store;
   auto pair = [](const char* v, double& a, double& b) { return std::sscanf(v, "%lf/%lf", &a, &b) == 2; };
@@ -132,6 +133,7 @@ int main(int argc, char** argv) {
     else if (a == "--dwell-ms" && has_value) dwell_ms = std::atoi(argv[++i]);  // instances: move, dwell, move
     else if (a == "--backend" && has_value) backend = argv[++i];
     else if (a == "--only-10k") only_10k = true;
+    else if (a == "--count-10k" && has_value) count_10k = std::atoi(argv[++i]);  // scale the third scenario
     else if (a == "--large-before-every" && has_value) large_before_every = std::atoi(argv[++i]);
     else if (a == "--ddb-table-units" && has_value && pair(argv[i + 1], store.table_write_units, store.table_read_units)) ++i;
     else if (a == "--ddb-partition-units" && has_value &&
@@ -142,7 +144,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "unknown option %s (--workers-10k N, --per-account-region-10k N, --state-dir-parent DIR, --audit, "
                    "--dwell-ms N, --transient-rate X, --backend sqlite|aws, --ddb-table-units W/R, "
-                   "--ddb-partition-units W/R, --ddb-lost-answer-rate X, --ddb-partition-per-item, --only-10k, "
+                   "--ddb-partition-units W/R, --ddb-lost-answer-rate X, --ddb-partition-per-item, --only-10k, --count-10k N, "
                    "--large-before-every N)\n",
                    argv[i]);
       return 2;
@@ -153,8 +155,8 @@ int main(int argc, char** argv) {
   scenarios[0].targets = sim::make_targets(1, 1, {"us-east-1"}, "instance");
   scenarios[1].name = "1000 instances, 1 account/region";
   scenarios[1].targets = sim::make_targets(1000, 1, {"us-east-1"}, "instance");
-  scenarios[2].name = "10000 targets, 500 accts x 3 regions";
-  scenarios[2].targets = sim::make_targets(10000, 500, {"us-east-1", "eu-west-1", "ap-southeast-2"});
+  scenarios[2].name = std::to_string(count_10k) + " targets, " + std::to_string(count_10k / 20) + " accts x 3 regions";
+  scenarios[2].targets = sim::make_targets(count_10k, std::max(1, count_10k / 20), {"us-east-1", "eu-west-1", "ap-southeast-2"});
   scenarios[2].workers = workers_10k;
   scenarios[2].per_account_region = per_key_10k;
   if (backend != "sqlite" && backend != "aws") {
