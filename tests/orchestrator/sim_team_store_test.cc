@@ -224,6 +224,13 @@ TEST(SimTeamStoreTest, EveryRequestOfAnAwsBackendRunFitsBotocoresModel) {
     ops.insert(op);
     EXPECT_EQ(model.check_request(op, req), "") << req.body.substr(0, 400);
   }
+  // The check is not vacuous: a member the model does not name is refused.
+  aws::HttpRequest bad = r.store_requests.front();
+  json body = json::parse(bad.body);
+  body["ReturnConsumedCapacityX"] = "TOTAL";
+  bad.body = body.dump();
+  std::string target(bad.header("X-Amz-Target"));
+  EXPECT_NE(model.check_request(target.substr(target.find('.') + 1), bad), "");
   // What the journal and audit log use in a run (create_run, per-step updates, read-back, audit).
   for (const char* op : {"BatchWriteItem", "PutItem", "GetItem", "UpdateItem", "Query", "TransactWriteItems"})
     EXPECT_TRUE(ops.count(op)) << op;
