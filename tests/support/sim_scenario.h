@@ -172,6 +172,9 @@ struct Scenario {
   std::string backend = "sqlite";  // or "aws": AwsJournal (+ TeamAuditLog) on the simulated team store
   SimStoreConfig store;            // the aws backend's DynamoDB table and S3 bucket
   int large_before_every = 0;      // SimFamily::large_before_every
+  // What-if: the store's client without the session's (adaptive) limiter; throttled writes are
+  // only retried by the retry policy. containctl itself shares the limiter (Runtime).
+  bool store_without_limiter = false;
 };
 
 struct ScenarioResult {
@@ -270,7 +273,7 @@ inline ScenarioResult run_scenario(const Scenario& sc) {
     cfg.clock = &clock;
     cfg.credentials = std::make_shared<aws::StaticCredentialsProvider>(
         aws::Credentials{aws::SimTransport::access_key_for(sc.store.account), "simsecret", "", std::nullopt, "sim"});
-    cfg.limiter = limiter;
+    cfg.limiter = sc.store_without_limiter ? nullptr : limiter;
     cfg.account_id = sc.store.account;
     auto store_client = std::make_shared<aws::AwsClient>(cfg);
     journal = std::unique_ptr<orch::Journal>(std::make_unique<orch::AwsJournal>(
