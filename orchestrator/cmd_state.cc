@@ -52,7 +52,11 @@ int run_init(GlobalOptions& g, const StateArgs& a) {
 json step_json(const StepRecord& s) {
   return {{"entry", s.entry}, {"step_id", s.step_id}, {"target", s.target}, {"family", s.family}, {"state", s.state},
           {"before", s.before}, {"applied", s.applied}, {"error", s.error}, {"updated_at", s.updated_at},
-          {"applied_at", s.applied_at}, {"apply_seq", s.apply_seq}};
+          {"applied_at", s.applied_at}, {"apply_seq", s.apply_seq}, {"exposure", s.exposure}};
+}
+
+json used_json(const UsedApproval& u) {
+  return {{"approval_id", u.approval_id}, {"approver", u.approver}, {"plan_hash", u.plan_hash}, {"used_at", u.used_at}};
 }
 
 // Writes `text` to a new file, 0600, never through a symlink.
@@ -96,6 +100,15 @@ int run_export(GlobalOptions& g, const StateArgs& a) {
               {"mode", run->mode}, {"plan", run->plan}, {"steps", json::array()}};
     if (!run->case_id.empty()) r["case_id"] = run->case_id;
     for (const auto& s : *steps) r["steps"].push_back(step_json(s));
+    // What keeps the run's approvals single use and names who ran it, wherever it is imported.
+    auto used = (*j)->approvals_used_by(run->run_id);
+    if (!used.ok()) return report_error(g, used.error());
+    r["approvals_used"] = json::array();
+    for (const auto& u : *used) r["approvals_used"].push_back(used_json(u));
+    auto caller = (*j)->run_caller(run->run_id);
+    if (!caller.ok()) return report_error(g, caller.error());
+    r["caller"] = caller->first;
+    r["plan_caller"] = caller->second;
     doc["runs"].push_back(r);
   }
   for (const auto& id : wanted) {
@@ -126,10 +139,53 @@ Result<StepRecord> step_from(const json& s, const std::string& run_id) {
     r.updated_at = s.value("updated_at", "");
     r.applied_at = s.value("applied_at", "");
     r.apply_seq = s.value("apply_seq", 0LL);
+    r.exposure = s.value("exposure", json());
   } catch (const json::exception& e) {
     return Error::invalid("run " + run_id + ": a step is malformed: " + e.what());
   }
   return r;
+}
+
+struct ImportedRun {
+  RunRecord run;
+  std::vector<StepRecord> steps;
+  std::vector<UsedApproval> used;
+  std::string caller, plan_caller;
+};
+
+Result<std::vector<UsedApproval>> used_from(const json& r, const std::string& run_id) {
+  std::vector<UsedApproval> out;
+  if (!r.contains("approvals_used")) return out;  // exports from before they were carried
+  if (!r.at("approvals_used").is_array()) return Error::invalid("run " + run_id + ": approvals_used is not a list");
+  try {
+    for (const auto& u : r.at("approvals_used")) {
+      UsedApproval x{u.at("approval_id").get<std::string>(), run_id, u.value("approver", ""), u.value("plan_hash", ""),
+                     u.value("used_at", "")};
+      if (x.approval_id.empty()) return Error::invalid("run " + run_id + ": a used approval without approval_id");
+      out.push_back(std::move(x));
+    }
+  } catch (const json::exception& e) {
+    return Error::invalid("run " + run_id + ": a used approval is malformed: " + e.what());
+  }
+  return out;
+}
+
+// Records the run's used approvals unless already recorded for it; one recorded for another run
+// is an error (the store says the approval authorized something else).
+Status import_used(Journal& j, const std::vector<UsedApproval>& used) {
+  std::vector<UsedApproval> missing;
+  for (const auto& u : used) {
+    CC_ASSIGN(std::optional<UsedApproval> prior, j.approval_used(u.approval_id));
+    if (!prior) {
+      missing.push_back(u);
+    } else if (prior->run_id != u.run_id) {
+      return Error::invalid("the approval by " + u.approver + " that run " + u.run_id + " used is recorded in " +
+                                j.location() + " as used by run " + prior->run_id + "; nothing of " + u.run_id +
+                                " was imported",
+                            "ApprovalUsed");
+    }
+  }
+  return j.record_approvals_used(missing);
 }
 
 int run_import(GlobalOptions& g, const StateArgs& a) {
@@ -141,7 +197,7 @@ int run_import(GlobalOptions& g, const StateArgs& a) {
   if (doc.is_discarded() || !doc.is_object() || doc.value("format", "") != kExportFormat || !doc["runs"].is_array())
     return report_error(g, Error::invalid(a.file + ": not a containctl state export (" + kExportFormat + ")"));
   // Everything is checked before anything is written.
-  std::vector<std::pair<RunRecord, std::vector<StepRecord>>> runs;
+  std::vector<ImportedRun> runs;
   for (const auto& r : doc["runs"]) {
     if (!r.is_object() || !r.contains("run_id") || !r.at("run_id").is_string() || !r.contains("steps") ||
         !r.at("steps").is_array())
@@ -157,7 +213,11 @@ int run_import(GlobalOptions& g, const StateArgs& a) {
       if (!st.ok()) return report_error(g, st.error());
       steps.push_back(*st);
     }
-    runs.push_back({rec, steps});
+    auto used = used_from(r, rec.run_id);
+    if (!used.ok()) return report_error(g, used.error());
+    if ((r.contains("caller") && !r["caller"].is_string()) || (r.contains("plan_caller") && !r["plan_caller"].is_string()))
+      return report_error(g, Error::invalid(a.file + ": run " + rec.run_id + ": caller is not a string"));
+    runs.push_back({rec, steps, *used, r.value("caller", ""), r.value("plan_caller", "")});
   }
   auto rt_r = Runtime::open(g, false);
   if (!rt_r.ok()) return report_error(g, rt_r.error());
@@ -166,7 +226,10 @@ int run_import(GlobalOptions& g, const StateArgs& a) {
   if (!j.ok()) return report_error(g, j.error());
   int imported = 0, present = 0;
   std::ostringstream text;
-  for (const auto& [rec, steps] : runs) {
+  for (const auto& [rec, steps, used, caller, plan_caller] : runs) {
+    // Approvals first, for runs already present too: an approval is never usable again because
+    // its run moved (and a failure part-way leaves approvals used, not runs without them).
+    if (auto st = import_used(**j, used); !st.ok()) return report_error(g, st.error());
     if ((*j)->run(rec.run_id).ok()) {
       present++;
       text << "  " << rec.run_id << ": already in " << (*j)->backend() << ", kept as it is\n";
@@ -175,6 +238,9 @@ int run_import(GlobalOptions& g, const StateArgs& a) {
     if (auto st = (*j)->import_run(rec, steps); !st.ok()) return report_error(g, st.error());
     if (!rec.case_id.empty()) {
       if (auto st = (*j)->set_run_case(rec.run_id, rec.case_id); !st.ok()) return report_error(g, st.error());
+    }
+    if (!caller.empty() || !plan_caller.empty()) {
+      if (auto st = (*j)->record_run_caller(rec.run_id, caller, plan_caller); !st.ok()) return report_error(g, st.error());
     }
     imported++;
     text << "  " << rec.run_id << ": imported (" << steps.size() << " steps, " << rec.status << ")\n";

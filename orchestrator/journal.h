@@ -134,6 +134,8 @@ class Journal {
   // writes all or none. approval_used: the run that consumed it, if any.
   virtual Status record_approvals_used(const std::vector<UsedApproval>& used) = 0;
   virtual Result<std::optional<UsedApproval>> approval_used(const std::string& approval_id) = 0;
+  // The approvals `run_id` consumed (state export carries them, so an import keeps them used).
+  virtual Result<std::vector<UsedApproval>> approvals_used_by(const std::string& run_id) = 0;
   // The authenticated caller of a run and of its plan (per GetCallerIdentity); ("", "") when not
   // recorded.
   virtual Status record_run_caller(const std::string& run_id, const std::string& caller,

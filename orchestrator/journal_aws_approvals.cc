@@ -36,7 +36,7 @@ Status AwsJournal::record_approvals_used(const std::vector<UsedApproval>& used) 
     item["run_id"] = ddb_s(u.run_id);
     item["approver"] = ddb_s(u.approver);
     item["plan_hash"] = ddb_s(u.plan_hash);
-    item["used_at"] = ddb_s(now);
+    item["used_at"] = ddb_s(u.used_at.empty() ? now : u.used_at);
     items.push_back({{"Put", {{"Item", item}, {"ConditionExpression", "attribute_not_exists(pk)"}}}});
   }
   Status st = table().transact(items);
@@ -60,6 +60,15 @@ Result<std::optional<UsedApproval>> AwsJournal::approval_used(const std::string&
   CC_ASSIGN(std::optional<json> item, table().get(approval_key(approval_id)));
   if (!item) return std::optional<UsedApproval>();
   return std::optional<UsedApproval>(used_from(*item));
+}
+
+Result<std::vector<UsedApproval>> AwsJournal::approvals_used_by(const std::string& run_id) {
+  // One partition holds every used approval; a run used few of the few there are.
+  CC_ASSIGN(std::vector<json> items, table().query("APPROVALS", "APPROVAL#"));
+  std::vector<UsedApproval> out;
+  for (const auto& it : items)
+    if (ddb_str(it, "run_id") == run_id) out.push_back(used_from(it));
+  return out;
 }
 
 Status AwsJournal::record_run_caller(const std::string& run_id, const std::string& caller,

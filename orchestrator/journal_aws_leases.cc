@@ -50,6 +50,7 @@ Status AwsJournal::import_run(const RunRecord& run, const std::vector<StepRecord
     item["applied_at"] = ddb_s(s.applied_at);
     item["apply_seq"] = ddb_n(s.apply_seq);
     item["ord"] = ddb_n(ord++);
+    if (!s.exposure.is_null()) item["exposure"] = ddb_s(s.exposure.dump());  // an open window stays named
     json v = json::object();
     if (!s.before.is_null()) {
       CC_TRY(put_json(v, ":b", s.before, attr, "before"));

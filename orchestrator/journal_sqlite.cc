@@ -349,7 +349,7 @@ Status SqliteJournal::record_approvals_used(const std::vector<UsedApproval>& use
     for (const auto& u : used) {
       Stmt s(db_, "INSERT INTO approvals_used(approval_id, run_id, approver, plan_hash, used_at) VALUES(?,?,?,?,?)");
       s.bind(1, u.approval_id).bind(2, u.run_id).bind(3, u.approver).bind(4, u.plan_hash)
-          .bind(5, aws::format_iso8601(clock_.now()));
+          .bind(5, u.used_at.empty() ? aws::format_iso8601(clock_.now()) : u.used_at);
       if (s.step() != SQLITE_DONE) return db_error(db_, "record approval by " + u.approver + " as used");
     }
     return Ok{};
@@ -374,6 +374,18 @@ Result<std::optional<UsedApproval>> SqliteJournal::approval_used(const std::stri
   if (rc == SQLITE_DONE) return std::optional<UsedApproval>();
   if (rc != SQLITE_ROW) return db_error(db_, "look up approval " + approval_id.substr(0, 12));
   return std::optional<UsedApproval>(UsedApproval{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4)});
+}
+
+Result<std::vector<UsedApproval>> SqliteJournal::approvals_used_by(const std::string& run_id) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT approval_id, run_id, approver, plan_hash, used_at FROM approvals_used WHERE run_id = ?"
+              " ORDER BY approval_id");
+  s.bind(1, run_id);
+  std::vector<UsedApproval> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4)});
+  if (rc != SQLITE_DONE) return db_error(db_, "list the approvals used by " + run_id);
+  return out;
 }
 
 Status SqliteJournal::record_run_caller(const std::string& run_id, const std::string& caller,

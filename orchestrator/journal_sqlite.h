@@ -34,6 +34,7 @@ class SqliteJournal : public Journal {
   Status set_run_status(const std::string& run_id, const std::string& status) override;
   Status record_approvals_used(const std::vector<UsedApproval>& used) override;
   Result<std::optional<UsedApproval>> approval_used(const std::string& approval_id) override;
+  Result<std::vector<UsedApproval>> approvals_used_by(const std::string& run_id) override;
   Status record_run_caller(const std::string& run_id, const std::string& caller, const std::string& plan_caller) override;
   Result<std::pair<std::string, std::string>> run_caller(const std::string& run_id) override;
   Status set_run_case(const std::string& run_id, const std::string& case_id) override;

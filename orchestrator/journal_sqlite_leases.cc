@@ -65,10 +65,10 @@ Status SqliteJournal::import_run(const RunRecord& run, const std::vector<StepRec
   long long ord = 0;
   for (const auto& s : steps) {
     Q q(db_, "INSERT INTO steps(run_id, entry, step_id, target, family, state, before, applied, error, updated_at,"
-             " applied_at, apply_seq, ord) VALUES(?,?,?,?,?,?,NULLIF(?, ''),NULLIF(?, ''),?,?,?,?,?)");
+             " applied_at, apply_seq, ord, exposure) VALUES(?,?,?,?,?,?,NULLIF(?, ''),NULLIF(?, ''),?,?,?,?,?,NULLIF(?, ''))");
     q.text(1, run.run_id).num(2, s.entry).text(3, s.step_id).text(4, s.target).text(5, s.family).text(6, s.state)
         .text(7, dump_or_empty(s.before)).text(8, dump_or_empty(s.applied)).text(9, s.error).text(10, s.updated_at)
-        .text(11, s.applied_at).num(12, s.apply_seq).num(13, ord++);
+        .text(11, s.applied_at).num(12, s.apply_seq).num(13, ord++).text(14, dump_or_empty(s.exposure));
     if (q.step() != SQLITE_DONE) return fail("import step " + s.step_id + " of " + run.run_id);
     if (s.state == step_state::kRolledBack) {
       Q r(db_, "INSERT INTO rollbacks(target, run_id, at) VALUES(?,?,?)");

@@ -79,8 +79,14 @@ void Runtime::audit(const std::string& event, nlohmann::json fields) {
       audit_failure_ = "audit log " + audit_->path() + ": could not record '" + event + "': " + st.error().message;
   }
   if (team_audit_) {
-    if (Status st = team_audit_->append(event, fields); !st.ok())
+    // Fails closed like the file: the run stops before its next mutating call.
+    if (Status st = team_audit_->append(event, fields); !st.ok()) {
       spdlog::error("audit log in the team store: could not record '{}': {}", event, st.error().describe());
+      std::lock_guard lock(mu_);
+      if (audit_failure_.empty())
+        audit_failure_ = "audit log in the team store (" + team_audit_->location() + "): could not record '" + event +
+                         "': " + st.error().message;
+    }
   }
 }
 

@@ -122,12 +122,22 @@ Status TeamAuditLog::write_batch(std::vector<Pending*>& batch) {
     if (!aws::ddb_condition_failed(st.error()) && st.error().code != "TransactionConflictException")
       return Error::io("audit log in the team store: " + st.error().describe());
     CC_ASSIGN(std::optional<json> head, ddb_.get(head_key()));
-    if (head && static_cast<uint64_t>(ddb_num(*head, "seq")) == seq && ddb_str(*head, "hash") == prev) {
+    const uint64_t head_now = head ? static_cast<uint64_t>(ddb_num(*head, "seq")) : 0;
+    if (head && head_now == seq && ddb_str(*head, "hash") == prev) {
       head_seq_ = seq;
       head_hash_ = prev;
       appended_ = true;
       return Ok{};
     }
+    // The head has not moved, so its condition held and the record's did not: the next sequence
+    // number is taken by an item no append wrote (appends move record and head together). Waiting
+    // will not free it; the log was written outside containctl.
+    if (st.error().code != "TransactionConflictException" &&
+        st.error().message.find("TransactionConflict") == std::string::npos && head_now == head_seq_ &&
+        (head ? ddb_str(*head, "hash") : std::string(kGenesisHash)) == head_hash_)
+      return Error::io("audit log in the team store: record seq " + std::to_string(head_seq_ + 1) +
+                       " is already taken while the head says seq " + std::to_string(head_seq_) +
+                       ": the log was written outside containctl (containctl audit verify names the record)");
     clock_.sleep_for(std::chrono::milliseconds(5 * (attempt + 1)));
   }
   return Error::io("audit log in the team store: could not append after 50 tries (too many writers at once)");

@@ -1,6 +1,7 @@
 // The team store end to end: the real binary, two responders (two state directories, one set of
 // "state": {"backend": "aws"} settings) on DynamoDB and S3 in moto_server on 127.0.0.1.
 #include <csignal>
+#include <functional>
 
 #include "tests/orchestrator/e2e_util.h"
 
@@ -86,12 +87,36 @@ class E2eTeamTest : public E2eTest {
     p.err = slurp(r.err);
     return p;
   }
-  size_t mutating_calls(const std::string& who) {
+  size_t mutating_calls(const std::string& who) { return mutating_calls_after(who, 0).size(); }
+  std::vector<std::string> mutating_calls_after(const std::string& who, size_t mark) {
     std::string saved = state_;
     state_ = who == "a" ? state_a_ : state_b_;
-    size_t n = mutating_calls_since(0).size();
+    auto calls = mutating_calls_since(mark);
+    state_ = saved;
+    return calls;
+  }
+  size_t audit_count_of(const std::string& who) {
+    std::string saved = state_;
+    state_ = who == "a" ? state_a_ : state_b_;
+    size_t n = audit_count();
     state_ = saved;
     return n;
+  }
+  // Polls world.py until `done` says yes (at most `limit`).
+  bool wait_for(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(60)) {
+    auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+  // The state of each step of a run, by step id (one target).
+  std::map<std::string, std::string> step_states(const std::string& who, const std::string& run_id) {
+    std::map<std::string, std::string> out;
+    const json doc = as_json(who, {"status", run_id});
+    for (const auto& s : doc.value("steps", json::array())) out[s.value("step", "")] = s.value("state", "");
+    return out;
   }
 
   std::string state_a_, state_b_;
@@ -119,6 +144,8 @@ TEST_F(E2eTeamTest, StateInitCreatesTableAndBucketAndIsIdempotent) {
   EXPECT_EQ(store["versioning"], "Enabled");
   EXPECT_EQ(store["public_access_block"], json::parse(R"([true,true,true,true])")) << store.dump();
   EXPECT_EQ(store["encryption"], "AES256") << store.dump();
+  EXPECT_TRUE(store["object_lock"].is_null()) << "Object Lock on without --object-lock: " << store.dump();
+  EXPECT_TRUE(store["checkpoints"].empty()) << store.dump();
 }
 
 TEST_F(E2eTeamTest, BadTeamSettingsAreRefusedBeforeAnyCall) {
@@ -225,6 +252,60 @@ TEST_F(E2eTeamTest, ExportAndImportMoveRunsFromSqliteToTheTeamStore) {
   EXPECT_EQ(a_doc["runs"], b_doc["runs"]);
   json rb = as_json("b", {"rollback", run_id, "--force"});
   EXPECT_EQ(rb.value("status", ""), "rolled_back") << rb.dump();
+  EXPECT_EQ(world_state(), before);
+}
+
+// A team adopting the store keeps what makes a run safe to move: the approvals it consumed stay
+// used (a replay against the team store is refused), its callers and any window it left open
+// come along.
+TEST_F(E2eTeamTest, ImportedRunsKeepTheirUsedApprovalsCallersAndOpenWindows) {
+  seed(1);
+  json solo = org_settings("approval");
+  solo["approvers"] = {{"bob", dir_ + "/keys/bob.pub.pem"}};
+  write_file(state_a_ + "/settings.json", solo.dump(2));
+  ASSERT_EQ(as("a", {"keys", "generate", "--name", "bob", "--out", "keys"}).code, 0);
+  const std::string user = seed_["user_arn"];
+  ASSERT_EQ(as("a", {"plan", "--target", user, "-o", "plan.json"}).code, 0);
+  Proc ap = as("a", {"approve", "plan.json", "--approver", "bob", "--key", "keys/bob.key.pem", "-o", "bob.json"});
+  ASSERT_EQ(ap.code, 0) << ap.all();
+  json applied = as_json("a", {"apply", "plan.json", "--approval", "bob.json"});
+  ASSERT_EQ(applied.value("status", ""), "succeeded") << applied.dump();
+  const std::string run_id = applied["run_id"];
+  json exported = as_json("a", {"state", "export", dir_ + "/runs.json"});
+  ASSERT_EQ(exported["runs"], 1) << exported.dump();
+  json doc = json::parse(slurp(dir_ + "/runs.json"));
+  ASSERT_EQ(doc["runs"][0]["approvals_used"].size(), 1u) << doc.dump();
+  EXPECT_NE(doc["runs"][0].value("caller", "").find("user/e2e-responder"), std::string::npos) << doc.dump();
+  // A window the run left open (as a killed process leaves it): it must stay named after the move.
+  const json window = {{"kind", "all-traffic"}, {"instance", "i-0123456789abcdef0"},
+                       {"why", "interfaces in a security group that allows all traffic in and out (untrack window)"}};
+  doc["runs"][0]["steps"][0]["exposure"] = window;
+  write_file(dir_ + "/runs.json", doc.dump(1));
+
+  json team = team_settings();
+  team["organization"]["mode"] = "approval";
+  team["approvers"] = solo["approvers"];
+  write_team_settings(team);
+  init_store();
+  json imported = as_json("b", {"state", "import", dir_ + "/runs.json"});
+  ASSERT_EQ(imported["imported"], 1) << imported.dump();
+  // Caller and window came along: B's export of the team store is A's file.
+  as_json("b", {"state", "export", dir_ + "/team.json"});
+  json back = json::parse(slurp(dir_ + "/team.json"));
+  EXPECT_EQ(back["runs"], doc["runs"]);
+  json shown = as_json("b", {"status", run_id});
+  ASSERT_EQ(shown["exposed"].size(), 1u) << shown.dump();
+  EXPECT_EQ(shown["exposed"][0]["run_id"], run_id);
+  // B rolls the imported run back; the approval A used is then refused to B against the team
+  // store, before anything is mutated.
+  json rb = as_json("b", {"rollback", run_id, "--reactivate-keys", "--force"});
+  ASSERT_EQ(rb.value("status", ""), "rolled_back") << rb.dump();
+  const json before = world_state();
+  const size_t mutated_b = mutating_calls("b");
+  Proc again = as("b", {"apply", "plan.json", "--approval", "bob.json"});
+  EXPECT_EQ(again.code, 3) << again.all();
+  EXPECT_NE(again.err.find("already used by run " + run_id), std::string::npos) << again.err;
+  EXPECT_EQ(mutating_calls("b"), mutated_b);
   EXPECT_EQ(world_state(), before);
 }
 
@@ -337,6 +418,76 @@ TEST_F(E2eTeamTest, KilledMidApplyBResumesAfterTheLeaseExpires) {
   EXPECT_EQ(world_state(), before);
 }
 
+// A's lease (3 s) is renewed while A works (an 8 s dwell): after the lease it first took would have
+// expired, B's rollback of A's run is still refused, naming A's run, caller and the lease's start.
+TEST_F(E2eTeamTest, ALeaseIsRenewedWhileItsRunWorks) {
+  seed(1);
+  json s = team_settings();
+  s["state"]["lease_seconds"] = 3;
+  write_team_settings(s);
+  init_store();
+  const std::string target = seed_["instance_arns"][0];
+  Proc p = as("a", {"plan", "--target", target, "--option", "ec2.untrack_dwell_seconds=8", "-o", "renew.plan.json"});
+  ASSERT_EQ(p.code, 0) << p.all();
+  Running ra = start("a", {"--output", "json", "apply", "renew.plan.json"});
+  json lease;
+  const bool leased = wait_for([&] {
+    lease = json::parse(python("lease containctl-state " + target));
+    return lease.contains("run_id");
+  });
+  const bool in_window = wait_for([&] { return python("team-exposure containctl-state") != "[]\n"; });
+  // Past the first expiry (with a second to spare), A still in its dwell.
+  const long long first_expiry_ms = lease.contains("expires") ? std::stoll(lease["expires"].get<std::string>()) : 0;
+  while (std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+             .count() < first_expiry_ms + 1000)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const size_t mutated_b = mutating_calls("b");
+  Proc b = as("b", {"rollback", lease.value("run_id", "?"), "--force"});
+  Proc a = finish(ra);
+  ASSERT_TRUE(leased && in_window) << a.all();
+  EXPECT_EQ(a.code, 0) << a.all();
+  EXPECT_EQ(b.code, 3) << "B took over a lease A was renewing:\n" << b.all() << "\nA:\n" << a.all();
+  EXPECT_NE(b.err.find("run " + lease.value("run_id", "?")), std::string::npos) << b.err;
+  EXPECT_NE(b.err.find("caller " + lease.value("caller", "?")), std::string::npos) << b.err;
+  EXPECT_NE(b.err.find("started " + lease.value("started_at", "?")), std::string::npos) << b.err;
+  EXPECT_EQ(mutating_calls("b"), mutated_b) << "the refused rollback mutated something";
+  EXPECT_EQ(as_json("b", {"status", lease.value("run_id", "?")})["status"], "succeeded");
+}
+
+// Another writer overwrites A's lock item while A dwells: A's next renewal finds the lease gone, so
+// A finishes the step in flight (closing its window) and makes no further mutating call, and says why.
+TEST_F(E2eTeamTest, ARunThatLostItsLeaseMutatesNothingMore) {
+  seed(1);
+  json s = team_settings();
+  s["state"]["lease_seconds"] = 3;
+  write_team_settings(s);
+  init_store();
+  const std::string target = seed_["instance_arns"][0];
+  Proc p = as("a", {"plan", "--target", target, "--option", "ec2.untrack_dwell_seconds=8", "-o", "lost.plan.json"});
+  ASSERT_EQ(p.code, 0) << p.all();
+  Running ra = start("a", {"--output", "json", "apply", "lost.plan.json"});
+  const bool in_window = wait_for([&] { return python("team-exposure containctl-state") != "[]\n"; });
+  const size_t mark = audit_count_of("a");
+  json stolen = json::parse(python("steal-lease containctl-state " + target));
+  Proc a = finish(ra);
+  ASSERT_TRUE(in_window) << a.all();
+  ASSERT_EQ(stolen.value("owner", ""), "intruder:1:00000000");
+  EXPECT_EQ(a.code, 4) << a.all();
+  EXPECT_NE(a.all().find("lease on " + target + " was taken over by another run"), std::string::npos) << a.all();
+  for (const auto& call : mutating_calls_after("a", mark))
+    EXPECT_TRUE(call == "ec2:ModifyNetworkInterfaceAttribute" || call == "ec2:DeleteSecurityGroup")
+        << call << ": a mutating call after the lease was lost";
+  const std::string run_id = json::parse(a.out, nullptr, false).value("run_id", "");
+  ASSERT_FALSE(run_id.empty()) << a.out;
+  auto states = step_states("b", run_id);
+  EXPECT_TRUE(states["tag-instance"] == "pending" || states["tag-instance"] == "captured" ||
+              states["tag-instance"] == "failed")
+      << "a step started after the lease was lost: " << ::testing::PrintToString(states);
+  EXPECT_EQ(python("team-exposure containctl-state"), "[]\n") << "the window was left open";
+  // A did not release what is now the other writer's lease.
+  EXPECT_EQ(json::parse(python("lease containctl-state " + target)).value("owner", ""), "intruder:1:00000000");
+}
+
 TEST_F(E2eTeamTest, AuditLogInTheTeamStoreIsOneChainForBothResponders) {
   seed(1);
   write_team_settings();
@@ -365,6 +516,48 @@ TEST_F(E2eTeamTest, AuditLogInTheTeamStoreIsOneChainForBothResponders) {
   EXPECT_EQ(bad["seq"], 3) << bad.dump();
 }
 
+// The audit log in the team store fails closed like the file: while A's run holds an instance's
+// interfaces in the untrack window, someone who can write the table takes the log's next sequence
+// numbers. A finishes the step in flight (it closes the window: interfaces to isolation) and makes
+// no further mutating call, exits 4 with the journal as it was, and B rolls the run back exactly.
+TEST_F(E2eTeamTest, AFailedTeamAuditAppendStopsTheRunBeforeItsNextMutatingCall) {
+  seed(1);
+  write_team_settings();
+  init_store();
+  const json before = seeded_state();
+  Proc p = as("a", {"plan", "--target", seed_["instance_arns"][0].get<std::string>(), "--option",
+                    "ec2.untrack_dwell_seconds=8", "-o", "squat.plan.json"});
+  ASSERT_EQ(p.code, 0) << p.all();
+  Running ra = start("a", {"--output", "json", "apply", "squat.plan.json"});
+  const bool in_window = wait_for([&] { return python("team-exposure containctl-state") != "[]\n"; });
+  const size_t mark = audit_count_of("a");
+  json squat = json::parse(python("squat-audit containctl-state 5"));
+  Proc a = finish(ra);
+  ASSERT_TRUE(in_window) << a.all();
+  ASSERT_FALSE(squat["taken"].empty()) << squat.dump();
+  EXPECT_EQ(a.code, 4) << a.all();
+  EXPECT_NE(a.err.find("audit log in the team store"), std::string::npos) << a.err;
+  EXPECT_NE(a.all().find("fails closed"), std::string::npos) << a.all();
+  // After the log failed only the step in flight made calls: closing the window it had opened
+  // (interfaces to isolation, its all-traffic group deleted).
+  for (const auto& call : mutating_calls_after("a", mark))
+    EXPECT_TRUE(call == "ec2:ModifyNetworkInterfaceAttribute" || call == "ec2:DeleteSecurityGroup")
+        << call << ": a mutating call after the audit log failed";
+  const std::string run_id = json::parse(a.out, nullptr, false).value("run_id", "");
+  ASSERT_FALSE(run_id.empty()) << a.out;
+  auto states = step_states("b", run_id);
+  EXPECT_TRUE(states["isolate-network"] == "applied" || states["isolate-network"] == "verified")
+      << ::testing::PrintToString(states);
+  EXPECT_TRUE(states["tag-instance"] == "pending" || states["tag-instance"] == "captured" ||
+              states["tag-instance"] == "failed")
+      << "a step started after the audit log failed: " << ::testing::PrintToString(states);
+  EXPECT_EQ(python("team-exposure containctl-state"), "[]\n") << "the window was left open";
+  // The way back does not depend on the audit log (rollback never fails closed on it).
+  json rb = as_json("b", {"rollback", run_id, "--force", "--reactivate-keys"});
+  EXPECT_EQ(rb.value("status", ""), "rolled_back") << rb.dump();
+  EXPECT_EQ(world_state(), before);
+}
+
 TEST_F(E2eTeamTest, WithObjectLockARewrittenChainIsCaughtByItsCheckpoint) {
   seed(1);
   write_team_settings();
@@ -375,6 +568,17 @@ TEST_F(E2eTeamTest, WithObjectLockARewrittenChainIsCaughtByItsCheckpoint) {
   json applied = as_json("a", {"apply", "lock.plan.json"});
   ASSERT_EQ(applied.value("status", ""), "succeeded") << applied.dump();
   EXPECT_EQ(as_json("b", {"audit", "verify"})["ok"], true);
+  // What S3 holds, read with boto3: Object Lock on, and each checkpoint of the chain head under
+  // COMPLIANCE retention for a year.
+  json store = json::parse(python("store containctl-state containctl-state-123456789012"));
+  EXPECT_EQ(store["object_lock"], json::parse(R"({"enabled":"Enabled"})")) << store.dump();
+  ASSERT_TRUE(store["checkpoints"].is_object() && !store["checkpoints"].empty()) << store.dump();
+  for (const auto& [key, cp] : store["checkpoints"].items()) {
+    EXPECT_EQ(key.rfind("audit/checkpoints/", 0), 0u) << key;
+    EXPECT_EQ(cp["mode"], "COMPLIANCE") << key;
+    EXPECT_GE(cp["retain_days"].get<int>(), 364) << key;
+    EXPECT_TRUE(cp["body"].contains("seq") && cp["body"].contains("hash")) << cp.dump();
+  }
   // Every hash recomputed and the head moved: the chain alone looks intact...
   python("rewrite-audit containctl-state");
   json bad = as_json("b", {"audit", "verify"}, 5);

@@ -3,7 +3,11 @@
 
   world.py ENDPOINT seed N_INSTANCES   print {"instances": [...], "user": ..., "bucket": ..., arns, "state"} as JSON
   world.py ENDPOINT state SEED_JSON    print the containment-relevant state as JSON (sorted, comparable)
-  world.py ENDPOINT store TABLE BUCKET print how the team store's table and bucket are set up
+  world.py ENDPOINT store TABLE BUCKET print how the team store's table and bucket are set up (with Object Lock
+                                       and the retention of the audit checkpoints)
+  world.py ENDPOINT squat-audit TABLE N  take the team audit log's next N sequence numbers (appends then fail)
+  world.py ENDPOINT team-exposure TABLE  the team store's step items that record an open window
+  world.py ENDPOINT lease|steal-lease TABLE RESOURCE  print (or first overwrite, as another writer) a lock item
   world.py ENDPOINT person NAME        make IAM user NAME with an access key; print {"arn", "key_id"}
   world.py ENDPOINT exposed SEED_JSON  print the seeded instances' interfaces that sit in an all-traffic group,
                                        and every all-traffic group that still exists
@@ -122,12 +126,29 @@ elif MODE == "store":
     bucket = sys.argv[4]
     pab = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     enc = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    # Object Lock (off: null) and the retention of each audit checkpoint (as S3 reports them).
+    try:
+        object_lock = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+        object_lock = {"enabled": object_lock.get("ObjectLockEnabled", "")}
+    except s3.exceptions.ClientError:
+        object_lock = None
+    checkpoints = {}
+    for o in s3.list_objects_v2(Bucket=bucket, Prefix="audit/checkpoints/").get("Contents", []):
+        # HeadObject reports an object's retention (moto has no GetObjectRetention).
+        import datetime
+        h = s3.head_object(Bucket=bucket, Key=o["Key"])
+        until = h.get("ObjectLockRetainUntilDate")
+        days = (until - datetime.datetime.now(datetime.timezone.utc)).days if until else None
+        checkpoints[o["Key"]] = {"mode": h.get("ObjectLockMode"), "retain_days": days,
+                                 "body": json.loads(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read())}
     print(json.dumps({
         "key_schema": [[k["AttributeName"], k["KeyType"]] for k in table["KeySchema"]],
         "versioning": s3.get_bucket_versioning(Bucket=bucket).get("Status", ""),
         "public_access_block": [pab[k] for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
                                                  "RestrictPublicBuckets")],
         "encryption": enc["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"],
+        "object_lock": object_lock,
+        "checkpoints": checkpoints,
     }, sort_keys=True))
 elif MODE in ("tamper-audit", "rewrite-audit"):
     # tamper-audit TABLE SEQ: change one record's event in place (the chain no longer holds).
@@ -160,6 +181,42 @@ elif MODE in ("tamper-audit", "rewrite-audit"):
                                             "record": {"S": json.dumps(r, sort_keys=True, separators=(",", ":"),
                                                                        ensure_ascii=False)}})
     print(json.dumps({"records": len(recs)}))
+elif MODE == "squat-audit":
+    # squat-audit TABLE N: what someone who can write the table does to stop every append: the next
+    # N sequence numbers after the head are taken by records of their own.
+    ddb = boto3.client("dynamodb", **kw)
+    table, n = sys.argv[3], int(sys.argv[4])
+    head = ddb.get_item(TableName=table, Key={"pk": {"S": "AUDIT"}, "sk": {"S": "HEAD"}}, ConsistentRead=True)
+    seq = int(head.get("Item", {}).get("seq", {"N": "0"})["N"])
+    taken = []
+    for s in range(seq + 1, seq + 1 + n):
+        try:
+            ddb.put_item(TableName=table, ConditionExpression="attribute_not_exists(pk)",
+                         Item={"pk": {"S": "AUDIT"}, "sk": {"S": "SEQ#%020d" % s},
+                               "record": {"S": json.dumps({"seq": s, "event": "squatted"})}})
+            taken.append(s)
+        except ddb.exceptions.ConditionalCheckFailedException:
+            pass
+    print(json.dumps({"head": seq, "taken": taken}))
+elif MODE == "team-exposure":
+    # team-exposure TABLE: the step items of the team store that record an open window.
+    ddb = boto3.client("dynamodb", **kw)
+    items = ddb.scan(TableName=sys.argv[3], ConsistentRead=True)["Items"]
+    print(json.dumps(sorted(i["sk"]["S"] for i in items
+                            if i["sk"]["S"].startswith("STEP#") and i.get("exposure", {}).get("S", ""))))
+elif MODE in ("lease", "steal-lease"):
+    # lease TABLE RESOURCE: the lock item as stored ({} when none).
+    # steal-lease TABLE RESOURCE: another writer overwrites it (another owner, an hour to go).
+    import time
+    ddb = boto3.client("dynamodb", **kw)
+    key = {"pk": {"S": "LOCKS"}, "sk": {"S": "LOCK#" + sys.argv[4]}}
+    if MODE == "steal-lease":
+        ddb.put_item(TableName=sys.argv[3], Item=dict(key, **{
+            "run_id": {"S": "run-intruder"}, "owner": {"S": "intruder:1:00000000"},
+            "caller": {"S": "arn:aws:iam::123456789012:user/intruder"}, "started_at": {"S": "2026-12-01T00:00:00Z"},
+            "expires": {"N": str(int(time.time() * 1000) + 3600 * 1000)}}))
+    item = ddb.get_item(TableName=sys.argv[3], Key=key, ConsistentRead=True).get("Item", {})
+    print(json.dumps({k: list(v.values())[0] for k, v in item.items()}, sort_keys=True))
 elif MODE == "person":
     # A responder of their own: an IAM user whose key makes GetCallerIdentity answer with its ARN.
     name = sys.argv[3]
@@ -207,5 +264,5 @@ elif MODE == "deny-responder":
     print("{}")
 else:
     sys.exit("usage: world.py ENDPOINT seed N | state SEED_JSON | store TABLE BUCKET | tamper-audit TABLE SEQ | "
-             "rewrite-audit TABLE | person NAME | exposed SEED_JSON | role NAME | role-state NAME | "
+             "rewrite-audit TABLE | squat-audit TABLE N | team-exposure TABLE | lease|steal-lease TABLE RESOURCE | person NAME | exposed SEED_JSON | role NAME | role-state NAME | "
              "deny-responder ACTION | reopen SEED_JSON")
