@@ -200,30 +200,24 @@ std::chrono::milliseconds RateLimiter::acquire(const std::string& account, const
 std::chrono::milliseconds RateLimiter::acquire(const std::string& account, const std::string& region,
                                                const std::string& service, const std::string& operation,
                                                bool unfiltered) {
-  std::chrono::milliseconds waited{0};
-  for (;;) {
-    std::chrono::milliseconds wait{0};
-    {
-      std::lock_guard lock(mu_);
-      Bucket& b = bucket(resolve(account, region, service, operation, unfiltered));
-      TimePoint now = clock_.now();
-      if (b.rate <= 0) {
-        measure(b, now);
-        return waited;
-      }
-      refill(b, now);
-      if (b.tokens >= 1.0) {
-        b.tokens -= 1.0;
-        measure(b, now);
-        return waited;
-      }
-      double need = (1.0 - b.tokens) / b.rate;
-      wait = std::chrono::milliseconds(static_cast<long long>(std::ceil(need * 1000.0)));
-    }
-    // Never sleep holding the lock: other buckets (other accounts) keep going meanwhile.
-    clock_.sleep_for(wait);
-    waited += wait;
+  // Each caller reserves its own token (the bucket may go into debt) and sleeps once until that
+  // token is due. Waking every waiter on each refill to race for one token made 2,000 workers spin
+  // in here (issue 16): with reservations each waiter wakes exactly once, in arrival order.
+  std::chrono::milliseconds wait{0};
+  {
+    std::lock_guard lock(mu_);
+    Bucket& b = bucket(resolve(account, region, service, operation, unfiltered));
+    TimePoint now = clock_.now();
+    measure(b, now);
+    if (b.rate <= 0) return wait;
+    refill(b, now);
+    b.tokens -= 1.0;
+    if (b.tokens >= 0) return wait;
+    wait = std::chrono::milliseconds(static_cast<long long>(std::ceil(-b.tokens / b.rate * 1000.0)));
   }
+  // Never sleep holding the lock: other buckets (other accounts) keep going meanwhile.
+  clock_.sleep_for(wait);
+  return wait;
 }
 
 void RateLimiter::on_throttled(const std::string& account, const std::string& region, const std::string& service) {
@@ -244,8 +238,9 @@ void RateLimiter::on_throttled(const std::string& account, const std::string& re
   b.last_throttle = now;
   b.rate = std::max(kMinRate, in_use * kCubicBeta);
   b.burst = std::max(1.0, std::min(b.burst, b.rate));
-  // The service says our estimate of its bucket was wrong: start the new one empty.
-  b.tokens = 0;
+  // The service says our estimate of its bucket was wrong: start the new one empty (keeping any
+  // debt of callers already waiting, so newcomers queue behind them at the slower rate).
+  b.tokens = std::min(b.tokens, 0.0);
   b.last = now;
 }
 

@@ -2,10 +2,13 @@
 // adaptive slow-down and recovery, and isolation between accounts. Virtual time only.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <vector>
 #include <thread>
 
 #include "aws/retry.h"
+#include "aws/virtual_clock.h"
 
 namespace containctl::aws {
 namespace {
@@ -208,6 +211,47 @@ TEST(RateLimiter, AWaitingCallerDoesNotBlockOtherAccounts) {
   EXPECT_EQ(limiter.current("fast", "r", "ec2").rate_per_second, 0.7);
   clock.open();
   waiter.join();
+}
+
+
+// Counts how often callers sleep: one sleep per waiting caller, not one per waiter per token.
+class CountingClock final : public Clock {
+ public:
+  explicit CountingClock(TimePoint start) : inner_(start) {}
+  TimePoint now() const override { return inner_.now(); }
+  void sleep_for(milliseconds d) override {
+    ++sleeps_;
+    inner_.sleep_for(d);
+  }
+  void thread_enter() override { inner_.thread_enter(); }
+  void thread_leave() override { inner_.thread_leave(); }
+  int sleeps() const { return sleeps_.load(); }
+
+ private:
+  VirtualClock inner_;
+  std::atomic<int> sleeps_{0};
+};
+
+TEST(RateLimiter, WaitersWakeOncePerTokenNotAllAtOnce) {
+  CountingClock clock(t0());
+  RateLimiter limiter(clock);
+  limiter.configure("ec2", {10, 1});
+  constexpr int kWaiters = 40;
+  std::vector<std::thread> threads;
+  std::atomic<long long> total_wait{0};
+  for (int i = 0; i < kWaiters; ++i) clock.thread_enter();
+  for (int i = 0; i < kWaiters; ++i) {
+    threads.emplace_back([&] {
+      total_wait += limiter.acquire("a", "r", "ec2").count();
+      clock.thread_leave();
+    });
+  }
+  for (auto& t : threads) t.join();
+  // One token is in the bucket; each of the other 39 sleeps exactly once, until its own token.
+  EXPECT_EQ(clock.sleeps(), kWaiters - 1);
+  // The rate still holds: the last caller got its token 3.9 s after the first.
+  EXPECT_EQ(clock.now() - t0(), milliseconds(3900));
+  EXPECT_EQ(total_wait.load(), 100LL * (kWaiters - 1) * kWaiters / 2);
 }
 
 }  // namespace
