@@ -55,7 +55,7 @@ json note_rollback(Runtime& rt, Journal& journal, const RunRecord& run, const st
   }
   if (plan_securityhub_findings(run.plan).empty()) return notes;
   bool reported = false;
-  auto recs = read_audit_log(rt.state_dir() + "/audit.jsonl", run.run_id);
+  auto recs = read_audit_records(rt, run.run_id);
   if (recs.ok())
     for (const auto& r : *recs) reported = reported || (r.is_object() && r.value("event", "") == "securityhub_updated");
   if (!reported) return notes;

@@ -50,7 +50,7 @@ int run_open(GlobalOptions& g, const CaseArgs& a) {
   json doc = {{"run_id", a.run_id}, {"dry_run", a.dry_run}, {"request", r->request}, {"cuts", r->cuts},
               {"warnings", r->warnings}};
   if (a.dry_run) {
-    text << "Dry run: containctl would call support CreateCase (support.us-east-1.amazonaws.com,"
+    text << "Dry run: containctl would call support CreateCase (the Support endpoint of the run's partition,"
          << " X-Amz-Target AWSSupport_20130415.CreateCase) with:\n" << r->request.dump(2) << "\n";
     if (r->request.contains("communicationBody"))
       text << "\ncommunicationBody as the case will show it:\n" << r->request["communicationBody"].get<std::string>() << "\n";

@@ -25,11 +25,25 @@ Result<aws::AwsClient*> account_client(Runtime& rt, const json& plan) {
   return rt.client_for(sum.account, sum.partition.empty() ? "aws" : sum.partition);
 }
 
-std::string audit_path(Runtime& rt) { return rt.state_dir() + "/audit.jsonl"; }
+// Support's endpoint for the run's account: the one of its partition (the session's, when the
+// plan names none).
+Result<aws::SupportEndpoint> account_support(Runtime& rt, const json& plan) {
+  CC_ASSIGN(aws::AwsClient * client, account_client(rt, plan));
+  std::string partition = summarize_run(plan).partition;
+  if (partition.empty()) {
+    CC_ASSIGN(aws::Partition p, aws::partition_for_region(rt.session().region()));
+    partition = p.name;
+  }
+  return aws::support_endpoint(*client, partition);
+}
+
+// How long a `case open` may take between its claim and CreateCase's answer before another opener
+// takes the claim over (CreateCase answers in seconds; retries with backoff stay well under this).
+constexpr std::chrono::seconds kPendingStale{300};
 
 // The run's audit records and the hash of the log's last record.
 void read_audit(Runtime& rt, const std::string& run_id, CaseFacts& f, std::vector<std::string>& warnings) {
-  auto all = read_audit_log(audit_path(rt));
+  auto all = read_audit_records(rt);
   if (!all.ok()) {
     warnings.push_back("audit log not read: " + all.error().message);
     return;
@@ -42,7 +56,7 @@ void read_audit(Runtime& rt, const std::string& run_id, CaseFacts& f, std::vecto
 // DescribeServices, where it answers: the service code must be listed and the category among its
 // categories. It need not answer (moto does not implement it; a role may lack the permission):
 // then the codes are used as configured and a warning says they were not checked.
-Status check_codes(aws::AwsClient& client, const CaseOptions& o, std::vector<std::string>& warnings) {
+Status check_codes(const aws::SupportEndpoint& client, const CaseOptions& o, std::vector<std::string>& warnings) {
   auto svc = aws::support_describe_services(client, o.language);
   if (!svc.ok()) {
     if (svc.error().code == "SubscriptionRequiredException") return svc.error();
@@ -85,8 +99,7 @@ Result<CaseOpened> open_case(Runtime& rt, Journal& journal, const RunRecord& run
   out.cuts = d.cuts;
   if (dry_run) return out;
 
-  CC_ASSIGN(aws::AwsClient * client_p, account_client(rt, run.plan));
-  aws::AwsClient& client = *client_p;
+  CC_ASSIGN(aws::SupportEndpoint client, account_support(rt, run.plan));
   CC_TRY(check_codes(client, o, out.warnings));
   auto record = [&](const std::string& case_id, bool found) -> Result<CaseOpened> {
     out.case_id = case_id;
@@ -98,16 +111,47 @@ Result<CaseOpened> open_case(Runtime& rt, Journal& journal, const RunRecord& run
                              {"cuts", out.cuts}, {"warnings", out.warnings}});
     return out;
   };
-  // A case with this run id in its subject: an earlier CreateCase whose answer was lost.
+  // A case with this run id in its subject: an earlier CreateCase whose answer was lost, or
+  // another opener's that finished.
   CC_ASSIGN(std::string existing, aws::find_support_case(client, run_id));
   if (!existing.empty()) return record(existing, true);
+  // Claim the creation in the journal first (compare-and-set of the case_id column), so two
+  // openers (the Lambda's escalation and a responder's `case open`) never both create a case.
+  // A marker older than kPendingStale was left by an opener that died before recording the
+  // answer; if its case had been created, DescribeCases above would have found it.
+  std::string expected;
+  if (!run.case_pending.empty()) {
+    aws::TimePoint since{};
+    const std::string when = run.case_pending.substr(0, run.case_pending.find(' '));
+    if (aws::parse_time(when, since) && rt.clock().now() - since < kPendingStale)
+      return Error::refused("another containctl began opening the support case of run " + run_id + " at " + when +
+                                " and DescribeCases shows no case yet: run `containctl case open " + run_id +
+                                "` again in a few minutes (it finds the case, or takes over after " +
+                                std::to_string(kPendingStale.count()) + " s)",
+                            "CaseBeingOpened");
+    expected = kCasePendingPrefix + run.case_pending;
+  }
+  const std::string marker =
+      kCasePendingPrefix + aws::format_iso8601(rt.clock().now()) + " " + new_run_id(rt.clock().now());
+  CC_ASSIGN(bool claimed, journal.swap_run_case(run_id, expected, marker));
+  if (!claimed) {
+    CC_ASSIGN(RunRecord now, journal.run(run_id));
+    if (!now.case_id.empty()) return record(now.case_id, true);
+    return Error::refused("another containctl is opening the support case of run " + run_id +
+                              " right now: run `containctl case open " + run_id + "` again in a few minutes",
+                          "CaseBeingOpened");
+  }
   rt.audit("case_create_requested", {{"run_id", run_id}, {"subject", d.request.subject}, {"severity", o.severity},
                                      {"body_sha256", aws::sha256_hex(d.request.communication_body)}});
   auto created = aws::support_create_case(client, d.request);
   if (created.ok()) return record(*created, false);
   Error e = created.error();
-  if (!e.outcome_unknown) return e;
-  // Not resent: read back by the run id first.
+  if (!e.outcome_unknown) {
+    // Surely not created: the next `case open` may create at once.
+    if (auto released = journal.swap_run_case(run_id, marker, ""); !released.ok()) logged(Status(released.error()));
+    return e;
+  }
+  // Not resent: read back by the run id first. The marker stays until the case is found.
   auto again = aws::find_support_case(client, run_id);
   if (again.ok() && !again->empty()) return record(*again, true);
   e.message += again.ok() ? "; DescribeCases shows no case with run id " + run_id +
@@ -117,6 +161,11 @@ Result<CaseOpened> open_case(Runtime& rt, Journal& journal, const RunRecord& run
 }
 
 }  // namespace
+
+Result<std::vector<json>> read_audit_records(Runtime& rt, const std::string& run_id) {
+  if (TeamAuditLog* team = rt.team_audit()) return team->records(run_id);
+  return read_audit_log(rt.state_dir() + "/audit.jsonl", run_id);
+}
 
 CaseOptions case_options_from_settings(const Settings& s) {
   CaseOptions o;
@@ -150,8 +199,8 @@ Result<CaseOpened> open_run_case(Runtime& rt, Journal& journal, const std::strin
 }
 
 Result<json> describe_run_case(Runtime& rt, const RunRecord& run) {
-  CC_ASSIGN(aws::AwsClient * client, account_client(rt, run.plan));
-  return aws::support_describe_case(*client, run.case_id);
+  CC_ASSIGN(aws::SupportEndpoint client, account_support(rt, run.plan));
+  return aws::support_describe_case(client, run.case_id);
 }
 
 Status add_run_case_note(Runtime& rt, Journal& journal, const std::string& run_id, const std::string& text) {
@@ -163,8 +212,8 @@ Status add_run_case_note(Runtime& rt, Journal& journal, const std::string& run_i
   std::string body = fit_text(scrub_secrets(text), aws::kSupportBodyMax, "communicationBody",
                               " Full record: containctl audit show " + run_id, cuts);
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) return Error::invalid("the text is empty", "EmptyText");
-  CC_ASSIGN(aws::AwsClient * client, account_client(rt, run.plan));
-  Status st = aws::support_add_communication(*client, run.case_id, body);
+  CC_ASSIGN(aws::SupportEndpoint client, account_support(rt, run.plan));
+  Status st = aws::support_add_communication(client, run.case_id, body);
   if (!st.ok()) {
     rt.audit("case_update_failed", {{"run_id", run_id}, {"case_id", run.case_id}, {"error", scrub_secrets(st.error().describe())}});
     return st;

@@ -36,6 +36,10 @@ Result<CaseOpened> open_run_case(Runtime& rt, Journal& journal, const std::strin
 // DescribeCases of the run's case (in the account of its targets), with recent communications.
 Result<nlohmann::json> describe_run_case(Runtime& rt, const RunRecord& run);
 
+// The audit records (of `run_id`, or all): the team store's log when the state is there (a run
+// the Lambda did has its records only there, its /tmp copy is gone), else audit.jsonl.
+Result<std::vector<nlohmann::json>> read_audit_records(Runtime& rt, const std::string& run_id = "");
+
 // Adds a communication to the run's case (scrubbed, cut to the limit). Error when the run has none.
 Status add_run_case_note(Runtime& rt, Journal& journal, const std::string& run_id, const std::string& text);
 

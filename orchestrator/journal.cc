@@ -20,6 +20,12 @@ void logged(const Status& status) {
   if (!status.ok()) spdlog::error("journal: {}", status.error().describe());
 }
 
+void split_case_marker(RunRecord& run) {
+  if (run.case_id.rfind(kCasePendingPrefix, 0) != 0) return;
+  run.case_pending = run.case_id.substr(std::string(kCasePendingPrefix).size());
+  run.case_id.clear();
+}
+
 std::string new_run_id(aws::TimePoint now) {
   std::random_device rd;
   char suffix[7];

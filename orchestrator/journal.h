@@ -75,7 +75,14 @@ struct RunRecord {
   nlohmann::json plan;
   std::string case_id;  // the AWS Support case opened for the run ("" when none)
   RunOwner owner;  // pid 0: not recorded (older journals)
+  // Set while a `case open` is between its claim and CreateCase's answer ("<time> <token>"): the
+  // case_id column holds kCasePendingPrefix + this, so two openers cannot both create a case.
+  std::string case_pending;
 };
+
+inline constexpr const char* kCasePendingPrefix = "pending:";
+// After reading the case_id column: a pending marker goes to case_pending, case_id stays "".
+void split_case_marker(RunRecord& run);
 
 // An approval the journal accepted, and the run it authorized (approvals are single use).
 struct UsedApproval {
@@ -144,6 +151,10 @@ class Journal {
 
   // The AWS Support case opened for the run (containctl case open); durable before it returns.
   virtual Status set_run_case(const std::string& run_id, const std::string& case_id) = 0;
+  // Compare-and-set of the run's case_id column (pending markers included): false when it no
+  // longer holds `expected` ("" also matches a run without one). Durable before it returns true.
+  virtual Result<bool> swap_run_case(const std::string& run_id, const std::string& expected,
+                                     const std::string& desired) = 0;
   // The process now working on the run (apply --resume, rollback). Durable on return.
   virtual Status set_run_owner(const std::string& run_id, const RunOwner& owner) = 0;
   // Records (durably) what a step is about to open, or clears it (null) once closed.

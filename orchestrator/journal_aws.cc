@@ -207,6 +207,7 @@ RunRecord run_from(const json& item) {
   r.requester = ddb_str(item, "requester");
   r.mode = ddb_str(item, "mode");
   r.case_id = ddb_str(item, "case_id");
+  split_case_marker(r);
   r.owner = RunOwner::from_json(json::parse(ddb_str(item, "owner").empty() ? "null" : ddb_str(item, "owner"), nullptr,
                                             false));
   return r;
@@ -362,6 +363,21 @@ Status AwsJournal::set_run_case(const std::string& run_id, const std::string& ca
                                                              {{":c", ddb_s(case_id)}}});
   if (!r.ok()) return Error::io("team store: record the support case of run " + run_id + ": " + r.error().describe());
   return Ok{};
+}
+
+Result<bool> AwsJournal::swap_run_case(const std::string& run_id, const std::string& expected,
+                                       const std::string& desired) {
+  aws::DdbCondition cond;
+  cond.expression = expected.empty() ? "attribute_exists(pk) AND (attribute_not_exists(case_id) OR case_id = :e)"
+                                     : "attribute_exists(pk) AND case_id = :e";
+  cond.values = {{":c", ddb_s(desired)}, {":e", ddb_s(expected)}};
+  auto r = ddb_.update(run_key(run_id), "SET case_id = :c", cond);
+  if (r.ok()) return true;
+  if (!aws::ddb_condition_failed(r.error()))
+    return Error::io("team store: record the support case of run " + run_id + ": " + r.error().describe());
+  auto exists = run(run_id);  // no such run: say so, not "someone else holds it"
+  if (!exists.ok()) return exists.error();
+  return false;
 }
 
 Status AwsJournal::set_run_owner(const std::string& run_id, const RunOwner& owner) {

@@ -54,6 +54,8 @@ class AwsJournal : public Journal {
                            const std::string& plan_caller) override;
   Result<std::pair<std::string, std::string>> run_caller(const std::string& run_id) override;
   Status set_run_case(const std::string& run_id, const std::string& case_id) override;
+  Result<bool> swap_run_case(const std::string& run_id, const std::string& expected,
+                             const std::string& desired) override;
   Status set_run_owner(const std::string& run_id, const RunOwner& owner) override;
   Status set_exposure(const std::string& run_id, int entry, const std::string& step_id,
                       const nlohmann::json& exposure) override;

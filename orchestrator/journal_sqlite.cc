@@ -173,9 +173,11 @@ Result<std::vector<RunRecord>> SqliteJournal::runs() {
   Stmt s(db_, "SELECT run_id, plan_hash, status, started_at, finished_at, requester, mode, case_id, owner FROM runs"
               " ORDER BY started_at, rowid");
   std::vector<RunRecord> out;
-  for (int rc; (rc = s.step()) == SQLITE_ROW;)
+  for (int rc; (rc = s.step()) == SQLITE_ROW;) {
     out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), json(), s.text(7),
                    RunOwner::from_json(parse_or_null(s.text(8)))});
+    split_case_marker(out.back());
+  }
   return out;
 }
 
@@ -185,8 +187,10 @@ Result<RunRecord> SqliteJournal::run(const std::string& run_id) {
               " WHERE run_id = ?");
   s.bind(1, run_id);
   if (s.step() != SQLITE_ROW) return Error::invalid("no run '" + run_id + "' in the journal", "UnknownRun");
-  return RunRecord{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), parse_or_null(s.text(7)),
-                   s.text(8), RunOwner::from_json(parse_or_null(s.text(9)))};
+  RunRecord r{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), parse_or_null(s.text(7)),
+              s.text(8), RunOwner::from_json(parse_or_null(s.text(9)))};
+  split_case_marker(r);
+  return r;
 }
 
 Result<std::vector<StepRecord>> SqliteJournal::steps(const std::string& run_id) {
@@ -364,6 +368,23 @@ Status SqliteJournal::set_run_case(const std::string& run_id, const std::string&
     if (sqlite3_changes(db_) != 1) return Error::invalid("no run '" + run_id + "' in the journal", "UnknownRun");
     return Ok{};
   });
+}
+
+Result<bool> SqliteJournal::swap_run_case(const std::string& run_id, const std::string& expected,
+                                          const std::string& desired) {
+  bool swapped = false;
+  CC_TRY(write([&]() -> Status {
+    Stmt s(db_, "UPDATE runs SET case_id = ? WHERE run_id = ? AND COALESCE(case_id, '') = ?");
+    s.bind(1, desired).bind(2, run_id).bind(3, expected);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "record the support case of run " + run_id);
+    swapped = sqlite3_changes(db_) == 1;
+    return Ok{};
+  }));
+  if (!swapped) {
+    auto exists = run(run_id);
+    if (!exists.ok()) return exists.error();
+  }
+  return swapped;
 }
 
 Result<std::optional<UsedApproval>> SqliteJournal::approval_used(const std::string& approval_id) {

@@ -185,6 +185,80 @@ TEST_F(E2eCaseTest, InstanceRunCaseCarriesEveryFieldAndIsRecorded) {
   EXPECT_EQ(events("case_update_failed").size(), 1u);
 }
 
+// The journal's pending marker keeps two openers from both creating a case: one that another
+// opener set moments ago refuses (nothing sent); one left by an opener that died long ago is taken
+// over; the marker is never shown as the run's case.
+TEST_F(E2eCaseTest, APendingOpenerIsNotDoubledAndAStaleOneIsTakenOver) {
+  seed(1);
+  write_settings(org_settings("auto"));
+  const std::string run_id = apply_plan({"--target", seed_["instance_arns"][0].get<std::string>()});
+  ASSERT_FALSE(run_id.empty());
+  auto plant = [&](int seconds_ago) {
+    std::string cmd = "python3 -c \"import sqlite3, datetime, sys; t = (datetime.datetime.now(datetime.timezone.utc) - "
+                      "datetime.timedelta(seconds=" + std::to_string(seconds_ago) + ")).strftime('%Y-%m-%dT%H:%M:%SZ'); "
+                      "c = sqlite3.connect(sys.argv[1]); c.execute('UPDATE runs SET case_id = ? WHERE run_id = ?', "
+                      "('pending:' + t + ' other-opener', sys.argv[2])); c.commit()\" '" + state_ + "/journal.db' '" + run_id + "'";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+  };
+  plant(5);
+  Proc busy = run({"case", "open", run_id});
+  EXPECT_EQ(busy.code, 3) << busy.all();
+  EXPECT_NE(busy.err.find("another containctl began opening the support case of run " + run_id), std::string::npos)
+      << busy.err;
+  EXPECT_EQ(moto_cases().size(), 0u) << "a second case was created while another opener held the claim";
+  Proc st = run({"--output", "json", "status", run_id});
+  ASSERT_EQ(st.code, 0) << st.all();
+  EXPECT_FALSE(json::parse(st.out).contains("case_id")) << "the marker was shown as a case: " << st.out;
+
+  plant(600);
+  Proc open = run({"--output", "json", "case", "open", run_id});
+  ASSERT_EQ(open.code, 0) << open.all();
+  const std::string case_id = json::parse(open.out)["case_id"];
+  EXPECT_EQ(moto_cases().size(), 1u);
+  st = run({"--output", "json", "status", run_id});
+  EXPECT_EQ(json::parse(st.out).value("case_id", ""), case_id) << st.out;
+}
+
+// moto has no AddCommunicationToCase: `case update` and the rollback's communication go to a
+// recording endpoint, checked against botocore's model; the rollback's says what was restored.
+TEST_F(E2eCaseTest, CaseUpdateAndTheRollbackCommunicationReachTheRunsCase) {
+  seed(1);
+  write_settings(org_settings("auto"));
+  const std::string instance = seed_["instance_arns"][0];
+  const std::string run_id = apply_plan({"--target", instance});
+  ASSERT_FALSE(run_id.empty());
+  Proc open = run({"--output", "json", "case", "open", run_id});
+  ASSERT_EQ(open.code, 0) << open.all();
+  const std::string case_id = json::parse(open.out)["case_id"];
+  const std::string support = start_recorder(R"({"result":true})");
+  const std::map<std::string, std::string> env = {{"AWS_ENDPOINT_URL_SUPPORT", support}};
+  const std::string canary = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYCANARY0KEY";  // shaped like a secret access key
+  Proc up = run({"case", "update", run_id, "--text", "Forensic image taken; old secret " + canary + " is void"}, env);
+  ASSERT_EQ(up.code, 0) << up.all();
+  Proc rb = run({"--output", "json", "rollback", run_id}, env);
+  ASSERT_EQ(rb.code, 0) << rb.all();
+  std::vector<json> calls;
+  std::ifstream in(recorder_log_);
+  for (std::string line; std::getline(in, line);) calls.push_back(json::parse(line));
+  ASSERT_EQ(calls.size(), 2u) << rb.all();
+  for (const auto& c : calls) {
+    aws::HttpRequest req;
+    req.method = c["method"];
+    req.url = support + c["path"].get<std::string>();
+    req.body = c["body"];
+    for (const auto& [k, v] : c["headers"].items()) req.headers.push_back({k, v.get<std::string>()});
+    EXPECT_EQ(testing::ServiceModel::load("support-2013-04-15.json").check_request("AddCommunicationToCase", req), "")
+        << c.dump();
+    EXPECT_EQ(json::parse(req.body)["caseId"], case_id);
+  }
+  const std::string update = json::parse(calls[0]["body"].get<std::string>())["communicationBody"];
+  EXPECT_NE(update.find("Forensic image taken"), std::string::npos) << update;
+  EXPECT_EQ(update.find(canary), std::string::npos) << "a secret reached the case: " << update;
+  const std::string note = json::parse(calls[1]["body"].get<std::string>())["communicationBody"];
+  EXPECT_NE(note.find("rolled back run " + run_id), std::string::npos) << note;
+  EXPECT_NE(note.find("Restored to the state recorded before containment:\n- " + instance), std::string::npos) << note;
+}
+
 TEST_F(E2eCaseTest, UserRunCaseNamesThePrincipalAndNeverTheNewSecret) {
   seed(1);
   write_settings(org_settings("auto"));

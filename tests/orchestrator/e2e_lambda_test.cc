@@ -2,6 +2,7 @@
 // a local Runtime API endpoint (tests/support/runtime_api_server), containing in moto_server with
 // its state in the team store (DynamoDB and S3 in moto) and its settings in S3 or SSM.
 #include <sched.h>
+#include <set>
 #include <sys/mount.h>
 
 #include "orchestrator/finding_claims.h"
@@ -446,6 +447,23 @@ TEST_F(E2eLambdaTest, AutoContainmentOpensTheSupportCaseWhenTheSettingsAsk) {
   Proc st = run({"--output", "json", "status", run_id});
   ASSERT_EQ(st.code, 0) << st.all();
   EXPECT_EQ(json::parse(st.out)["case_id"], (*cases)["cases"][0]["caseId"]) << st.out;
+
+  // The case's timeline and audit head come from the team store's log: the function's /tmp copy
+  // is gone, and a responder's terminal has none of the run's records.
+  Proc dry = run({"--output", "json", "case", "open", run_id, "--dry-run"});
+  ASSERT_EQ(dry.code, 0) << dry.all();
+  const std::string body = json::parse(dry.out)["request"]["communicationBody"];
+  const std::string timeline = body.substr(body.find("5. Timeline"), body.find("6. Artifacts") - body.find("5. Timeline"));
+  EXPECT_NE(timeline.find("run_started"), std::string::npos) << "the timeline is empty:\n" << body;
+  Proc audit = run({"--output", "json", "audit", "show"});
+  ASSERT_EQ(audit.code, 0) << audit.all();
+  const json team_log = json::parse(audit.out);
+  std::set<std::string> team_hashes;
+  for (const auto& rec : team_log.at("records")) team_hashes.insert(rec.value("hash", ""));
+  const std::string marker = "Audit log head (SHA-256 chain): ";
+  ASSERT_NE(body.find(marker), std::string::npos) << body;
+  const std::string head = body.substr(body.find(marker) + marker.size(), 64);
+  EXPECT_TRUE(team_hashes.count(head)) << "the head " << head << " is not in the team store's chain";
 }
 
 }  // namespace
