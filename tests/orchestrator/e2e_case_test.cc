@@ -259,6 +259,55 @@ TEST_F(E2eCaseTest, CaseUpdateAndTheRollbackCommunicationReachTheRunsCase) {
   EXPECT_NE(note.find("Restored to the state recorded before containment:\n- " + instance), std::string::npos) << note;
 }
 
+// `apply --report-back` of a plan made from a Security Hub finding notes the finding (NOTIFIED),
+// as respond does; the request fits BatchUpdateFindings' model.
+TEST_F(E2eCaseTest, ApplyReportBackNotesTheSecurityHubFinding) {
+  seed(1);
+  write_settings(org_settings("auto", "suspected"));
+  const std::string hub = start_recorder(
+      R"({"ProcessedFindings":[{"Id":"x","ProductArn":"arn:aws:securityhub:us-east-1::product/aws/guardduty"}],"UnprocessedFindings":[]})");
+  Proc p = run({"plan", "--finding", instance_finding("asff_ec2_instance.json"), "-o", "plan.json"});
+  ASSERT_EQ(p.code, 0) << p.all();
+  Proc a = run({"--output", "json", "apply", "plan.json", "--report-back"}, {{"AWS_ENDPOINT_URL_SECURITYHUB", hub}});
+  ASSERT_EQ(a.code, 0) << a.all();
+  const std::string run_id = json::parse(a.out)["run_id"];
+  std::vector<json> calls;
+  std::ifstream in(recorder_log_);
+  for (std::string line; std::getline(in, line);) calls.push_back(json::parse(line));
+  ASSERT_EQ(calls.size(), 1u) << a.all();
+  aws::HttpRequest req;
+  req.method = calls[0]["method"];
+  req.url = hub + calls[0]["path"].get<std::string>();
+  req.body = calls[0]["body"];
+  EXPECT_EQ(testing::ServiceModel::load("securityhub-2018-10-26-batchupdatefindings.json")
+                .check_request("BatchUpdateFindings", req),
+            "");
+  json body = json::parse(req.body);
+  EXPECT_EQ(body["Workflow"]["Status"], "NOTIFIED");
+  EXPECT_NE(body["Note"]["Text"].get<std::string>().find(run_id), std::string::npos) << body.dump();
+  EXPECT_EQ(events("securityhub_updated").size(), 1u);
+}
+
+// Where DescribeServices answers, a service code it does not list is refused before CreateCase,
+// naming the codes it does list (the settings' escalation.service_code fixes it).
+TEST_F(E2eCaseTest, ServiceCodesDescribeServicesDoesNotListAreRefusedBeforeCreateCase) {
+  seed(1);
+  write_settings(org_settings("auto"));
+  const std::string run_id = apply_plan({"--target", seed_["instance_arns"][0].get<std::string>()});
+  ASSERT_FALSE(run_id.empty());
+  const std::string support = start_recorder(
+      R"({"services":[{"code":"account-management","name":"Account","categories":[{"code":"security","name":"Security"}]}]})");
+  Proc open = run({"case", "open", run_id}, {{"AWS_ENDPOINT_URL_SUPPORT", support}});
+  EXPECT_NE(open.code, 0) << open.all();
+  EXPECT_NE(open.err.find("does not list service code 'customer-account'"), std::string::npos) << open.err;
+  EXPECT_NE(open.err.find("account-management"), std::string::npos) << open.err;
+  std::vector<json> calls;
+  std::ifstream in(recorder_log_);
+  for (std::string line; std::getline(in, line);) calls.push_back(json::parse(line));
+  ASSERT_EQ(calls.size(), 1u) << "only DescribeServices was called";
+  EXPECT_NE(calls[0]["headers"].dump().find("DescribeServices"), std::string::npos) << calls[0].dump();
+}
+
 TEST_F(E2eCaseTest, UserRunCaseNamesThePrincipalAndNeverTheNewSecret) {
   seed(1);
   write_settings(org_settings("auto"));
