@@ -6,6 +6,7 @@
 #include <set>
 
 #include "actions/ec2_isolate_util.h"
+#include "aws/arn.h"
 
 namespace containctl::actions::ec2 {
 namespace {
@@ -109,7 +110,7 @@ Result<json> discover_instance(Context& ctx) {
                  "instance " + id + " not found in account " + ctx.target.account + " region " + ctx.region};
   json d;
   d["instance"] = parse_instance(inst_node);
-  d["instance"]["arn"] = instance_arn(ctx, id);
+  CC_ASSIGN(d["instance"]["arn"], instance_arn(ctx, id));
   const std::string state = d["instance"]["state"];
   if (state == "terminated" || state == "shutting-down")
     return Error{ErrorKind::kInvalidInput, "InstanceTerminated",
@@ -236,8 +237,14 @@ Result<json> discover_instance(Context& ctx) {
   }
   if (!assoc.is_null()) {
     round3.push_back([&]() -> Status {
-      std::string arn = assoc["arn"];
-      std::string name = arn.substr(arn.rfind('/') + 1);
+      // The profile's name is the last element of its ARN (instance-profile/[PATH/]NAME), whatever
+      // path it was created under; the ARN is validated by aws::Arn before it is read.
+      auto arn = aws::parse_arn(assoc["arn"].get<std::string>());
+      if (!arn.ok() || arn->service != "iam" || !arn->resource.starts_with("instance-profile/") ||
+          arn->resource.back() == '/')
+        return Error::internal("EC2 returned instance profile ARN '" + assoc["arn"].get<std::string>() +
+                               "', which is not an IAM instance profile ARN");
+      const std::string name = arn->resource.substr(arn->resource.rfind('/') + 1);
       json profile = assoc;
       profile["name"] = name;
       profile["roles"] = json::array();

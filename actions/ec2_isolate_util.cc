@@ -6,6 +6,7 @@
 #include <random>
 #include <utility>
 
+#include "aws/arn.h"
 #include "aws/concurrency.h"
 
 namespace containctl::actions::ec2 {
@@ -86,10 +87,11 @@ json params_json(const aws::Params& params) {
   return out;
 }
 
-std::string instance_arn(const Context& ctx, const std::string& instance_id) {
+Result<std::string> instance_arn(const Context& ctx, const std::string& instance_id) {
   if (!ctx.target.arn.empty() && ctx.target.name == instance_id) return ctx.target.arn;
   std::string partition = ctx.target.partition.empty() ? "aws" : ctx.target.partition;
-  return "arn:" + partition + ":ec2:" + ctx.region + ":" + ctx.target.account + ":instance/" + instance_id;
+  CC_ASSIGN(aws::Arn arn, aws::ec2_instance_arn(partition, ctx.region, ctx.target.account, instance_id));
+  return arn.str();
 }
 
 Result<aws::XmlResponse> call_not_idempotent(Context& ctx, const std::string& service, const std::string& action,

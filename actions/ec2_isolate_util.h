@@ -51,7 +51,8 @@ void add_tag_spec(aws::Params& params, const std::string& resource_type,
 // ApiCall params for the plan, from query params.
 json params_json(const aws::Params& params);
 
-std::string instance_arn(const Context& ctx, const std::string& instance_id);
+// The instance's ARN in the target's partition and account and the context's region.
+Result<std::string> instance_arn(const Context& ctx, const std::string& instance_id);
 
 // What each step kind does. Step.args["kind"] selects the entry.
 struct StepOps {

@@ -4,6 +4,7 @@
 #include "actions/s3_contain.h"
 
 #include "actions/s3_steps.h"
+#include "aws/arn.h"
 
 namespace containctl::actions {
 
@@ -67,7 +68,9 @@ Status S3ContainFamily::verify_rollback(Context& ctx, const Step& step, const js
 std::vector<std::string> S3ContainFamily::shared_resources(const Target& target, const Step& step) const {
   auto args = parse_step_args(step);
   if (!args.ok()) return {};  // the step itself fails with the reason
-  const std::string bucket = "arn:" + target.partition + ":s3:::" + args->where.bucket;
+  // Keyed by the bucket's canonical ARN; a name no ARN holds still serializes on the name.
+  auto arn = aws::s3_arn(target.partition, args->where.bucket);
+  const std::string bucket = arn.ok() ? arn->str() : args->where.bucket;
   // One key for both: the policy decides who may change ACLs (its deny covers the ACL calls).
   if (step.id == kStepDenyPolicy || step.id == kStepObjectDeny || step.id == kStepDisableAcls ||
       step.id == kStepObjectAcl)

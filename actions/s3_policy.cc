@@ -1,8 +1,8 @@
 #include "actions/s3_policy.h"
 
 #include <algorithm>
-#include <regex>
 
+#include "aws/arn.h"
 #include "aws/sigv4.h"
 
 namespace containctl::actions::s3 {
@@ -15,22 +15,36 @@ Result<std::vector<std::string>> principal_patterns(const std::string& arn) {
   auto bad = [&](const std::string& why) {
     return Error::invalid("S3 allow-list entry '" + arn + "': " + why, "InvalidAllowPrincipal");
   };
-  static const std::regex kSession(R"(^arn:(aws|aws-cn|aws-us-gov):sts::(\d{12}):assumed-role/([\w+=,.@-]+)/[^/]+$)");
-  static const std::regex kIam(R"(^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}|\*):(root|(user|role)/(.+))$)");
-  static const std::regex kFederated(R"(^arn:(aws|aws-cn|aws-us-gov):sts::(\d{12}):federated-user/[\w+=,.@-]+$)");
-  std::smatch m;
-  if (std::regex_match(arn, m, kSession)) {
-    std::string base = "arn:" + m[1].str() + ":iam::" + m[2].str() + ":role/";
-    return std::vector<std::string>{base + m[3].str(), base + "*/" + m[3].str()};
+  const bool wildcards = arn.find_first_of("*?") != std::string::npos;
+  // The entry is an ARN in which an IAM user or role path and name may hold the ArnLike wildcards:
+  // aws::Arn validates it with each wildcard read as a name character (1:1, so offsets hold).
+  std::string probe = arn;
+  std::replace_if(probe.begin(), probe.end(), [](char c) { return c == '*' || c == '?'; }, 'x');
+  auto a = aws::parse_arn(probe);
+  if (!a.ok() || (wildcards && !a->is_iam_principal()) ||
+      arn.compare(0, arn.size() - a->resource_text().size(), probe, 0, probe.size() - a->resource_text().size()) != 0)
+    return bad("expected an IAM role, user or account root ARN (wildcards only in a user or role path and name), "
+               "an assumed-role session ARN or a federated-user ARN, in one account");
+  switch (a->kind) {
+    case aws::ArnKind::kStsAssumedRole: {
+      // aws:PrincipalArn of a session is its role's ARN, with the role's path.
+      CC_ASSIGN(aws::Arn role, aws::iam_arn(a->partition, a->account, aws::ArnKind::kIamRole, a->name));
+      CC_ASSIGN(aws::Arn any_path, aws::iam_arn(a->partition, a->account, aws::ArnKind::kIamRole, a->name, "/*/"));
+      return std::vector<std::string>{role.str(), any_path.str()};
+    }
+    case aws::ArnKind::kIamUser:
+    case aws::ArnKind::kIamRole: {
+      // "role/*" or "user/*/?*" would let every role or user through and void the containment.
+      std::string_view after_kind = std::string_view(arn).substr(arn.size() - a->resource_text().size() + 5);
+      if (after_kind.find_first_not_of("*?/") == std::string_view::npos)
+        return bad(std::string("matches every ") + (a->kind == aws::ArnKind::kIamUser ? "user" : "role") +
+                   " in the account, which would leave the bucket open");
+      return std::vector<std::string>{arn};
+    }
+    case aws::ArnKind::kIamRoot:
+    case aws::ArnKind::kStsFederatedUser: return std::vector<std::string>{arn};
+    default: break;
   }
-  if (std::regex_match(arn, m, kIam)) {
-    // "role/*" or "user/**" would let every role or user through and void the containment.
-    std::string rest = m[5].str();
-    if (m[3].str() != "root" && rest.find_first_not_of("*/") == std::string::npos)
-      return bad("matches every " + m[4].str() + " in the account, which would leave the bucket open");
-    return std::vector<std::string>{arn};
-  }
-  if (std::regex_match(arn, m, kFederated)) return std::vector<std::string>{arn};
   return bad("expected an IAM role, user or account root ARN, an assumed-role session ARN or a federated-user ARN");
 }
 

@@ -23,7 +23,10 @@ std::string object_deny_sid(const std::string& key);
 // An assumed-role session ARN (arn:aws:sts::A:assumed-role/ROLE/SESSION) becomes its role:
 // aws:PrincipalArn carries the role ARN, which includes the role's path while the session ARN does
 // not, so both arn:...:role/ROLE and arn:...:role/*/ROLE are allowed (role names are unique per
-// account, so */ROLE matches that role only). Errors name the entry.
+// account, so */ROLE matches that role only). Users, roles, account roots and federated users are
+// kept as written; the ArnLike wildcards * and ? are allowed only in a user or role path and name,
+// never in the partition or account (iam::*:role/R would let any account's role R in), and never
+// as the whole name ("role/*", "role/?*"). Entries are validated by aws::Arn. Errors name the entry.
 Result<std::vector<std::string>> principal_patterns(const std::string& principal_arn);
 // All entries, deduplicated, in first-seen order. Errors name the first bad entry; empty is an error.
 Result<std::vector<std::string>> allow_list_patterns(const std::vector<std::string>& principals);

@@ -142,11 +142,12 @@ std::string person_of(const std::string& requester) {
     case aws::ArnKind::kIamUser:
     case aws::ArnKind::kStsFederatedUser: return lower(arn->name);
     case aws::ArnKind::kStsAssumedRole: return lower(arn->session);
+    case aws::ArnKind::kIamRole: return lower(arn->name);
+    case aws::ArnKind::kIamRoot: return "root";
     default: break;
   }
-  // Any other principal ARN: the last element of its resource.
-  std::string resource = arn->resource_text();
-  return lower(resource.substr(resource.rfind('/') + 1));
+  // GetCallerIdentity returns none of the other kinds; their resource is kept whole.
+  return lower(arn->resource_text());
 }
 
 bool same_person(const std::string& approver, const std::string& requester) {
@@ -161,54 +162,24 @@ bool same_person(const std::string& approver, const std::string& requester) {
 
 namespace {
 
-struct ArnParts {
-  std::string partition, service, account, resource;
-};
-
-bool split_arn(const std::string& arn, ArnParts& out) {
-  if (arn.rfind("arn:", 0) != 0) return false;
-  std::vector<std::string> f;
-  size_t start = 0;
-  for (int i = 0; i < 5; ++i) {
-    size_t c = arn.find(':', start);
-    if (c == std::string::npos) return false;
-    f.push_back(arn.substr(start, c - start));
-    start = c + 1;
-  }
-  out = {f[1], f[2], f[4], arn.substr(start)};
-  return !out.resource.empty();
-}
-
-std::vector<std::string> split_path(const std::string& resource) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (true) {
-    size_t s = resource.find('/', start);
-    parts.push_back(resource.substr(start, s == std::string::npos ? std::string::npos : s - start));
-    if (s == std::string::npos) break;
-    start = s + 1;
-  }
-  return parts;
-}
+// Settings may spell a principal in any case ("ARN:AWS:IAM::...:USER/Alice"); every field that
+// identifies an IAM entity compares ignoring case, so parse the lower-cased text.
+Result<aws::Arn> parse_lowered(const std::string& arn) { return aws::parse_arn(lower(arn)); }
 
 }  // namespace
 
 bool principal_matches(const std::string& principal, const std::string& caller_arn) {
-  std::string p = lower(principal), c = lower(caller_arn);
-  if (p.empty() || c.empty()) return false;
-  if (p == c) return true;
-  ArnParts pa, ca;
-  if (!split_arn(p, pa) || !split_arn(c, ca)) return false;
-  if (pa.partition != ca.partition || pa.account != ca.account) return false;
-  std::vector<std::string> pp = split_path(pa.resource), cp = split_path(ca.resource);
-  // IAM users: the name is the last element; the path is not part of who it is.
-  if (pa.service == "iam" && ca.service == "iam" && pp.front() == "user" && cp.front() == "user")
-    return pp.back() == cp.back();
-  // A role covers every session of it; an assumed-role ARN is role/session.
-  if (ca.service == "sts" && cp.front() == "assumed-role" && cp.size() == 3) {
-    if (pa.service == "iam" && pp.front() == "role") return pp.back() == cp[1];
-    if (pa.service == "sts" && pp.front() == "assumed-role" && pp.size() == 3) return pp[1] == cp[1] && pp[2] == cp[2];
-  }
+  if (principal.empty() || caller_arn.empty()) return false;
+  auto p = parse_lowered(principal), c = parse_lowered(caller_arn);
+  // Text that is not a valid ARN names nothing but itself.
+  if (!p.ok() || !c.ok()) return lower(principal) == lower(caller_arn);
+  if (*p == *c) return true;
+  // A user or role is one entity whatever the path either ARN spells (IAM names are unique in an
+  // account regardless of path); a role covers every session of it.
+  if (p->is_iam_principal()) return aws::same_iam_entity(*p, aws::principal_of(*c));
+  // A session names one role and one session name.
+  if (p->kind == aws::ArnKind::kStsAssumedRole && c->kind == aws::ArnKind::kStsAssumedRole)
+    return p->partition == c->partition && p->account == c->account && p->name == c->name && p->session == c->session;
   return false;
 }
 

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "actions/registry.h"
+#include "aws/arn.h"
 #include "orchestrator/findings.h"
 #include "orchestrator/gate.h"
 #include "orchestrator/holdings.h"
@@ -141,9 +142,9 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
   plan["caller"] = {{"account", caller.account}, {"arn", caller.arn}, {"user_id", caller.user_id}};
   // Behind an assumed role: the role, and the session name (who assumed it, by convention and by
   // the approver name rule). UserId is "ROLEID:session".
-  if (size_t p = caller.arn.find(":assumed-role/"); p != std::string::npos) {
-    plan["caller"]["role"] = principal_arn(caller.arn);
-    plan["caller"]["session"] = caller.arn.substr(caller.arn.rfind('/') + 1);
+  if (auto me = aws::parse_arn(caller.arn); me.ok() && me->kind == aws::ArnKind::kStsAssumedRole) {
+    plan["caller"]["role"] = aws::principal_of(*me).str();
+    plan["caller"]["session"] = me->session;
   }
   plan["region"] = rt.session().region();
   plan["options"] = options_json(req.options);

@@ -61,6 +61,30 @@ TEST(S3Policy, UsersRolesAndRootPassThroughBadEntriesAreRefused) {
   EXPECT_EQ(*dedup, (std::vector<std::string>{"arn:aws:iam::123456789012:role/R", "arn:aws:iam::123456789012:role/*/R"}));
 }
 
+TEST(S3Policy, AllowListEntriesCannotReachBeyondOneAccountOrEveryone) {
+  // Each of these would exempt principals the settings did not name from the bucket's deny:
+  // any account's role R, every account's root, every role, a session name that is a path.
+  for (std::string bad : {"arn:aws:iam::*:role/R", "arn:aws:iam::*:root", "arn:aws:iam::1234567890*:role/R",
+                          "arn:aws:iam::123456789012:role/?*", "arn:aws:iam::123456789012:user/*/?",
+                          "arn:aws:sts::123456789012:assumed-role/R/a/b", "arn:aws:sts::123456789012:assumed-role/R*/s",
+                          "arn:aws:sts::*:assumed-role/R/s", "arn:aws:sts::123456789012:federated-user/*",
+                          "arn:aws:iam::123456789012:role/x/", "arn:aws:iam::123456789012:role/R\n"}) {
+    auto p = principal_patterns(bad);
+    EXPECT_FALSE(p.ok()) << bad;
+  }
+  // A principal with a path is allowed as written; a path wildcard is kept (it names one role).
+  for (std::string ok : {"arn:aws:iam::123456789012:role/security/ir/Responder", "arn:aws:iam::123456789012:role/*/Responder",
+                         "arn:aws:iam::123456789012:user/ops/alice", "arn:aws:iam::123456789012:role/ops/*"}) {
+    auto p = principal_patterns(ok);
+    ASSERT_TRUE(p.ok()) << ok << ": " << p.error().describe();
+    EXPECT_EQ(*p, std::vector<std::string>{ok});
+  }
+  auto session = principal_patterns("arn:aws-cn:sts::123456789012:assumed-role/Responder/ops@example.com");
+  ASSERT_TRUE(session.ok());
+  EXPECT_EQ(*session, (std::vector<std::string>{"arn:aws-cn:iam::123456789012:role/Responder",
+                                                "arn:aws-cn:iam::123456789012:role/*/Responder"}));
+}
+
 TEST(S3Policy, BucketStatementDeniesEverythingButTheAllowList) {
   auto st = bucket_deny_statement("aws", "b-1", {"arn:aws:iam::123456789012:role/R"});
   EXPECT_EQ(st["Sid"], kBucketDenySid);

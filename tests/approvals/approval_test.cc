@@ -248,6 +248,27 @@ TEST(PrincipalTest, MatchesUsersWhateverTheirPathAndSessionsOfARole) {
   EXPECT_FALSE(principal_matches("", session));
 }
 
+TEST(PrincipalTest, OneEntityWhateverPathOrCaseAndNoLookalikes) {
+  // IAM names are unique in an account regardless of path and case: a role listed with a path is
+  // the same role as the caller ARN without one, and the other way round.
+  EXPECT_TRUE(principal_matches("arn:aws:iam::111122223333:role/team/Responder", "arn:aws:iam::111122223333:role/Responder"));
+  EXPECT_TRUE(principal_matches("arn:aws:iam::111122223333:role/Responder", "arn:aws:iam::111122223333:role/a/b/RESPONDER"));
+  EXPECT_TRUE(principal_matches("arn:aws:iam::111122223333:role/team/Responder",
+                                "arn:aws:sts::111122223333:assumed-role/responder/alice"));
+  // A session name is not a path: role "alice-laptop" under path /Responder/ is not a session of Responder.
+  const std::string session = "arn:aws:sts::111122223333:assumed-role/Responder/alice-laptop";
+  EXPECT_FALSE(principal_matches("arn:aws:iam::111122223333:role/Responder/alice-laptop", session));
+  EXPECT_FALSE(principal_matches("arn:aws:iam::111122223333:user/Responder", session)) << "a user is not a role";
+  EXPECT_FALSE(principal_matches("arn:aws:iam::111122223333:role/Responder", "arn:aws:iam::111122223333:user/Responder"));
+  EXPECT_FALSE(principal_matches("arn:aws-us-gov:iam::111122223333:role/Responder", session)) << "another partition";
+  // Not ARNs STS returns: a session name with a slash is no session of Responder.
+  EXPECT_FALSE(principal_matches("arn:aws:iam::111122223333:role/Responder",
+                                 "arn:aws:sts::111122223333:assumed-role/Responder/a/b"));
+  EXPECT_TRUE(principal_matches(" not an arn", " NOT an ARN")) << "text that is no ARN matches only itself";
+  EXPECT_FALSE(principal_matches("not an arn", "arn:aws:iam::111122223333:user/not an arn"));
+  EXPECT_EQ(person_of("arn:aws:iam::111122223333:role/ops/Alice"), "alice");
+}
+
 TEST(PrincipalTest, ApproverIsTheCallerByPrincipalOrByName) {
   ApproverSpec bound{"k.pem", "", {"arn:aws:iam::111122223333:role/Responder"}};
   // "zed" is bound to the Responder role: any of its sessions is zed.
