@@ -26,6 +26,9 @@ class FakeFamily : public actions::ActionFamily {
   std::map<std::string, std::string> state;  // step -> value now
   std::vector<std::string> log;
   std::set<std::string> fail_apply;
+  // Steps whose apply, rollback or shared_resources throws, as a surprising field or answer does
+  // (std::out_of_range from json::at, std::stoi, ...).
+  std::set<std::string> throw_apply, throw_rollback, throw_shared;
   std::atomic<int> active{0}, max_active{0};
   std::atomic<bool> before_missing{false};
   std::function<void(actions::Context&, const actions::Step&)> on_apply;  // runs inside apply
@@ -60,6 +63,7 @@ class FakeFamily : public actions::ActionFamily {
     std::lock_guard l(mu);
     log.push_back("apply " + ctx.target.name + "/" + s.id);
     if (fail_apply.count(s.id)) return Error{ErrorKind::kClient, "Boom", "injected failure in " + s.id};
+    if (throw_apply.count(s.id)) throw std::out_of_range("injected throw in apply of " + s.id);
     state[key(ctx, s)] = "after";
     return json{{"done", true}};
   }
@@ -71,6 +75,7 @@ class FakeFamily : public actions::ActionFamily {
                   const actions::RollbackOptions& o) override {
     std::lock_guard l(mu);
     log.push_back("rollback " + ctx.target.name + "/" + s.id);
+    if (throw_rollback.count(s.id)) throw std::out_of_range("injected throw in rollback of " + s.id);
     if (keeps_contained.count(s.id)) {
       reactivated.push_back(o.reactivate_keys);
       if (!o.reactivate_keys) return Ok{};  // stays "after", like a key left inactive
@@ -88,6 +93,10 @@ class FakeFamily : public actions::ActionFamily {
     return state.count(key(ctx, s)) ? Status(Error::internal("still applied")) : Status();
   }
   std::vector<std::string> iam_actions() const override { return {}; }
+  std::vector<std::string> shared_resources(const actions::Target&, const actions::Step& s) const override {
+    if (throw_shared.count(s.id)) throw std::out_of_range("injected throw in shared_resources of " + s.id);
+    return {};
+  }
   bool rollback_keeps_contained(const actions::Step& s, const actions::RollbackOptions& o) const override {
     return keeps_contained.count(s.id) && !o.reactivate_keys;
   }
@@ -445,6 +454,66 @@ TEST_F(ExecutorTest, SecondRunCannotTakeTheStateLock) {
   auto second = StateLock::acquire(dir_.string());
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.error().message.find("locked by another run"), std::string::npos);
+}
+
+// A family that throws (a hand-edited field read with .at(), std::stoi on an answer) fails only
+// its step: journaled failed with the exception's text, its before-state kept for rollback, the
+// rest of the run goes on, and the process lives. The same for a rollback that throws.
+TEST_F(ExecutorTest, StepThatThrowsFailsOnlyItselfAndKeepsItsBeforeState) {
+  fake_.throw_apply = {"y"};
+  std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {step("x"), step("y", {"x"}), step("z", {"y"})}),
+                                    entry("i-0000000000000000b", {step("p"), step("q", {"p"})})};
+  std::string run = start(entries);
+  RunOutcome out = execute_run(*journal_, run, entries, env_);
+  EXPECT_EQ(out.status, "partial");
+  EXPECT_EQ(out.steps_failed, 1);
+  EXPECT_EQ(out.steps_done, 3);  // x, p, q
+  auto steps = journal_->steps(run).value();
+  std::map<std::string, StepRecord> recs;
+  for (const auto& r : steps) recs[r.target.substr(r.target.size() - 1) + r.step_id] = r;
+  EXPECT_EQ(recs["ay"].state, "failed");
+  EXPECT_NE(recs["ay"].error.find("injected throw in apply of y"), std::string::npos) << recs["ay"].error;
+  EXPECT_EQ(recs["ay"].before, (json{{"value", "orig"}})) << "the before-state stays for rollback";
+  EXPECT_EQ(recs["ax"].state, "verified");
+  EXPECT_EQ(recs["az"].state, "pending");
+  EXPECT_EQ(recs["bq"].state, "verified") << "the other target goes on";
+
+  // Rollback: x's rollback throws; it is journaled rollback_failed with its before-state, and the
+  // other target still goes back.
+  fake_.throw_rollback = {"x"};
+  auto rb = rollback_run(*journal_, run, entries, env_, {});
+  ASSERT_TRUE(rb.ok()) << rb.error().describe();
+  EXPECT_EQ(rb->status, "rollback_partial");
+  for (const auto& r : journal_->steps(run).value()) recs[r.target.substr(r.target.size() - 1) + r.step_id] = r;
+  EXPECT_EQ(recs["ax"].state, "rollback_failed");
+  EXPECT_NE(recs["ax"].error.find("injected throw in rollback of x"), std::string::npos) << recs["ax"].error;
+  EXPECT_EQ(recs["ax"].before, (json{{"value", "orig"}}));
+  EXPECT_EQ(recs["ay"].state, "rolled_back");
+  EXPECT_EQ(recs["bp"].state, "rolled_back");
+  EXPECT_EQ(recs["bq"].state, "rolled_back");
+  // Once the family behaves, a second rollback finishes the step from the kept before-state.
+  fake_.throw_rollback.clear();
+  auto again = rollback_run(*journal_, run, entries, env_, {});
+  ASSERT_TRUE(again.ok()) << again.error().describe();
+  EXPECT_EQ(again->status, "rolled_back");
+  EXPECT_TRUE(fake_.state.empty());
+}
+
+// shared_resources runs before the step's own catch: a throw there still fails only the step.
+TEST_F(ExecutorTest, SharedResourcesThatThrowFailOnlyTheStep) {
+  fake_.throw_shared = {"y"};
+  std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {step("x"), step("y", {"x"})}),
+                                    entry("i-0000000000000000b", {step("p")})};
+  std::string run = start(entries);
+  RunOutcome out = execute_run(*journal_, run, entries, env_);
+  EXPECT_EQ(out.status, "partial");
+  auto st = states_of(*journal_, run);
+  EXPECT_EQ(st["ax"], "verified");
+  EXPECT_EQ(st["ay"], "failed");
+  EXPECT_EQ(st["bp"], "verified");
+  auto rb = rollback_run(*journal_, run, entries, env_, {});
+  ASSERT_TRUE(rb.ok()) << rb.error().describe();
+  EXPECT_TRUE(fake_.state.empty());
 }
 
 }  // namespace
