@@ -274,12 +274,12 @@ struct Runner {
           // for it makes no calls, so the slot may go to other targets meanwhile. A family that
           // throws (a bad field in a hand-edited plan, a surprising answer) fails its step like an
           // error would; the journal keeps its before-state for rollback.
-          Status st = Ok{};
-          {
+          // shared_resources reads the step's args too, so it runs inside the catch.
+          Status st = aws::catch_all(e.target.arn + " " + s->id, [&] {
             ResourceLocks::Held held(locks, fam->shared_resources(e.target, *s),
                                      [&hold](const std::function<void()>& wait) { hold.idle(wait); });
-            st = aws::catch_all(e.target.arn + " " + s->id, [&] { results[i] = run_step(idx, e, *s, rec, *fam, ctx); });
-          }
+            results[i] = run_step(idx, e, *s, rec, *fam, ctx);
+          });
           if (!st.ok()) {
             logged(journal.set_state(run_id, idx, s->id, step_state::kFailed, st.error().describe()));
             failed(e, *s, st.error().describe());
@@ -462,7 +462,9 @@ Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, con
   std::vector<std::vector<std::string>> shared(items.size());
   for (size_t i = 0; i < items.size(); ++i)
     if (actions::ActionFamily* fam = r.family(items[i].entry->family))
-      shared[i] = fam->shared_resources(items[i].entry->target, *items[i].step);
+      // A step whose args make this throw is serialized on nothing; its own rollback fails naming them.
+      (void)aws::catch_all("shared resources of " + items[i].step->id,
+                           [&] { shared[i] = fam->shared_resources(items[i].entry->target, *items[i].step); });
   ReverseOrder reverse(*env.clock, shared);
   Status pooled = run_pool(*env.clock, groups, keys, env.workers, env.per_account_region, [&](const std::vector<int>& group, PoolSlot& slot) {
     for (int i : group) {

@@ -484,7 +484,8 @@ TEST_F(ExecutorTest, StepThatThrowsFailsOnlyItselfAndKeepsItsBeforeState) {
   auto rb = rollback_run(*journal_, run, entries, env_, {});
   ASSERT_TRUE(rb.ok()) << rb.error().describe();
   EXPECT_EQ(rb->status, "rollback_partial");
-  for (const auto& r : journal_->steps(run).value()) recs[r.target.substr(r.target.size() - 1) + r.step_id] = r;
+  const std::vector<StepRecord> after = journal_->steps(run).value();
+  for (const auto& r : after) recs[r.target.substr(r.target.size() - 1) + r.step_id] = r;
   EXPECT_EQ(recs["ax"].state, "rollback_failed");
   EXPECT_NE(recs["ax"].error.find("injected throw in rollback of x"), std::string::npos) << recs["ax"].error;
   EXPECT_EQ(recs["ax"].before, (json{{"value", "orig"}}));
@@ -511,6 +512,8 @@ TEST_F(ExecutorTest, SharedResourcesThatThrowFailOnlyTheStep) {
   EXPECT_EQ(st["ax"], "verified");
   EXPECT_EQ(st["ay"], "failed");
   EXPECT_EQ(st["bp"], "verified");
+  // Rollback reads shared_resources of every applied step before it starts: x's throws now.
+  fake_.throw_shared = {"x"};
   auto rb = rollback_run(*journal_, run, entries, env_, {});
   ASSERT_TRUE(rb.ok()) << rb.error().describe();
   EXPECT_TRUE(fake_.state.empty());
