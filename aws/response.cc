@@ -65,6 +65,40 @@ std::string status_code_name(int status) {
   }
 }
 
+// DynamoDB cancels a TransactWriteItems that is over capacity with TransactionCanceledException,
+// naming ThrottlingError (on-demand) or ProvisionedThroughputExceeded (provisioned) for the items
+// over it and None for the others (botocore's TransactionCanceledException documentation). Nothing
+// was written and the same request can go through once capacity refills: that is throttling, and
+// the client retries it with backoff. Any other reason (a failed condition, a conflict, a
+// validation error) keeps the cancellation a client error for the caller to judge.
+bool cancelled_only_by_capacity(const nlohmann::json& body, std::string_view message) {
+  std::vector<std::string> codes;
+  if (auto it = body.find("CancellationReasons"); it != body.end() && it->is_array()) {
+    for (const auto& r : *it) {
+      auto c = r.is_object() ? r.find("Code") : r.end();
+      codes.push_back(r.is_object() && c != r.end() && c->is_string() ? c->get<std::string>() : "");
+    }
+  } else if (size_t open = message.rfind('['); open != std::string_view::npos && message.ends_with(']')) {
+    // Without the list (it is optional in the model), the message names the same codes in order:
+    // "... specific reasons [None, ThrottlingError]".
+    std::string_view list = message.substr(open + 1, message.size() - open - 2);
+    while (!list.empty()) {
+      size_t comma = list.find(',');
+      std::string_view c = list.substr(0, comma);
+      while (!c.empty() && c.front() == ' ') c.remove_prefix(1);
+      while (!c.empty() && c.back() == ' ') c.remove_suffix(1);
+      codes.emplace_back(c);
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+  }
+  bool throttled = false;
+  for (const auto& c : codes) {
+    if (c == "ThrottlingError" || c == "ProvisionedThroughputExceeded") throttled = true;
+    else if (c != "None") return false;
+  }
+  return throttled;
+}
+
 }  // namespace
 
 std::string xml_text(pugi::xml_node node, const char* name) { return find_desc(node, name).text().as_string(); }
@@ -132,6 +166,7 @@ Error error_from_response(const HttpResponse& r) {
   size_t first = body.find_first_not_of(" \t\r\n");
   const char lead = first == std::string_view::npos ? '\0' : body[first];
   std::string shape;  // what the body was, for errors without a code
+  bool capacity_cancel = false;
   if (lead == '<') {
     pugi::xml_document doc;
     if (doc.load_buffer(body.data(), body.size())) {
@@ -168,6 +203,7 @@ Error error_from_response(const HttpResponse& r) {
         }
       }
       if (e.code.empty()) shape = "a JSON body without an error type";
+      capacity_cancel = e.code == "TransactionCanceledException" && cancelled_only_by_capacity(j, e.message);
     } else {
       shape = "a body that is not valid JSON";
     }
@@ -185,7 +221,7 @@ Error error_from_response(const HttpResponse& r) {
       e.message = "service answered HTTP " + std::to_string(r.status) + " with " +
                   (shape.empty() ? std::string("no error code") : shape);
   }
-  e.kind = classify(e.code, r.status);
+  e.kind = capacity_cancel ? ErrorKind::kThrottling : classify(e.code, r.status);
   // The service's own words go everywhere an error goes (stderr, JSON, journal, audit): AWS
   // echoes the signed request in some of them, session token included.
   e.message = redact_service_text(e.message);

@@ -2,6 +2,7 @@
 // moto 5.2.1 answers recorded in ../shared/reference/moto-notes.md).
 #include <gtest/gtest.h>
 
+#include "aws/dynamodb.h"
 #include "aws/response.h"
 #include "aws/sigv4.h"
 
@@ -133,6 +134,58 @@ TEST(ErrorShapes, JsonTypeForms) {
   auto header_only = error_from_response(resp(400, "{}", {{"X-Amzn-ErrorType", "AccessDeniedException:http://x/"}}));
   EXPECT_EQ(header_only.code, "AccessDeniedException");
   EXPECT_EQ(header_only.kind, ErrorKind::kAuth);
+}
+
+// TransactWriteItems over capacity: DynamoDB cancels the transaction and names ThrottlingError
+// (on-demand) or ProvisionedThroughputExceeded (provisioned) per item, None for the others
+// (shape: botocore dynamodb 2012-08-10 TransactionCanceledException / CancellationReason docs, and
+// moto 5.2.1 dynamodb/exceptions.py TransactionCanceledException). Nothing was written: the client
+// retries it as throttling. A failed condition among the reasons stays a lost race for the caller.
+TEST(ErrorShapes, DynamoDbTransactionCancelledForCapacityIsThrottling) {
+  const std::string kThrottleMsg =
+      "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your "
+      "table or index so please try again shortly. If exceptions persist, check if you have a hot key: "
+      "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html.";
+  auto cancelled = [&](const std::string& reasons, const std::string& codes) {
+    return error_from_response(resp(
+        400,
+        R"({"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","CancellationReasons":)" + reasons +
+            R"(,"Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [)" + codes +
+            R"(]"})",
+        {{"x-amzn-RequestId", "ddb-req-1"}, {"Content-Type", "application/x-amz-json-1.0"}}));
+  };
+  auto throttled = cancelled(R"([{"Code":"None"},{"Code":"ThrottlingError","Message":")" + kThrottleMsg + R"("}])",
+                             "None, ThrottlingError");
+  EXPECT_EQ(throttled.code, "TransactionCanceledException");
+  EXPECT_EQ(throttled.kind, ErrorKind::kThrottling);
+  EXPECT_TRUE(throttled.retryable());
+  EXPECT_FALSE(ddb_condition_failed(throttled));
+
+  auto provisioned = cancelled(
+      R"([{"Code":"ProvisionedThroughputExceeded","Message":"The level of configured provisioned throughput for the table was exceeded."},{"Code":"None"}])",
+      "ProvisionedThroughputExceeded, None");
+  EXPECT_EQ(provisioned.kind, ErrorKind::kThrottling);
+
+  // The reasons list is optional in the model: the message names the same codes.
+  auto message_only = error_from_response(resp(
+      400, R"({"__type":"TransactionCanceledException","message":"Transaction cancelled, please refer cancellation reasons for specific reasons [ThrottlingError, None]"})"));
+  EXPECT_EQ(message_only.kind, ErrorKind::kThrottling);
+
+  auto condition = cancelled(R"([{"Code":"None"},{"Code":"ConditionalCheckFailed","Message":"The conditional request failed"}])",
+                             "None, ConditionalCheckFailed");
+  EXPECT_EQ(condition.kind, ErrorKind::kClient);
+  EXPECT_TRUE(ddb_condition_failed(condition));
+
+  auto mixed = cancelled(R"([{"Code":"ConditionalCheckFailed","Message":"The conditional request failed"},{"Code":"ThrottlingError","Message":"x"}])",
+                         "ConditionalCheckFailed, ThrottlingError");
+  EXPECT_EQ(mixed.kind, ErrorKind::kClient) << "a failed condition will fail again: not worth a retry";
+  EXPECT_TRUE(ddb_condition_failed(mixed));
+
+  auto conflict = cancelled(R"([{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"},{"Code":"None"}])",
+                            "TransactionConflict, None");
+  EXPECT_EQ(conflict.kind, ErrorKind::kClient);
+  auto all_none = cancelled(R"([{"Code":"None"}])", "None");
+  EXPECT_EQ(all_none.kind, ErrorKind::kClient);
 }
 
 TEST(ErrorShapes, MotoXmlForJsonService) {
