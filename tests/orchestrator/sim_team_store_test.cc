@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "aws/dynamodb.h"
+#include "orchestrator/team_audit.h"
 #include "tests/support/service_model.h"
 #include "tests/support/sim_scenario.h"
 
@@ -22,6 +23,7 @@ struct Fixture {
   aws::VirtualClock clock{kT0};
   std::shared_ptr<aws::SimTransport> transport;
   std::shared_ptr<SimTeamStore> store;
+  std::shared_ptr<aws::AwsClient> client;
   std::unique_ptr<aws::DynamoDb> ddb;
 
   explicit Fixture(SimStoreConfig cfg = {}, int attempts = 1) {
@@ -37,7 +39,8 @@ struct Fixture {
         aws::Credentials{aws::SimTransport::access_key_for(cfg.account), "s", "", std::nullopt, "sim"});
     cc.account_id = cfg.account;
     cc.retry.max_attempts = attempts;
-    ddb = std::make_unique<aws::DynamoDb>(std::make_shared<aws::AwsClient>(cc), cfg.region, cfg.table);
+    client = std::make_shared<aws::AwsClient>(cc);
+    ddb = std::make_unique<aws::DynamoDb>(client, cfg.region, cfg.table);
     clock.thread_enter();
   }
   ~Fixture() { clock.thread_leave(); }
@@ -130,6 +133,54 @@ TEST(SimTeamStoreTest, TransactionsAreAllOrNothingAndNameTheFailedCondition) {
   Status d = f.ddb->transact(dup);
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.error().code, "ValidationException");
+}
+
+// A TransactWriteItems over capacity is cancelled as DynamoDB cancels it (ThrottlingError for the
+// items over, None for the others); nothing is written; the client classifies it as throttling.
+// The team audit log, whose appends are such transactions on one partition, gets through a
+// throttled store by the client's retries with backoff and keeps its chain whole (before the
+// client classified the cancellation as throttling, the first throttled append failed as an I/O
+// error of the audit log).
+TEST(SimTeamStoreTest, AThrottledTransactionIsCancelledWithThrottlingErrorAndRetried) {
+  SimStoreConfig cfg;
+  cfg.ddb_latency_ms = 0.001;
+  cfg.partition_write_units = 10;  // one second of burst: two audit appends (2 items x 1 unit x 2)
+  {
+    Fixture f(cfg);
+    json other = key("OTHER", "X");
+    json items = json::array();
+    for (int i = 0; i < 3; ++i)
+      items.push_back({{"Put", {{"Item", key("AUDIT", "SEQ#" + std::to_string(i))}}}});
+    ASSERT_TRUE(f.ddb->transact(items).ok());  // 6 units of the partition's 10
+    items = json::array({{{"Put", {{"Item", other}}}}});
+    for (int i = 3; i < 6; ++i)
+      items.push_back({{"Put", {{"Item", key("AUDIT", "SEQ#" + std::to_string(i))}}}});
+    Status st = f.ddb->transact(items);  // 6 more on AUDIT: over; 2 on OTHER: not
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, "TransactionCanceledException");
+    EXPECT_NE(st.error().message.find("[None, ThrottlingError, ThrottlingError, ThrottlingError]"), std::string::npos)
+        << st.error().message;
+    EXPECT_EQ(st.error().kind, ErrorKind::kThrottling);
+    EXPECT_FALSE(aws::ddb_condition_failed(st.error()));
+    EXPECT_FALSE(f.store->item("OTHER", "X")) << "a cancelled transaction wrote one of its items";
+    EXPECT_EQ(f.store->stats().throttled.at("TransactWriteItems"), 1);
+  }
+  Fixture f(cfg, /*attempts=*/8);
+  orch::TeamAuditLog log(f.client, cfg.region, cfg.table, cfg.bucket, f.clock);
+  for (int i = 0; i < 6; ++i) {
+    Status st = log.append("sim_event", {{"i", i}});
+    ASSERT_TRUE(st.ok()) << "append " << i << ": " << st.error().describe();
+  }
+  EXPECT_GT(f.store->stats().throttled.at("TransactWriteItems"), 0) << "the cut partition should throttle appends";
+  auto recs = log.records();
+  ASSERT_TRUE(recs.ok()) << recs.error().describe();
+  ASSERT_EQ(recs->size(), 6u);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ((*recs)[i].value("i", -1), i);
+  auto v = log.verify();
+  ASSERT_TRUE(v.ok()) << v.error().describe();
+  EXPECT_TRUE(v->ok) << v->problem;
+  EXPECT_EQ(v->records, 6u);
+  EXPECT_TRUE(f.store->unsupported().empty());
 }
 
 TEST(SimTeamStoreTest, QueryPagesAtOneMegabyteAndTheClientReadsEveryPage) {

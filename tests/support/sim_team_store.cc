@@ -392,22 +392,52 @@ SimTeamStore::Answer SimTeamStore::ddb(const std::string& op, const json& body, 
       u.write[partition(w.pk, w.sk)] += 2 * w.units;  // transactional writes cost twice
       writes.push_back(std::move(w));
     }
+    // As DynamoDB answers it: one reason per item in request order, {"Code": "None"} for the items
+    // that did not cancel it, and the codes repeated in the message under "Message".
+    auto cancelled = [&](const std::vector<std::pair<std::string, std::string>>& why, bool throttled) {
+      json reasons = json::array();
+      std::string codes;
+      for (const auto& [code, message] : why) {
+        reasons.push_back(code == "None" ? json{{"Code", code}} : json{{"Code", code}, {"Message", message}});
+        codes += (codes.empty() ? "" : ", ") + code;
+      }
+      Answer a = error(400, "TransactionCanceledException", "", throttled, {{"CancellationReasons", reasons}});
+      json b = json::parse(a.response.body);
+      b.erase("message");
+      b["Message"] = "Transaction cancelled, please refer cancellation reasons for specific reasons [" + codes + "]";
+      a.response.body = b.dump();
+      return a;
+    };
     bool table_level;
-    if (std::string r = admit(u, now, table_level); !r.empty()) return throttle(r, table_level);
+    if (std::string r = admit(u, now, table_level); !r.empty()) {
+      if (!config_.throttled_transaction_cancels) return throttle(r, table_level);
+      // The items whose partition is over its limit (all of them when the table is) are named.
+      stats_.throttled[op]++;
+      std::vector<std::pair<std::string, std::string>> why;
+      for (const auto& w : writes) {
+        const std::string part = partition(w.pk, w.sk);
+        bool over = table_level ||
+                    !refill_and_check(write_buckets_[part], config_.partition_write_units, u.write.at(part), now);
+        if (over)
+          why.push_back({"ThrottlingError",
+                         "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically "
+                         "scaling your table or index so please try again shortly. If exceptions persist, check if "
+                         "you have a hot key: "
+                         "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html."});
+        else
+          why.push_back({"None", ""});
+      }
+      return cancelled(why, true);
+    }
     bool all_ok = std::all_of(writes.begin(), writes.end(), [](const Write& w) { return w.condition_ok; });
     if (!all_ok) {
       stats_.condition_failed++;
-      json reasons = json::array();
-      std::string codes;
-      for (const auto& w : writes) {
-        reasons.push_back(w.condition_ok ? json{{"Code", "None"}}
-                                         : json{{"Code", "ConditionalCheckFailed"},
-                                                {"Message", "The conditional request failed"}});
-        codes += std::string(codes.empty() ? "" : ", ") + (w.condition_ok ? "None" : "ConditionalCheckFailed");
-      }
-      return error(400, "TransactionCanceledException",
-                   "Transaction cancelled, please refer cancellation reasons for specific reasons [" + codes + "]",
-                   false, {{"CancellationReasons", reasons}});
+      std::vector<std::pair<std::string, std::string>> why;
+      for (const auto& w : writes)
+        why.push_back(w.condition_ok ? std::pair<std::string, std::string>{"None", ""}
+                                     : std::pair<std::string, std::string>{"ConditionalCheckFailed",
+                                                                           "The conditional request failed"});
+      return cancelled(why, false);
     }
     for (const auto& w : writes) commit(w);
     if (lost()) return internal();

@@ -16,7 +16,9 @@
 // Over a partition's limit: ProvisionedThroughputExceededException with ThrottlingReasons
 // [TableWriteKeyRangeThroughputExceeded] (or Read); over the table's: ThrottlingException with
 // [TableWriteAccountLimitExceeded]; a BatchWriteItem whose items are partly over returns them in
-// UnprocessedItems. Anything this model does not implement answers 400 with
+// UnprocessedItems; a TransactWriteItems over either is cancelled as DynamoDB does:
+// TransactionCanceledException whose CancellationReasons say ThrottlingError for the items over
+// (every item when the table is) and None for the others (see throttled_transaction_cancels). Anything this model does not implement answers 400 with
 // "simulated DynamoDB does not model ..." and is recorded in unsupported().
 #pragma once
 
@@ -53,6 +55,10 @@ struct SimStoreConfig {
   // Share of writes that are applied but whose answer is lost (HTTP 500 after the write): the
   // client retries, and the store must recognise its own landed write.
   double lost_answer_rate = 0;
+  // A TransactWriteItems over capacity: cancelled with per-item ThrottlingError reasons (true, what
+  // an on-demand table answers), or refused whole with the ProvisionedThroughputExceededException /
+  // ThrottlingException above (false; DynamoDB answers that too).
+  bool throttled_transaction_cancels = true;
   uint64_t seed = 7;
   bool keep_requests = false;  // keep every DynamoDB request (for shape checks in tests)
 };
