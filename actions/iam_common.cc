@@ -64,6 +64,24 @@ Result<json> list_access_keys(Context& ctx, const std::string& user) {
   return keys;
 }
 
+const json& field(const json& j, const char* key) {
+  static const json null_json;
+  if (!j.is_object()) return null_json;
+  auto it = j.find(key);
+  return it == j.end() ? null_json : *it;
+}
+
+Result<json> journaled_keys(const Step& step, const json& before) {
+  const json& keys = field(before, "access_keys");
+  if (!keys.is_array())
+    return step_error(step, "journaled before-state holds no access_keys list", ErrorKind::kInternal);
+  for (const auto& k : keys)
+    if (!field(k, "AccessKeyId").is_string() || !field(k, "Status").is_string())
+      return step_error(step, "journaled before-state's access_keys holds " + k.dump() + ", which is not an access key",
+                        ErrorKind::kInternal);
+  return keys;
+}
+
 const json* find_key(const json& keys, const std::string& id) {
   for (const auto& k : keys)
     if (k.value("AccessKeyId", "") == id) return &k;

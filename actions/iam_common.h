@@ -61,6 +61,10 @@ Status list_all(Context& ctx, const std::string& action, const aws::Params& para
 
 // [{"AccessKeyId", "Status", "CreateDate"}] for the user, in IAM's order.
 Result<json> list_access_keys(Context& ctx, const std::string& user);
+// The access keys a journaled before-state ({"access_keys": [{"AccessKeyId", "Status"}, ...]})
+// holds. A before-state without that list (a damaged journal row) is an error naming the step:
+// read as "no keys", every key would look created since capture and none would be reactivated.
+Result<json> journaled_keys(const Step& step, const json& before);
 // The entry of `keys` with this exact id, or nullptr.
 const json* find_key(const json& keys, const std::string& id);
 const json* find_key(json&& keys, const std::string& id) = delete;  // would dangle
@@ -127,6 +131,10 @@ json normalized_policy(const std::string& document);
 // a person): refused naming the policy, unless `force`, which restores `before` anyway.
 Status restore_our_policy(Context& ctx, Principal p, const std::string& name, const std::string& policy,
                           OurPolicy kind, const json& before, const std::string& applied_cutoff, bool force);
+
+// `j[key]` for a journaled object (before/applied), or null when absent: never operator[] on a
+// const json, which is undefined for a missing key.
+const json& field(const json& j, const char* key);
 
 std::string now_iso(const Context& ctx);
 ApiCall api_call(const std::string& operation, json params, bool mutating = true);

@@ -44,13 +44,6 @@ const std::set<std::string> kRoleSteps = {"revoke-sessions", "deny-all", "tag"};
 
 }  // namespace
 
-const json& field(const json& j, const char* key) {
-  static const json null_json;
-  if (!j.is_object()) return null_json;
-  auto it = j.find(key);
-  return it == j.end() ? null_json : *it;
-}
-
 Result<ContainArgs> parse_contain_args(const Step& step) {
   if (!step.args.is_object()) return bad(step, "", "must be an object");
   ContainArgs a;

@@ -48,8 +48,4 @@ ContainOps run_tag_ops();
 Result<json> login_profile(Context& ctx, const std::string& user);
 Result<json> mfa_serials(Context& ctx, const std::string& user);
 
-// `j[key]` for a journaled object (before/applied), or null when absent: never operator[] on a
-// const json, which is undefined for a missing key.
-const json& field(const json& j, const char* key);
-
 }  // namespace containctl::actions::iam

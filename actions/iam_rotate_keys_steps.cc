@@ -47,14 +47,6 @@ Error self_rotation(const std::string& id) {
 
 namespace {
 
-// The access keys a journaled before-state holds; [] when it holds none (a before-state is read
-// back from the journal: never value() or operator[] on what may not be an object).
-json keys_in(const json& before) {
-  if (!before.is_object()) return json::array();
-  auto it = before.find("access_keys");
-  return it != before.end() && it->is_array() ? *it : json::array();
-}
-
 // True when the delivery target already holds the secret of `key_id` (apply resumed after a crash).
 Result<bool> delivered(Context& ctx, const Delivery& d, const std::string& key_id) {
   if (d.file()) return iam::file_mentions(d.path, key_id);
@@ -177,7 +169,8 @@ Result<json> create_new_key(Context& ctx, const Step& step, const RotateArgs& a,
                             const json& keys) {
   const std::string& user = a.user;
   const Delivery& delivery = a.delivery;
-  const std::vector<std::string> before_ids = ids_of(keys_in(before));
+  CC_ASSIGN(const json before_keys, iam::journaled_keys(step, before));
+  const std::vector<std::string> before_ids = ids_of(before_keys);
   std::vector<std::string> fresh;
   for (const auto& id : ids_of(keys))
     if (!contains(before_ids, id)) fresh.push_back(id);
@@ -262,10 +255,12 @@ RotateOps create_ops() {
     }
     return step_error(step, "no new active access key");
   };
-  o.rollback = [](Context& ctx, const Step&, const RotateArgs& a, const json& before, const json& applied) -> Status {
+  o.rollback = [](Context& ctx, const Step& step, const RotateArgs& a, const json& before,
+                  const json& applied) -> Status {
     const std::string& user = a.user;
+    CC_ASSIGN(const json before_keys, iam::journaled_keys(step, before));
     CC_ASSIGN(json keys, list_access_keys(ctx, user));
-    const std::vector<std::string> before_ids = ids_of(keys_in(before));
+    const std::vector<std::string> before_ids = ids_of(before_keys);
     std::vector<std::string> fresh;
     if (applied.is_object() && applied.contains("new_access_key_id") && applied.at("new_access_key_id").is_string()) {
       fresh.push_back(applied.at("new_access_key_id").get<std::string>());
@@ -287,8 +282,9 @@ RotateOps create_ops() {
     return Ok{};
   };
   o.verify_rollback = [](Context& ctx, const Step& step, const RotateArgs& a, const json& before) -> Status {
+    CC_ASSIGN(const json before_keys, iam::journaled_keys(step, before));
     CC_ASSIGN(json keys, list_access_keys(ctx, a.user));
-    std::vector<std::string> want = ids_of(keys_in(before)), got = ids_of(keys);
+    std::vector<std::string> want = ids_of(before_keys), got = ids_of(keys);
     std::sort(want.begin(), want.end());
     std::sort(got.begin(), got.end());
     if (want != got) return step_error(step, "access keys are " + join(got) + ", expected " + join(want));
@@ -326,14 +322,14 @@ RotateOps deactivate_ops() {
     return Ok{};
   };
   o.rollback = [](Context& ctx, const Step& step, const RotateArgs& a, const json& before, const json&) -> Status {
-    CC_ASSIGN(std::string gone,
-              iam::reactivate_keys(ctx, a.user, keys_in(before), a.key_ids));
+    CC_ASSIGN(const json before_keys, iam::journaled_keys(step, before));
+    CC_ASSIGN(std::string gone, iam::reactivate_keys(ctx, a.user, before_keys, a.key_ids));
     if (!gone.empty()) return step_error(step, "old access key(s) " + gone + " no longer exist; the new key stays");
     return Ok{};
   };
   o.verify_rollback = [](Context& ctx, const Step& step, const RotateArgs& a, const json& before) -> Status {
+    CC_ASSIGN(const json before_keys, iam::journaled_keys(step, before));
     CC_ASSIGN(json keys, list_access_keys(ctx, a.user));
-    const json before_keys = keys_in(before);
     for (const auto& id : a.key_ids) {
       const json* was = find_key(before_keys, id);
       const json* now = find_key(keys, id);

@@ -222,6 +222,61 @@ TEST_F(IamRotateKeysTest, RollbackKeepsTheNewKeyWhenTheOldOneIsGone) {
   EXPECT_EQ(keys().size(), 1u);
 }
 
+// A journaled before-state without a readable access_keys list (a damaged journal row) must fail
+// the step, never read as "the user had no keys": that would make every current key look created
+// since capture (apply-after-resume and rollback of create-new-key delete those) and make the
+// rollback of deactivate-old-key reactivate nothing and pass.
+TEST_F(IamRotateKeysTest, MalformedBeforeStateFailsTheStepAndChangesNoKey) {
+  const std::string old = create_key(*client_, "svc").access_key_id;
+  Context c = ctx();
+  auto plan = plan_for(*family_, c);
+  ASSERT_TRUE(plan.ok()) << plan.error().describe();
+  const Step* create = find_step(*plan, "create-new-key");
+  const Step* deact = find_step(*plan, "deactivate-old-key");
+  ASSERT_NE(create, nullptr);
+  ASSERT_NE(deact, nullptr);
+  const std::vector<json> malformed = {json(nullptr), json("garbage"), json::array(), json::object(),
+                                       json{{"access_keys", "AKIA"}}, json{{"access_keys", json::object()}},
+                                       json{{"access_keys", json::array({1})}}};
+  const std::string out = dir_ + "/new-key.json";
+  auto names_problem = [](const Error& e) { return e.message.find("access_keys") != std::string::npos; };
+  for (const auto& bad : malformed) {
+    SCOPED_TRACE(bad.dump());
+    // Resumed apply with only the old key: it must not be taken for a key created since capture.
+    auto r = family_->apply(c, *create, bad);
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(names_problem(r.error())) << r.error().describe();
+    EXPECT_EQ(keys(), json({{old, "Active"}}));
+    EXPECT_FALSE(std::filesystem::exists(out));
+  }
+
+  auto applied = apply_all(*family_, c, *plan);
+  ASSERT_TRUE(applied.ok()) << applied.error().describe();
+  const json after = keys();
+  ASSERT_EQ(after.size(), 2u);
+  ASSERT_EQ(after[old], "Inactive");
+  for (const auto& bad : malformed) {
+    SCOPED_TRACE(bad.dump());
+    // Rollback of deactivate-old-key: fails rather than reactivating nothing and passing.
+    Status d = family_->rollback(c, *deact, bad, json::object(), {});
+    ASSERT_FALSE(d.ok());
+    EXPECT_TRUE(names_problem(d.error())) << d.error().describe();
+    Status dv = family_->verify_rollback(c, *deact, bad, {});
+    ASSERT_FALSE(dv.ok());
+    EXPECT_TRUE(names_problem(dv.error())) << dv.error().describe();
+    // Rollback of create-new-key as after a crash in apply (nothing applied recorded): both keys
+    // would count as new and be deleted.
+    Status cr = family_->rollback(c, *create, bad, json::object(), {});
+    ASSERT_FALSE(cr.ok());
+    EXPECT_TRUE(names_problem(cr.error())) << cr.error().describe();
+    EXPECT_EQ(keys(), after);
+    EXPECT_TRUE(std::filesystem::exists(out));
+  }
+  // The journal's real before-states still roll back.
+  must("rollback", rollback_all(*family_, c, *applied, {}));
+  EXPECT_EQ(keys(), json({{old, "Active"}}));
+}
+
 TEST_F(IamRotateKeysTest, NeedsExactlyOneDeliveryTarget) {
   opts_.values.erase("iam.secret_out");
   Context c = ctx();
