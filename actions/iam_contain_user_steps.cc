@@ -61,15 +61,20 @@ Status keys_rollback(Context& ctx, const Step& step, const ContainArgs& a, const
                  a.name);
     return Ok{};
   }
-  CC_ASSIGN(std::string gone, reactivate_keys(ctx, a.name, before.value("access_keys", json::array()), a.key_ids));
+  CC_ASSIGN(const json before_keys, journaled_keys(step, before));
+  CC_ASSIGN(std::string gone, reactivate_keys(ctx, a.name, before_keys, a.key_ids));
   if (!gone.empty()) return step_error(step, "cannot reactivate access key(s) " + gone + ": deleted since containment");
   return Ok{};
 }
 
 Status keys_verify_rollback(Context& ctx, const Step& step, const ContainArgs& a, const json& before,
                             const RollbackOptions& o) {
+  // Without --reactivate-keys the keys stay Inactive whatever the before-state says: a damaged
+  // one need not block that rollback.
+  auto journaled = journaled_keys(step, before);
+  if (!journaled.ok() && o.reactivate_keys) return journaled.error();
+  const json before_keys = journaled.ok() ? *journaled : json::array();
   CC_ASSIGN(json keys, list_access_keys(ctx, a.name));
-  const json before_keys = before.value("access_keys", json::array());
   for (const auto& id : a.key_ids) {
     const json* was = find_key(before_keys, id);
     const json* now = find_key(keys, id);

@@ -152,6 +152,34 @@ TEST_F(IamContainTest, RollbackLeavesKeysInactiveUnlessAskedAndIsIdempotent) {
   EXPECT_EQ(after, original);
 }
 
+// rollback --reactivate-keys with a journaled before-state that holds no access_keys list (a
+// damaged journal row) must fail the step, not reactivate nothing and report success.
+TEST_F(IamContainTest, ReactivateWithAMalformedBeforeStateFails) {
+  make_mallory(*client_);
+  Target t = user_target("mallory");
+  Context c = ctx(t);
+  auto plan = plan_for(*family_, c);
+  ASSERT_TRUE(plan.ok()) << plan.error().describe();
+  auto applied = apply_all(*family_, c, *plan);
+  ASSERT_TRUE(applied.ok()) << applied.error().describe();
+  const Step* keys = find_step(*plan, "deactivate-keys");
+  ASSERT_NE(keys, nullptr);
+  const json contained = user_state(*client_, "mallory");
+  ASSERT_EQ(contained["keys"][active_], "Inactive");
+  RollbackOptions ro;
+  ro.reactivate_keys = true;
+  for (const json& bad : {json(nullptr), json::object(), json{{"access_keys", "x"}}, json{{"access_keys", json::array({1})}}}) {
+    SCOPED_TRACE(bad.dump());
+    Status r = family_->rollback(c, *keys, bad, json::object(), ro);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("access_keys"), std::string::npos) << r.error().describe();
+    Status v = family_->verify_rollback(c, *keys, bad, ro);
+    ASSERT_FALSE(v.ok());
+    EXPECT_NE(v.error().message.find("access_keys"), std::string::npos) << v.error().describe();
+    EXPECT_EQ(user_state(*client_, "mallory"), contained);
+  }
+}
+
 TEST_F(IamContainTest, AlreadyContainedUserHasNoSteps) {
   make_mallory(*client_);
   Target t = user_target("mallory");
