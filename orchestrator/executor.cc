@@ -459,12 +459,16 @@ Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, con
     keys.push_back(pool_key(*items[g.front()].entry));
   }
   // Steps of different targets that wrote one resource go back newest first, one at a time.
+  // A step whose resources cannot be named (shared_resources threw) is not run at all: without
+  // its lock it could write a resource another target's rollback writes at the same time.
   std::vector<std::vector<std::string>> shared(items.size());
+  std::vector<std::optional<Error>> unlockable(items.size());
   for (size_t i = 0; i < items.size(); ++i)
-    if (actions::ActionFamily* fam = r.family(items[i].entry->family))
-      // A step whose args make this throw is serialized on nothing; its own rollback fails naming them.
-      (void)aws::catch_all("shared resources of " + items[i].step->id,
-                           [&] { shared[i] = fam->shared_resources(items[i].entry->target, *items[i].step); });
+    if (actions::ActionFamily* fam = r.family(items[i].entry->family)) {
+      Status named = aws::catch_all(items[i].entry->target.arn + " " + items[i].step->id + " shared resources",
+                                    [&] { shared[i] = fam->shared_resources(items[i].entry->target, *items[i].step); });
+      if (!named.ok()) unlockable[i] = named.error();
+    }
   ReverseOrder reverse(*env.clock, shared);
   Status pooled = run_pool(*env.clock, groups, keys, env.workers, env.per_account_region, [&](const std::vector<int>& group, PoolSlot& slot) {
     for (int i : group) {
@@ -483,6 +487,17 @@ Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, con
       if (r.interrupted()) return;
       const RollbackItem& it = items[i];
       const PlanEntry& e = *it.entry;
+      auto rollback_failed = [&](const std::string& why) {
+        logged(journal.set_state(run_id, it.record.entry, it.step->id, step_state::kRollbackFailed, why));
+        r.failed(e, *it.step, why);
+        r.audit("step_rollback_failed", {{"target", e.target.arn}, {"step", it.step->id}, {"error", why}});
+        r.note("  " + e.target.arn + "  " + it.step->id + ": rollback FAILED: " + why);
+      };
+      if (unlockable[i]) {
+        rollback_failed("not rolled back: the resources it writes cannot be named, so it cannot be serialized "
+                        "with other targets (" + unlockable[i]->describe() + ")");
+        continue;
+      }
       actions::ActionFamily* fam = r.family(e.family);
       auto client = fam ? env.client_for(e) : Result<aws::AwsClient*>(Error::internal("unknown family " + e.family));
       if (!client.ok()) {
@@ -505,11 +520,7 @@ Result<RunOutcome> rollback_run(Journal& journal, const std::string& run_id, con
         return rolled.ok() ? fam->verify_rollback(ctx, *it.step, it.record.before, request.options) : rolled;
       });
       if (!st.ok()) {
-        logged(journal.set_state(run_id, it.record.entry, it.step->id, step_state::kRollbackFailed, st.error().describe()));
-        r.failed(e, *it.step, st.error().describe());
-        r.audit("step_rollback_failed", {{"target", e.target.arn}, {"step", it.step->id},
-                                         {"error", st.error().describe()}});
-        r.note("  " + e.target.arn + "  " + it.step->id + ": rollback FAILED: " + st.error().describe());
+        rollback_failed(st.error().describe());
         continue;  // the other steps of the target still go back
       }
       const bool partly = fam->rollback_keeps_contained(*it.step, request.options);

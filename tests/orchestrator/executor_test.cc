@@ -191,6 +191,21 @@ TEST_F(ExecutorTest, TargetsInOneAccountAndRegionRespectTheConcurrencyLimit) {
   EXPECT_EQ(fake_.max_active.load(), 2);
 }
 
+// The run's journaled steps by the target's last letter and the step id ("ax": step x of the
+// target ending in a).
+std::map<std::string, StepRecord> records_of(Journal& j, const std::string& run) {
+  std::map<std::string, StepRecord> out;
+  const std::vector<StepRecord> steps = j.steps(run).value();
+  for (const auto& s : steps) out[s.target.substr(s.target.size() - 1) + s.step_id] = s;
+  return out;
+}
+
+std::map<std::string, std::string> states_of(Journal& j, const std::string& run) {
+  std::map<std::string, std::string> out;
+  for (const auto& [k, r] : records_of(j, run)) out[k] = r.state;
+  return out;
+}
+
 TEST_F(ExecutorTest, FailedStepStopsItsTargetOthersGoOnAndRollbackRestoresInReverse) {
   fake_.fail_apply = {"y"};
   std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {step("x"), step("y", {"x"}), step("z", {"y"})}),
@@ -200,9 +215,7 @@ TEST_F(ExecutorTest, FailedStepStopsItsTargetOthersGoOnAndRollbackRestoresInReve
   EXPECT_EQ(out.status, "partial");
   EXPECT_EQ(out.steps_failed, 1);
   EXPECT_EQ(out.steps_done, 3);  // x, p, q
-  std::map<std::string, std::string> states;
-  auto steps = journal_->steps(run).value();
-  for (const auto& s : steps) states[s.target.substr(s.target.size() - 1) + s.step_id] = s.state;
+  auto states = states_of(*journal_, run);
   EXPECT_EQ(states["ax"], "verified");
   EXPECT_EQ(states["ay"], "failed");
   EXPECT_EQ(states["az"], "pending");  // never started: nothing to undo
@@ -242,14 +255,9 @@ TEST_F(ExecutorTest, ResumeSkipsVerifiedStepsAndKeepsTheFirstBeforeState) {
   EXPECT_EQ(std::count(fake_.log.begin(), fake_.log.end(), "apply i-0000000000000000a/a"), 0) << "a was verified";
   EXPECT_EQ(std::count(fake_.log.begin(), fake_.log.end(), "capture i-0000000000000000a/b"), 0)
       << "b's before-state was already journaled";
-  auto steps = journal_->steps(run).value();
-  bool seen = false;
-  for (const auto& s : steps) {
-    if (s.step_id != "b") continue;
-    seen = true;
-    EXPECT_EQ(s.before.at("value"), "orig");
-  }
-  EXPECT_TRUE(seen);
+  auto recs = records_of(*journal_, run);
+  ASSERT_EQ(recs.count("ab"), 1u);
+  EXPECT_EQ(recs["ab"].before.at("value"), "orig");
 }
 
 // The audit log fails closed: once may_mutate says no (a failed append), no further step starts
@@ -269,24 +277,16 @@ TEST_F(ExecutorTest, StepsStopMutatingOnceMayMutateRefuses) {
       << "y must not mutate after the refusal";
   ASSERT_FALSE(out.errors.empty());
   EXPECT_NE(out.errors[0].find("could not record"), std::string::npos) << out.errors[0];
-  std::map<std::string, std::string> states;
-  for (const auto& st : journal_->steps(run).value()) states[st.step_id] = st.state;
-  EXPECT_EQ(states["x"], "verified");
-  EXPECT_EQ(states["y"], "failed");
-  EXPECT_EQ(states["z"], "pending");
+  auto states = states_of(*journal_, run);
+  EXPECT_EQ(states["ax"], "verified");
+  EXPECT_EQ(states["ay"], "failed");
+  EXPECT_EQ(states["az"], "pending");
   // Rollback consults only the run's leases (containctl rollback never fails closed on the audit
   // log: it only takes containment away), so it runs without this refusal.
   env_.may_mutate = nullptr;
   auto rb = rollback_run(*journal_, run, entries, env_, {});
   ASSERT_TRUE(rb.ok()) << rb.error().describe();
   EXPECT_TRUE(fake_.state.empty()) << "x rolled back";
-}
-
-std::map<std::string, std::string> states_of(Journal& j, const std::string& run) {
-  std::map<std::string, std::string> out;
-  const std::vector<StepRecord> steps = j.steps(run).value();
-  for (const auto& s : steps) out[s.target.substr(s.target.size() - 1) + s.step_id] = s.state;
-  return out;
 }
 
 TEST_F(ExecutorTest, RollbackLeavesHeldStepsWithTheirReleaseTimeAndRestoresTheRest) {
@@ -468,9 +468,7 @@ TEST_F(ExecutorTest, StepThatThrowsFailsOnlyItselfAndKeepsItsBeforeState) {
   EXPECT_EQ(out.status, "partial");
   EXPECT_EQ(out.steps_failed, 1);
   EXPECT_EQ(out.steps_done, 3);  // x, p, q
-  auto steps = journal_->steps(run).value();
-  std::map<std::string, StepRecord> recs;
-  for (const auto& r : steps) recs[r.target.substr(r.target.size() - 1) + r.step_id] = r;
+  auto recs = records_of(*journal_, run);
   EXPECT_EQ(recs["ay"].state, "failed");
   EXPECT_NE(recs["ay"].error.find("injected throw in apply of y"), std::string::npos) << recs["ay"].error;
   EXPECT_EQ(recs["ay"].before, (json{{"value", "orig"}})) << "the before-state stays for rollback";
@@ -484,8 +482,7 @@ TEST_F(ExecutorTest, StepThatThrowsFailsOnlyItselfAndKeepsItsBeforeState) {
   auto rb = rollback_run(*journal_, run, entries, env_, {});
   ASSERT_TRUE(rb.ok()) << rb.error().describe();
   EXPECT_EQ(rb->status, "rollback_partial");
-  const std::vector<StepRecord> after = journal_->steps(run).value();
-  for (const auto& r : after) recs[r.target.substr(r.target.size() - 1) + r.step_id] = r;
+  recs = records_of(*journal_, run);
   EXPECT_EQ(recs["ax"].state, "rollback_failed");
   EXPECT_NE(recs["ax"].error.find("injected throw in rollback of x"), std::string::npos) << recs["ax"].error;
   EXPECT_EQ(recs["ax"].before, (json{{"value", "orig"}}));
@@ -500,7 +497,10 @@ TEST_F(ExecutorTest, StepThatThrowsFailsOnlyItselfAndKeepsItsBeforeState) {
   EXPECT_TRUE(fake_.state.empty());
 }
 
-// shared_resources runs before the step's own catch: a throw there still fails only the step.
+// shared_resources runs inside the step's own catch: a throw there fails only the step. In
+// rollback the step is not run without the lock it cannot name (two targets could write one
+// resource at once): it is journaled rollback_failed with the reason, and a later rollback
+// finishes it.
 TEST_F(ExecutorTest, SharedResourcesThatThrowFailOnlyTheStep) {
   fake_.throw_shared = {"y"};
   std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {step("x"), step("y", {"x"})}),
@@ -514,8 +514,24 @@ TEST_F(ExecutorTest, SharedResourcesThatThrowFailOnlyTheStep) {
   EXPECT_EQ(st["bp"], "verified");
   // Rollback reads shared_resources of every applied step before it starts: x's throws now.
   fake_.throw_shared = {"x"};
+  fake_.log.clear();
   auto rb = rollback_run(*journal_, run, entries, env_, {});
   ASSERT_TRUE(rb.ok()) << rb.error().describe();
+  EXPECT_EQ(rb->status, "rollback_partial");
+  auto recs = records_of(*journal_, run);
+  EXPECT_EQ(recs["ax"].state, "rollback_failed");
+  EXPECT_NE(recs["ax"].error.find("injected throw in shared_resources of x"), std::string::npos) << recs["ax"].error;
+  EXPECT_EQ(std::count(fake_.log.begin(), fake_.log.end(), "rollback i-0000000000000000a/x"), 0)
+      << "x must not go back without its resource lock";
+  EXPECT_EQ(fake_.state.count("i-0000000000000000a/x"), 1u);
+  EXPECT_EQ(recs["ay"].state, "failed") << "its apply never captured anything: nothing to undo";
+  EXPECT_EQ(recs["bp"].state, "rolled_back");
+  // Once shared_resources answers, a second rollback finishes x from its kept before-state.
+  fake_.throw_shared.clear();
+  auto again = rollback_run(*journal_, run, entries, env_, {});
+  ASSERT_TRUE(again.ok()) << again.error().describe();
+  EXPECT_EQ(again->status, "rolled_back");
+  EXPECT_EQ(states_of(*journal_, run)["ax"], "rolled_back");
   EXPECT_TRUE(fake_.state.empty());
 }
 
