@@ -1,7 +1,5 @@
 #include "aws/support.h"
 
-#include "aws/endpoints.h"
-
 namespace containctl::aws {
 
 using nlohmann::json;
@@ -10,19 +8,14 @@ namespace {
 
 constexpr const char* kTarget = "AWSSupport_20130415";
 
-Result<json> call(const SupportEndpoint& support, const std::string& operation, const json& body,
+Result<json> call(AwsClient& client, const std::string& region, const std::string& operation, const json& body,
                   CallOptions options = {}) {
-  auto r = support.client->json("support", support.region, kTarget, operation, body, false, options);
+  auto r = client.json("support", region, kTarget, operation, body, false, options);
   if (!r.ok()) return explain_support_error(r.error(), operation);
   return r;
 }
 
 }  // namespace
-
-Result<SupportEndpoint> support_endpoint(AwsClient& client, const std::string& partition) {
-  CC_ASSIGN(Partition p, partition_by_name(partition));
-  return SupportEndpoint{&client, p.global_region};
-}
 
 json SupportCaseRequest::to_json() const {
   json j = {{"subject", subject}, {"communicationBody", communication_body}};
@@ -38,25 +31,25 @@ json SupportCaseRequest::to_json() const {
   return j;
 }
 
-Result<std::string> support_create_case(const SupportEndpoint& support, const SupportCaseRequest& request) {
-  CC_ASSIGN(json r, call(support, "CreateCase", request.to_json(), CallOptions{.idempotent = false}));
+Result<std::string> support_create_case(AwsClient& client, const std::string& region, const SupportCaseRequest& request) {
+  CC_ASSIGN(json r, call(client, region, "CreateCase", request.to_json(), CallOptions{.idempotent = false}));
   std::string id = r.value("caseId", "");
   if (id.empty()) return Error{ErrorKind::kParse, "NoCaseId", "support CreateCase: the answer holds no caseId"};
   return id;
 }
 
-Result<json> support_describe_case(const SupportEndpoint& support, const std::string& case_id) {
-  CC_ASSIGN(json r, call(support, "DescribeCases", {{"caseIdList", {case_id}}, {"includeResolvedCases", true},
+Result<json> support_describe_case(AwsClient& client, const std::string& region, const std::string& case_id) {
+  CC_ASSIGN(json r, call(client, region, "DescribeCases", {{"caseIdList", {case_id}}, {"includeResolvedCases", true},
                                                    {"includeCommunications", true}}));
   for (const auto& c : r.value("cases", json::array()))
     if (c.is_object() && c.value("caseId", "") == case_id) return c;
   return Error{ErrorKind::kClient, "CaseIdNotFound", "support DescribeCases: case " + case_id + " not found"};
 }
 
-Result<std::string> find_support_case(const SupportEndpoint& support, const std::string& needle) {
+Result<std::string> find_support_case(AwsClient& client, const std::string& region, const std::string& needle) {
   json body = {{"includeResolvedCases", true}, {"includeCommunications", false}};
   for (int page = 0; page < 50; ++page) {
-    CC_ASSIGN(json r, call(support, "DescribeCases", body));
+    CC_ASSIGN(json r, call(client, region, "DescribeCases", body));
     for (const auto& c : r.value("cases", json::array())) {
       if (!c.is_object()) continue;
       const json subject = c.value("subject", json());
@@ -71,21 +64,21 @@ Result<std::string> find_support_case(const SupportEndpoint& support, const std:
   return std::string();
 }
 
-Status support_add_communication(const SupportEndpoint& support, const std::string& case_id, const std::string& body,
+Status support_add_communication(AwsClient& client, const std::string& region, const std::string& case_id, const std::string& body,
                                  const std::vector<std::string>& cc) {
   json req = {{"caseId", case_id}, {"communicationBody", body}};
   if (!cc.empty()) req["ccEmailAddresses"] = cc;
-  CC_ASSIGN(json r, call(support, "AddCommunicationToCase", req, CallOptions{.idempotent = false}));
+  CC_ASSIGN(json r, call(client, region, "AddCommunicationToCase", req, CallOptions{.idempotent = false}));
   if (r.contains("result") && r["result"].is_boolean() && !r["result"].get<bool>())
     return Error{ErrorKind::kClient, "CommunicationNotAdded",
                  "support AddCommunicationToCase: the service answered result=false for case " + case_id};
   return Ok{};
 }
 
-Result<json> support_describe_services(const SupportEndpoint& support, const std::string& language) {
+Result<json> support_describe_services(AwsClient& client, const std::string& region, const std::string& language) {
   json body = json::object();
   if (!language.empty()) body["language"] = language;
-  return call(support, "DescribeServices", body);
+  return call(client, region, "DescribeServices", body);
 }
 
 const std::vector<std::string>& support_iam_actions() {

@@ -32,28 +32,22 @@ inline constexpr size_t kSupportCcMax = 10;
 // The model sets no limit on subject; kept short so it shows whole in the Support Center's list.
 inline constexpr size_t kSupportSubjectMax = 200;
 
-// Support has one endpoint per partition, in its global region (us-east-1, cn-north-1,
-// us-gov-west-1): every call goes to the one of the account's partition.
-struct SupportEndpoint {
-  AwsClient* client;
-  std::string region;
-};
-// The endpoint of `partition` ("aws", "aws-cn", "aws-us-gov"); an unknown one is an error naming it.
-Result<SupportEndpoint> support_endpoint(AwsClient& client, const std::string& partition);
-
+// `region`: any region of the account's partition. Support has one endpoint per partition; the
+// endpoint resolver sends and signs every call for the partition's global region (us-east-1,
+// cn-north-1, us-gov-west-1).
 // CreateCase, marked non-idempotent: it is never resent after a timeout (a second case would be
 // opened). An outcome_unknown error means: look the case up (find_support_case) before retrying.
-Result<std::string> support_create_case(const SupportEndpoint& support, const SupportCaseRequest& request);
+Result<std::string> support_create_case(AwsClient& client, const std::string& region, const SupportCaseRequest& request);
 // DescribeCases of one case id, with its recent communications; resolved cases included.
-Result<nlohmann::json> support_describe_case(const SupportEndpoint& support, const std::string& case_id);
+Result<nlohmann::json> support_describe_case(AwsClient& client, const std::string& region, const std::string& case_id);
 // The case id whose subject contains `needle` (the run id), among the cases DescribeCases lists
 // (resolved ones too, every page); "" when there is none.
-Result<std::string> find_support_case(const SupportEndpoint& support, const std::string& needle);
+Result<std::string> find_support_case(AwsClient& client, const std::string& region, const std::string& needle);
 // AddCommunicationToCase (non-idempotent too: a resent one would be a second message).
-Status support_add_communication(const SupportEndpoint& support, const std::string& case_id, const std::string& body,
+Status support_add_communication(AwsClient& client, const std::string& region, const std::string& case_id, const std::string& body,
                                  const std::vector<std::string>& cc = {});
 // DescribeServices: {"services": [{"code", "name", "categories": [{"code", "name"}]}]}.
-Result<nlohmann::json> support_describe_services(const SupportEndpoint& support, const std::string& language);
+Result<nlohmann::json> support_describe_services(AwsClient& client, const std::string& region, const std::string& language);
 
 // The IAM actions of the calls above, kept beside them (the role templates are derived from it).
 const std::vector<std::string>& support_iam_actions();

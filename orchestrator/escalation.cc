@@ -25,18 +25,6 @@ Result<aws::AwsClient*> account_client(Runtime& rt, const json& plan) {
   return rt.client_for(sum.account, sum.partition.empty() ? "aws" : sum.partition);
 }
 
-// Support's endpoint for the run's account: the one of its partition (the session's, when the
-// plan names none).
-Result<aws::SupportEndpoint> account_support(Runtime& rt, const json& plan) {
-  CC_ASSIGN(aws::AwsClient * client, account_client(rt, plan));
-  std::string partition = summarize_run(plan).partition;
-  if (partition.empty()) {
-    CC_ASSIGN(aws::Partition p, aws::partition_for_region(rt.session().region()));
-    partition = p.name;
-  }
-  return aws::support_endpoint(*client, partition);
-}
-
 // How long a `case open` may take between its claim and CreateCase's answer before another opener
 // takes the claim over (CreateCase answers in seconds; retries with backoff stay well under this).
 constexpr std::chrono::seconds kPendingStale{300};
@@ -56,8 +44,11 @@ void read_audit(Runtime& rt, const std::string& run_id, CaseFacts& f, std::vecto
 // DescribeServices, where it answers: the service code must be listed and the category among its
 // categories. It need not answer (moto does not implement it; a role may lack the permission):
 // then the codes are used as configured and a warning says they were not checked.
-Status check_codes(const aws::SupportEndpoint& client, const CaseOptions& o, std::vector<std::string>& warnings) {
-  auto svc = aws::support_describe_services(client, o.language);
+// Support calls name the session's region: the member clients share the session's partition, and
+// the endpoint resolver sends them to that partition's Support endpoint.
+Status check_codes(aws::AwsClient& client, const std::string& region, const CaseOptions& o,
+                   std::vector<std::string>& warnings) {
+  auto svc = aws::support_describe_services(client, region, o.language);
   if (!svc.ok()) {
     if (svc.error().code == "SubscriptionRequiredException") return svc.error();
     warnings.push_back("service and category codes not checked (DescribeServices: " + svc.error().describe() + ")");
@@ -99,8 +90,10 @@ Result<CaseOpened> open_case(Runtime& rt, Journal& journal, const RunRecord& run
   out.cuts = d.cuts;
   if (dry_run) return out;
 
-  CC_ASSIGN(aws::SupportEndpoint client, account_support(rt, run.plan));
-  CC_TRY(check_codes(client, o, out.warnings));
+  CC_ASSIGN(aws::AwsClient * client_p, account_client(rt, run.plan));
+  aws::AwsClient& client = *client_p;
+  const std::string& region = rt.session().region();
+  CC_TRY(check_codes(client, region, o, out.warnings));
   auto record = [&](const std::string& case_id, bool found) -> Result<CaseOpened> {
     out.case_id = case_id;
     out.already = found;
@@ -113,7 +106,7 @@ Result<CaseOpened> open_case(Runtime& rt, Journal& journal, const RunRecord& run
   };
   // A case with this run id in its subject: an earlier CreateCase whose answer was lost, or
   // another opener's that finished.
-  CC_ASSIGN(std::string existing, aws::find_support_case(client, run_id));
+  CC_ASSIGN(std::string existing, aws::find_support_case(client, region, run_id));
   if (!existing.empty()) return record(existing, true);
   // Claim the creation in the journal first (compare-and-set of the case_id column), so two
   // openers (the Lambda's escalation and a responder's `case open`) never both create a case.
@@ -143,7 +136,7 @@ Result<CaseOpened> open_case(Runtime& rt, Journal& journal, const RunRecord& run
   }
   rt.audit("case_create_requested", {{"run_id", run_id}, {"subject", d.request.subject}, {"severity", o.severity},
                                      {"body_sha256", aws::sha256_hex(d.request.communication_body)}});
-  auto created = aws::support_create_case(client, d.request);
+  auto created = aws::support_create_case(client, region, d.request);
   if (created.ok()) return record(*created, false);
   Error e = created.error();
   if (!e.outcome_unknown) {
@@ -152,7 +145,7 @@ Result<CaseOpened> open_case(Runtime& rt, Journal& journal, const RunRecord& run
     return e;
   }
   // Not resent: read back by the run id first. The marker stays until the case is found.
-  auto again = aws::find_support_case(client, run_id);
+  auto again = aws::find_support_case(client, region, run_id);
   if (again.ok() && !again->empty()) return record(*again, true);
   e.message += again.ok() ? "; DescribeCases shows no case with run id " + run_id +
                                 " yet: `containctl case open " + run_id + "` looks again before it creates one"
@@ -199,8 +192,8 @@ Result<CaseOpened> open_run_case(Runtime& rt, Journal& journal, const std::strin
 }
 
 Result<json> describe_run_case(Runtime& rt, const RunRecord& run) {
-  CC_ASSIGN(aws::SupportEndpoint client, account_support(rt, run.plan));
-  return aws::support_describe_case(client, run.case_id);
+  CC_ASSIGN(aws::AwsClient * client, account_client(rt, run.plan));
+  return aws::support_describe_case(*client, rt.session().region(), run.case_id);
 }
 
 Status add_run_case_note(Runtime& rt, Journal& journal, const std::string& run_id, const std::string& text) {
@@ -212,8 +205,8 @@ Status add_run_case_note(Runtime& rt, Journal& journal, const std::string& run_i
   std::string body = fit_text(scrub_secrets(text), aws::kSupportBodyMax, "communicationBody",
                               " Full record: containctl audit show " + run_id, cuts);
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) return Error::invalid("the text is empty", "EmptyText");
-  CC_ASSIGN(aws::SupportEndpoint client, account_support(rt, run.plan));
-  Status st = aws::support_add_communication(client, run.case_id, body);
+  CC_ASSIGN(aws::AwsClient * client, account_client(rt, run.plan));
+  Status st = aws::support_add_communication(*client, rt.session().region(), run.case_id, body);
   if (!st.ok()) {
     rt.audit("case_update_failed", {{"run_id", run_id}, {"case_id", run.case_id}, {"error", scrub_secrets(st.error().describe())}});
     return st;
