@@ -94,10 +94,25 @@ Result<CaseOpened> open_case(Runtime& rt, Journal& journal, const RunRecord& run
   aws::AwsClient& client = *client_p;
   const std::string& region = rt.session().region();
   CC_TRY(check_codes(client, region, o, out.warnings));
-  auto record = [&](const std::string& case_id, bool found) -> Result<CaseOpened> {
+  // held_marker: the pending marker this opener set; the case replaces it only if it is still
+  // there (another opener that took a stale marker over may have recorded its own case).
+  auto record = [&](const std::string& case_id, bool found, const std::string& held_marker = "") -> Result<CaseOpened> {
     out.case_id = case_id;
     out.already = found;
-    CC_TRY(journal.set_run_case(run_id, case_id));
+    if (held_marker.empty()) {
+      CC_TRY(journal.set_run_case(run_id, case_id));
+    } else {
+      CC_ASSIGN(bool kept, journal.swap_run_case(run_id, held_marker, case_id));
+      if (!kept) {
+        CC_ASSIGN(RunRecord now, journal.run(run_id));
+        if (now.case_id != case_id)
+          return Error::refused("support case " + case_id + " was created for run " + run_id +
+                                    ", but another containctl took the opening over meanwhile (the run now records " +
+                                    (now.case_id.empty() ? "its pending claim" : "case " + now.case_id) +
+                                    "): close the case not needed in the Support Center",
+                                "CaseOpenedTwice");
+      }
+    }
     rt.audit("case_opened", {{"run_id", run_id}, {"case_id", case_id}, {"found_existing", found},
                              {"severity", o.severity}, {"issue_type", o.issue_type}, {"service_code", o.service_code},
                              {"category_code", o.category_code}, {"body_sha256", aws::sha256_hex(d.request.communication_body)},
@@ -137,7 +152,7 @@ Result<CaseOpened> open_case(Runtime& rt, Journal& journal, const RunRecord& run
   rt.audit("case_create_requested", {{"run_id", run_id}, {"subject", d.request.subject}, {"severity", o.severity},
                                      {"body_sha256", aws::sha256_hex(d.request.communication_body)}});
   auto created = aws::support_create_case(client, region, d.request);
-  if (created.ok()) return record(*created, false);
+  if (created.ok()) return record(*created, false, marker);
   Error e = created.error();
   if (!e.outcome_unknown) {
     // Surely not created: the next `case open` may create at once.
@@ -146,7 +161,7 @@ Result<CaseOpened> open_case(Runtime& rt, Journal& journal, const RunRecord& run
   }
   // Not resent: read back by the run id first. The marker stays until the case is found.
   auto again = aws::find_support_case(client, region, run_id);
-  if (again.ok() && !again->empty()) return record(*again, true);
+  if (again.ok() && !again->empty()) return record(*again, true, marker);
   e.message += again.ok() ? "; DescribeCases shows no case with run id " + run_id +
                                 " yet: `containctl case open " + run_id + "` looks again before it creates one"
                           : "; reading back failed too: " + again.error().message;

@@ -228,5 +228,29 @@ TEST_F(AwsJournalTest, RunStatusMovesOnlyFromTheStatusesItMayComeFrom) {
   EXPECT_FALSE(journal_->set_run_status("no-such-run", "rolling_back").ok());
 }
 
+// The support case's claim on the team store: a compare-and-set of case_id, so of two openers only
+// one holds the pending marker, and the case replaces the marker only while it is still there.
+TEST_F(AwsJournalTest, SupportCaseClaimIsACompareAndSet) {
+  create_run("run-case");
+  const std::string mine = std::string(kCasePendingPrefix) + "2026-12-01T10:00:00Z a";
+  const std::string theirs = std::string(kCasePendingPrefix) + "2026-12-01T10:00:01Z b";
+  auto swap = [&](const std::string& expected, const std::string& desired) {
+    auto r = journal_->swap_run_case("run-case", expected, desired);
+    EXPECT_TRUE(r.ok()) << r.error().describe();
+    return r.ok() && *r;
+  };
+  EXPECT_TRUE(swap("", mine));
+  EXPECT_FALSE(swap("", theirs)) << "a second opener took a claim already held";
+  auto run = journal_->run("run-case");
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->case_id, "") << "a pending marker is not a case";
+  EXPECT_EQ(run->case_pending, "2026-12-01T10:00:00Z a");
+  EXPECT_TRUE(swap(mine, theirs)) << "a stale marker is taken over";
+  EXPECT_FALSE(swap(mine, "case-1")) << "the first opener overwrote the claim it lost";
+  EXPECT_TRUE(swap(theirs, "case-2"));
+  EXPECT_EQ(journal_->run("run-case")->case_id, "case-2");
+  EXPECT_FALSE(journal_->swap_run_case("no-such-run", "", mine).ok());
+}
+
 }  // namespace
 }  // namespace containctl::orch
