@@ -97,6 +97,8 @@ Result<FindingClaims::Claim> FindingClaims::claim(const FindingKey& key, const s
   CC_ASSIGN(std::optional<json> held, ddb_.get(claim_key(key)));
   // Gone between the put and the get only if someone deleted it: not ours to call handled.
   if (!held) return Claim::kInProgress;
+  // Our own put, retried after its answer was lost: the claim is ours.
+  if (aws::ddb_str(*held, "request_id") == request_id && aws::ddb_str(*held, "st") == "handling") return Claim::kMine;
   return aws::ddb_str(*held, "st") == "done" ? Claim::kHandled : Claim::kInProgress;
 }
 

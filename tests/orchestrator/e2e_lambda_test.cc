@@ -162,12 +162,13 @@ class E2eLambdaTest : public E2eTest {
     return j;
   }
   // Writes the claim of `event`'s finding as another invocation would have left it.
-  void plant_claim(const json& event, const std::string& st, std::chrono::system_clock::time_point expires) {
+  void plant_claim(const json& event, const std::string& st, std::chrono::system_clock::time_point expires,
+                   const std::string& request_id = "other-invocation") {
     auto keys = orch::finding_keys(event);
     ASSERT_TRUE(keys.ok() && keys->size() == 1u);
     long long ms = std::chrono::duration_cast<std::chrono::milliseconds>(expires.time_since_epoch()).count();
     json item = {{"pk", {{"S", "FINDINGS"}}}, {"sk", {{"S", (*keys)[0].sort_key()}}}, {"st", {{"S", st}}},
-                 {"request_id", {{"S", "other-invocation"}}}, {"expires", {{"N", std::to_string(ms)}}}};
+                 {"request_id", {{"S", request_id}}}, {"expires", {{"N", std::to_string(ms)}}}};
     auto r = moto().client()->json("dynamodb", "us-east-1", "DynamoDB_20120810", "PutItem",
                                     {{"TableName", "containctl-state"}, {"Item", item}});
     ASSERT_TRUE(r.ok()) << r.error().describe();
@@ -306,6 +307,22 @@ TEST_F(E2eLambdaTest, ClaimsHeldExpiredFailedOrDoneAreJudgedByTheirState) {
   api.finish();
   Proc p = stop_function(f);
   EXPECT_EQ(runs_in_store(), 2u) << p.all();
+}
+
+// The claim's PutItem landed but its answer was lost, and the client's retry found the item: it
+// names this invocation's request id, so it is this invocation's claim, not another's in progress.
+TEST_F(E2eLambdaTest, AClaimThisInvocationAlreadyMadeIsItsOwn) {
+  seed(1);
+  setup_store("auto");
+  const json event = guardduty_event(0);
+  RuntimeApiServer api;
+  const std::string id = api.push(event.dump());  // handed out when the function asks
+  plant_claim(event, "handling", std::chrono::system_clock::now() + 10min, id);
+  Function f = start_function(api, "s3://containctl-config/lambda/settings.json");
+  json r = outcome(api.wait_outcome(id, 120s));
+  api.finish();
+  Proc p = stop_function(f);
+  EXPECT_EQ(r.value("status", ""), "succeeded") << r.dump() << "\n" << p.all();
 }
 
 TEST_F(E2eLambdaTest, ApprovalModeStoresThePlanInTheTeamStoreAndContainsNothing) {
