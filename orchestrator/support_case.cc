@@ -36,13 +36,21 @@ std::string text_of(const json& obj, const char* name) {
   return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// At most `max` bytes of `text`, never ending inside a UTF-8 sequence (the request body is JSON,
+// and half a character would fail its serialisation).
+std::string utf8_prefix(const std::string& text, size_t max) {
+  if (text.size() <= max) return text;
+  while (max > 0 && (static_cast<unsigned char>(text[max]) & 0xC0) == 0x80) --max;
+  return text.substr(0, max);
+}
+
 // A finding's own words (its id, type, times), which whoever wrote the finding chose: one line, no
 // control characters, so a newline cannot forge a section of the case.
 std::string reported(const json& obj, const char* name) {
   std::string t = text_of(obj, name);
   for (auto& c : t)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  return t.size() > 200 ? t.substr(0, 200) + "..." : t;
+  return t.size() > 200 ? utf8_prefix(t, 200) + "..." : t;
 }
 
 bool is_b64_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '+' || c == '='; }
@@ -145,14 +153,13 @@ std::string fit_text(const std::string& text, size_t max, const std::string& wha
   const std::string probe = "\n[containctl: " + std::to_string(text.size()) + " characters cut to fit]" + full_record;
   if (probe.size() + 16 >= max) {  // no room for a note: cut hard
     cuts.push_back(what + ": cut from " + std::to_string(text.size()) + " to " + std::to_string(max) + " characters");
-    return text.substr(0, max);
+    return utf8_prefix(text, max);
   }
   size_t keep = max - probe.size();
   size_t nl = text.rfind('\n', keep);
   if (nl != std::string::npos && nl > keep / 2) keep = nl;
   else if (size_t sp = text.rfind(' ', keep); sp != std::string::npos && sp > keep / 2) keep = sp;
-  // Never leave half of a UTF-8 sequence.
-  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;
+  keep = utf8_prefix(text, keep).size();
   const size_t cut = text.size() - keep;
   std::string out = text.substr(0, keep) + "\n[containctl: " + std::to_string(cut) + " characters cut to fit]" + full_record;
   cuts.push_back(what + ": " + std::to_string(cut) + " of " + std::to_string(text.size()) +

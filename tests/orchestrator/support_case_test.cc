@@ -115,6 +115,18 @@ TEST(SupportCase, FindingTextCannotForgeASectionOfTheCase) {
   EXPECT_EQ(sections, 1u) << b;
 }
 
+// A finding field longer than the 200 bytes kept is cut on a character boundary: half a UTF-8
+// sequence would make the request body unserialisable and the case could not be opened.
+TEST(SupportCase, ALongFindingFieldIsCutOnACharacterBoundary) {
+  CaseFacts f = facts();
+  std::string type = "x";
+  while (type.size() < 300) type += "\xc3\xa9";  // é, two bytes: byte 200 falls inside one
+  f.run.plan["targets"][0]["finding"]["type"] = type;
+  CaseDraft d = build_case(f, options());
+  EXPECT_NO_THROW((void)d.request.to_json().dump()) << "the body holds a broken UTF-8 sequence";
+  EXPECT_NE(d.request.communication_body.find("x\xc3\xa9\xc3\xa9"), std::string::npos);
+}
+
 TEST(SupportCase, NoSecretFromJournalPlanOrResponderText) {
   CaseDraft d = build_case(facts(), options());
   const std::string all = d.request.to_json().dump();
