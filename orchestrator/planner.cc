@@ -131,6 +131,12 @@ Result<json> build_plan(Runtime& rt, const PlanRequest& req) {
             journaled[st.target].push_back(
                 {{"run_id", st.run_id}, {"step_id", st.step_id}, {"state", st.state}, {"applied", st.applied}});
       holdings = current_holdings(*journal, *history);
+    } else {
+      // Not silent: one unreadable run hides what every run holds. Apply reads it again and
+      // refuses while it cannot.
+      spdlog::warn("the journal's history could not be read ({}): targets earlier runs hold are not shown as "
+                   "held in this plan",
+                   history.error().describe());
     }
   }
 
