@@ -320,14 +320,11 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
                             ", while this apply waited for its lease; nothing was changed: plan again",
                     {{"plan_hash", plan_hash}, {"run_id", run_id}});
   // Single use: the approvals this run consumes are recorded once it holds its leases and before it
-  // can mutate anything (record_approvals_used refuses, atomically, an approval another run recorded
-  // first). A refused lease or an interruption before this point leaves them unused.
+  // can mutate anything. record_approvals_used refuses, atomically, an approval another run recorded
+  // first, even one recorded while this apply waited for its leases (this run's own, on a resume,
+  // stand). A refused lease or an interruption before this point leaves them unused.
   std::vector<UsedApproval> used;
-  for (const auto& a : decision.accepted_approvals) {
-    auto prior = journal.approval_used(a.id);
-    if (!prior.ok()) return report_error(rt.globals(), prior.error());
-    if (!*prior) used.push_back({a.id, run_id, a.approver, plan_hash, ""});
-  }
+  for (const auto& a : decision.accepted_approvals) used.push_back({a.id, run_id, a.approver, plan_hash, ""});
   if (!used.empty()) {
     if (auto st = journal.record_approvals_used(used); !st.ok())
       return refuse(rt, "apply refused: the approvals could not be recorded as used (" + st.error().message +
@@ -339,7 +336,12 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
     if (auto st = journal.create_run(rec, to_run); !st.ok()) return report_error(rt.globals(), st.error());
   } else {
     logged(journal.set_run_owner(run_id, this_process()));
-    logged(journal.set_run_status(run_id, "running"));
+    // Only from an apply's outcome: a rollback that began since check_resumable read the run
+    // makes this fail, and the resume must not contain again without a fresh decision.
+    if (auto st = journal.set_run_status(run_id, "running"); !st.ok())
+      return refuse(rt, "apply --resume refused: " + st.error().message +
+                            "; resuming would contain again without a fresh decision. Plan again and apply the new plan.",
+                    {{"resume_run_id", run_id}});
   }
   rt.set_run_id(run_id);
   logged(journal.record_run_caller(run_id, caller.arn, plan_caller));

@@ -172,20 +172,12 @@ Result<std::vector<UsedApproval>> used_from(const json& r, const std::string& ru
 
 // Records the run's used approvals unless already recorded for it; one recorded for another run
 // is an error (the store says the approval authorized something else).
-Status import_used(Journal& j, const std::vector<UsedApproval>& used) {
-  std::vector<UsedApproval> missing;
-  for (const auto& u : used) {
-    CC_ASSIGN(std::optional<UsedApproval> prior, j.approval_used(u.approval_id));
-    if (!prior) {
-      missing.push_back(u);
-    } else if (prior->run_id != u.run_id) {
-      return Error::invalid("the approval by " + u.approver + " that run " + u.run_id + " used is recorded in " +
-                                j.location() + " as used by run " + prior->run_id + "; nothing of " + u.run_id +
-                                " was imported",
-                            "ApprovalUsed");
-    }
-  }
-  return j.record_approvals_used(missing);
+Status import_used(Journal& j, const std::string& run_id, const std::vector<UsedApproval>& used) {
+  Status st = j.record_approvals_used(used);  // one already recorded for this run stands
+  if (st.ok()) return st;
+  Error e = st.error();
+  e.message = j.location() + ": " + e.message + "; nothing of " + run_id + " was imported";
+  return e;
 }
 
 int run_import(GlobalOptions& g, const StateArgs& a) {
@@ -229,7 +221,7 @@ int run_import(GlobalOptions& g, const StateArgs& a) {
   for (const auto& [rec, steps, used, caller, plan_caller] : runs) {
     // Approvals first, for runs already present too: an approval is never usable again because
     // its run moved (and a failure part-way leaves approvals used, not runs without them).
-    if (auto st = import_used(**j, used); !st.ok()) return report_error(g, st.error());
+    if (auto st = import_used(**j, rec.run_id, used); !st.ok()) return report_error(g, st.error());
     if ((*j)->run(rec.run_id).ok()) {
       present++;
       text << "  " << rec.run_id << ": already in " << (*j)->backend() << ", kept as it is\n";

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -24,6 +25,30 @@ void split_case_marker(RunRecord& run) {
   if (run.case_id.rfind(kCasePendingPrefix, 0) != 0) return;
   run.case_pending = run.case_id.substr(std::string(kCasePendingPrefix).size());
   run.case_id.clear();
+}
+
+// The run statuses a run may be moved to `to` from. A resume starts from an apply's outcome
+// (never from a rollback's); a rollback may start from anything, and a retaken one from itself.
+const std::vector<std::string>& run_statuses_before(const std::string& to) {
+  static const std::vector<std::string> kApplyOutcomes = {"running", "succeeded", "partial", "failed", "interrupted"};
+  static const std::vector<std::string> kAny = {"running", "succeeded", "partial", "failed", "interrupted", "refused",
+                                                "rolling_back", "rolled_back", "partly_rolled_back",
+                                                "rollback_partial"};
+  static const std::map<std::string, std::vector<std::string>> kFrom = {
+      {"running", kApplyOutcomes},
+      {"succeeded", {"running"}},
+      {"partial", {"running"}},
+      {"failed", {"running"}},
+      {"refused", {"running"}},
+      {"interrupted", {"running", "rolling_back"}},
+      {"rolling_back", kAny},
+      {"rolled_back", {"rolling_back"}},
+      {"partly_rolled_back", {"rolling_back"}},
+      {"rollback_partial", {"rolling_back"}},
+  };
+  static const std::vector<std::string> kNone;
+  auto it = kFrom.find(to);
+  return it == kFrom.end() ? kNone : it->second;
 }
 
 std::string new_run_id(aws::TimePoint now) {

@@ -137,8 +137,9 @@ class Journal {
   virtual Status record_applied(const std::string& run_id, int entry, const std::string& step_id,
                                 const nlohmann::json& applied) = 0;
   virtual Status set_run_status(const std::string& run_id, const std::string& status) = 0;
-  // Single-use approvals: recording one already recorded is an error, and record_approvals_used
-  // writes all or none. approval_used: the run that consumed it, if any.
+  // Single-use approvals: recording one another run recorded is refused ("ApprovalUsed", naming
+  // that run); one already recorded for the same run stands (a resume, a retried write).
+  // record_approvals_used writes all or none. approval_used: the run that consumed it, if any.
   virtual Status record_approvals_used(const std::vector<UsedApproval>& used) = 0;
   virtual Result<std::optional<UsedApproval>> approval_used(const std::string& approval_id) = 0;
   // The approvals `run_id` consumed (state export carries them, so an import keeps them used).
@@ -202,6 +203,10 @@ class StateLock : public RunGuard {
 Status ensure_state_dir(const std::string& state_dir);
 
 std::string new_run_id(aws::TimePoint now);
+
+// The statuses a run may move to `to` from (both backends refuse any other move, so a resume
+// never takes a run a rollback has begun back to "running"); empty for an unknown status.
+const std::vector<std::string>& run_statuses_before(const std::string& to);
 
 // For journal writes on paths that are already failing: the first error is the one reported,
 // a failed bookkeeping write is logged rather than lost.

@@ -48,30 +48,6 @@ const std::vector<std::string>& from_states(const std::string& to) {
   return it == kFrom.end() ? kNone : it->second;
 }
 
-// The run statuses a run may be moved to `to` from. A resume starts from an apply's outcome
-// (never from a rollback's); a rollback may start from anything, and a retaken one from itself.
-const std::vector<std::string>& run_from_statuses(const std::string& to) {
-  static const std::vector<std::string> kApplyOutcomes = {"running", "succeeded", "partial", "failed", "interrupted"};
-  static const std::vector<std::string> kAny = {"running", "succeeded", "partial", "failed", "interrupted", "refused",
-                                                "rolling_back", "rolled_back", "partly_rolled_back",
-                                                "rollback_partial"};
-  static const std::map<std::string, std::vector<std::string>> kFrom = {
-      {"running", kApplyOutcomes},
-      {"succeeded", {"running"}},
-      {"partial", {"running"}},
-      {"failed", {"running"}},
-      {"refused", {"running"}},
-      {"interrupted", {"running", "rolling_back"}},
-      {"rolling_back", kAny},
-      {"rolled_back", {"rolling_back"}},
-      {"partly_rolled_back", {"rolling_back"}},
-      {"rollback_partial", {"rolling_back"}},
-  };
-  static const std::vector<std::string> kNone;
-  auto it = kFrom.find(to);
-  return it == kFrom.end() ? kNone : it->second;
-}
-
 // "#st IN (:f0, :f1, ...)" with its values added to `values`.
 std::string state_in(const std::vector<std::string>& states, json& values) {
   std::string expr = "#st IN (";
@@ -336,18 +312,15 @@ Status AwsJournal::record_applied(const std::string& run_id, int entry, const st
 }
 
 Status AwsJournal::set_run_status(const std::string& run_id, const std::string& status) {
-  const std::vector<std::string>& from = run_from_statuses(status);
+  const std::vector<std::string>& from = run_statuses_before(status);
   if (from.empty()) return Error::internal("team store: '" + status + "' is not a run status");
   const bool final = status != "running" && status != "rolling_back";
   const std::string tok = token();
-  json values = {{":s", ddb_s(status)}, {":f", ddb_s(final ? aws::format_iso8601(clock_.now()) : "")}, {":tok", ddb_s(tok)}};
-  std::string cond = "attribute_exists(pk) AND #s IN (";
-  for (size_t i = 0; i < from.size(); ++i) {
-    values[":f" + std::to_string(i)] = ddb_s(from[i]);
-    cond += (i ? ", :f" : ":f") + std::to_string(i);
-  }
-  cond += ")";
-  auto r = ddb_.update(run_key(run_id), "SET #s = :s, finished_at = :f, wtok = :tok", {cond, {{"#s", "status"}}, values});
+  json values = {{":s", ddb_s(status)}, {":fin", ddb_s(final ? aws::format_iso8601(clock_.now()) : "")},
+                 {":tok", ddb_s(tok)}};
+  const std::string cond = "attribute_exists(pk) AND " + state_in(from, values);
+  auto r = ddb_.update(run_key(run_id), "SET #st = :s, finished_at = :fin, wtok = :tok",
+                       {cond, {{"#st", "status"}}, values});
   if (r.ok()) return Ok{};
   if (!aws::ddb_condition_failed(r.error())) return Error::io("team store: set run status: " + r.error().describe());
   // As for steps: a retry of ours that already landed carries our token.

@@ -340,17 +340,36 @@ uint64_t SqliteJournal::step_commits() const {
 }
 
 Status SqliteJournal::set_run_status(const std::string& run_id, const std::string& status) {
+  const std::vector<std::string>& from = run_statuses_before(status);
+  if (from.empty()) return Error::internal("'" + status + "' is not a run status");
   std::lock_guard lock(mu_);
   bool final = status != "running" && status != "rolling_back";
-  Stmt s(db_, "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?");
+  std::string sql = "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ? AND status IN (";
+  for (size_t i = 0; i < from.size(); ++i) sql += i ? ",?" : "?";
+  Stmt s(db_, (sql + ")").c_str());
   s.bind(1, status).bind(2, final ? aws::format_iso8601(clock_.now()) : std::string()).bind(3, run_id);
+  for (size_t i = 0; i < from.size(); ++i) s.bind(static_cast<int>(4 + i), from[i]);
   if (s.step() != SQLITE_DONE) return db_error(db_, "set run status");
-  return Ok{};
+  if (sqlite3_changes(db_) == 1) return Ok{};
+  Stmt now(db_, "SELECT status FROM runs WHERE run_id = ?");
+  now.bind(1, run_id);
+  if (now.step() != SQLITE_ROW) return Error::invalid("no run '" + run_id + "' in the journal", "UnknownRun");
+  return Error{ErrorKind::kClient, "StateConflict",
+               "run " + run_id + " is now '" + now.text(0) + "'; another process moved it (wanted '" + status + "')"};
 }
 
 Status SqliteJournal::record_approvals_used(const std::vector<UsedApproval>& used) {
   return write([&]() -> Status {
     for (const auto& u : used) {
+      // Recorded already: by this run (a resume) it stands; by another run, nothing is recorded.
+      Stmt prior(db_, "SELECT run_id FROM approvals_used WHERE approval_id = ?");
+      prior.bind(1, u.approval_id);
+      if (prior.step() == SQLITE_ROW) {
+        if (prior.text(0) == u.run_id) continue;
+        return Error::refused("the approval by " + u.approver + " was already used by run " + prior.text(0) +
+                                  "; an approval authorizes one run",
+                              "ApprovalUsed");
+      }
       Stmt s(db_, "INSERT INTO approvals_used(approval_id, run_id, approver, plan_hash, used_at) VALUES(?,?,?,?,?)");
       s.bind(1, u.approval_id).bind(2, u.run_id).bind(3, u.approver).bind(4, u.plan_hash)
           .bind(5, u.used_at.empty() ? aws::format_iso8601(clock_.now()) : u.used_at);

@@ -138,6 +138,47 @@ TEST(JournalTest, LeasesRefuseAnotherLiveOwnerAndLapse) {
   EXPECT_EQ(all->at(0).run_id, "run-b");
 }
 
+// An approval recorded for a run stands when that run records it again (a resume); another run's
+// record of it is refused naming the first, and writes nothing of its batch.
+TEST(JournalTest, AnApprovalRecordedForOneRunIsRefusedToAnother) {
+  TempDir dir;
+  aws::ManualClock clock(aws::TimePoint(std::chrono::hours(24 * 20000)));
+  auto j = Journal::open(dir.path, clock);
+  ASSERT_TRUE(j.ok());
+  ASSERT_TRUE((*j)->record_approvals_used({{"ap-1", "run-a", "bob", "h", ""}}).ok());
+  Status again = (*j)->record_approvals_used({{"ap-1", "run-a", "bob", "h", ""}});
+  EXPECT_TRUE(again.ok()) << again.error().describe();
+  Status other = (*j)->record_approvals_used({{"ap-2", "run-b", "carol", "h", ""}, {"ap-1", "run-b", "bob", "h", ""}});
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, "ApprovalUsed");
+  EXPECT_NE(other.error().message.find("already used by run run-a"), std::string::npos) << other.error().message;
+  auto ap2 = (*j)->approval_used("ap-2");
+  ASSERT_TRUE(ap2.ok());
+  EXPECT_FALSE(ap2->has_value()) << "a refused batch recorded part of itself";
+}
+
+// A run moves only from the statuses it may come from: once a rollback began, a resume cannot take
+// it back to running (the check before the resume may be stale).
+TEST(JournalTest, ARunBeingRolledBackCannotBeMovedBackToRunning) {
+  TempDir dir;
+  aws::ManualClock clock(aws::TimePoint(std::chrono::hours(24 * 20000)));
+  auto j = Journal::open(dir.path, clock);
+  ASSERT_TRUE(j.ok());
+  ASSERT_TRUE((*j)->create_run(run_record(), entries(1)).ok());
+  ASSERT_TRUE((*j)->set_run_status("r1", "partial").ok());
+  ASSERT_TRUE((*j)->set_run_status("r1", "running").ok()) << "a resume of a partial run";
+  ASSERT_TRUE((*j)->set_run_status("r1", "succeeded").ok());
+  ASSERT_TRUE((*j)->set_run_status("r1", "rolling_back").ok());
+  Status resume = (*j)->set_run_status("r1", "running");
+  ASSERT_FALSE(resume.ok());
+  EXPECT_EQ(resume.error().code, "StateConflict");
+  EXPECT_NE(resume.error().message.find("'rolling_back'"), std::string::npos) << resume.error().message;
+  ASSERT_TRUE((*j)->set_run_status("r1", "rolled_back").ok());
+  EXPECT_FALSE((*j)->set_run_status("r1", "running").ok());
+  EXPECT_EQ((*j)->run("r1")->status, "rolled_back");
+  EXPECT_FALSE((*j)->set_run_status("no-such-run", "rolling_back").ok());
+}
+
 TEST(JournalTest, ImportedRunReadsBackAsExported) {
   TempDir dir;
   auto j = Journal::open(dir.path, aws::SystemClock::instance());
