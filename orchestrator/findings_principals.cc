@@ -136,21 +136,37 @@ void add_principal(Judge& j, const std::string& resource, const Principal& in) {
 
   // The session issuer, when the finding names one, is the principal to contain for any session.
   std::string issuer;
+  aws::ArnKind issuer_kind = aws::ArnKind::kGeneric;
   if (!p.issuer_arn.empty()) {
     auto a = iam_principal(p.issuer_arn);
     if (!a.ok()) return j.skip(resource, "the session issuer: " + a.error().message);
     issuer = a->str();
+    issuer_kind = a->kind;
+    // The issuer's Type and its ARN must name the same kind of principal; when they disagree the
+    // finding contradicts itself and neither can be believed (a user is not "the role" of a session).
+    bool says_role = is_type(p.issuer_type, {"Role"}), says_user = is_type(p.issuer_type, {"User"});
+    if ((says_role && issuer_kind != aws::ArnKind::kIamRole) || (says_user && issuer_kind != aws::ArnKind::kIamUser))
+      return j.skip(resource, "the session issuer's Type is '" + p.issuer_type + "' but its ARN " + p.issuer_arn +
+                                  " names a " + kind_name(issuer_kind) + ": the finding contradicts itself");
   } else if (!p.issuer_name.empty() && is_type(p.issuer_type, {"Role", "User"})) {
-    auto a = aws::iam_arn(j.partition, account,
-                          is_type(p.issuer_type, {"Role"}) ? aws::ArnKind::kIamRole : aws::ArnKind::kIamUser,
-                          p.issuer_name);
+    issuer_kind = is_type(p.issuer_type, {"Role"}) ? aws::ArnKind::kIamRole : aws::ArnKind::kIamUser;
+    auto a = aws::iam_arn(j.partition, account, issuer_kind, p.issuer_name);
     if (!a.ok()) return j.skip(resource, "the session issuer: " + a.error().message);
     issuer = a->str();
   }
   std::string key = p.key_id.empty() ? "a session" : "access key " + p.key_id;
   std::string key_id = p.key_id;
   auto from_issuer = [&](const std::string& why) {
-    j.target(resource, issuer, key + " is a session issued by " + issuer + why + key_note, key_id);
+    std::string what = p.key_id.empty() ? "a session issued by " : key + " is a session issued by ";
+    j.target(resource, issuer, what + issuer + why + key_note, key_id);
+  };
+  // A session's kind fixes its issuer's: AssumeRole sessions come from a role, GetFederationToken
+  // sessions from an IAM user.
+  auto issuer_must_be = [&](aws::ArnKind want, const std::string& session) {
+    if (issuer_kind == want) return true;
+    j.skip(resource, "a " + session + " session is issued by a " + kind_name(want) + ", but the finding's session issuer " +
+                         issuer + " is a " + kind_name(issuer_kind) + ": the finding contradicts itself");
+    return false;
   };
   // A name is one path segment. "role/session" or "a/b" would make the last segment (a session
   // name the caller chose) look like the principal, so such names are refused, not split.
@@ -181,11 +197,15 @@ void add_principal(Judge& j, const std::string& resource, const Principal& in) {
 
   if (is_type(p.type, {"IAMUser"})) return user(p.name, "principal type IAMUser");
   if (is_type(p.type, {"AssumedRole", "Role"})) {
-    if (!issuer.empty()) return from_issuer(" (the role the session belongs to)");
-    return role(p.name);
+    if (issuer.empty()) return role(p.name);
+    if (!issuer_must_be(aws::ArnKind::kIamRole, "role")) return;
+    return from_issuer(" (the role the session belongs to)");
   }
   if (is_type(p.type, {"FederatedUser"})) {
-    if (!issuer.empty()) return from_issuer(" (GetFederationToken: the IAM user who issued it)");
+    if (!issuer.empty()) {
+      if (!issuer_must_be(aws::ArnKind::kIamUser, "federated user")) return;
+      return from_issuer(" (GetFederationToken: the IAM user who issued it)");
+    }
     return j.skip(resource, "a federated user session (GetFederationToken) of '" + p.name +
                                 "'; the finding does not name the IAM user who issued it");
   }

@@ -1,13 +1,11 @@
 // `containctl targets`: the real binary, with no credentials and an endpoint nothing listens on, so
 // any AWS call would fail the command.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <unistd.h>
 
-#include <array>
-#include <fstream>
 #include <cstdio>
+#include <fstream>
 #include <string>
 
 #include "tests/orchestrator/findings_util.h"
@@ -17,27 +15,6 @@ namespace {
 
 using nlohmann::json;
 using namespace testing;
-
-struct CliRun {
-  int code = -1;
-  std::string out;
-};
-
-// `stdin_file` feeds stdin; stderr goes to stdout's end only for text checks.
-CliRun containctl(const std::string& args, const std::string& stdin_file = "/dev/null") {
-  std::string cmd = "env -i PATH=/usr/bin:/bin HOME=/nonexistent AWS_ENDPOINT_URL=http://127.0.0.1:9 "
-                    "AWS_EC2_METADATA_DISABLED=true CONTAINCTL_STATE_DIR=/nonexistent/state " +
-                    std::string(CONTAINCTL_BINARY) + " " + args + " <" + stdin_file + " 2>&1";
-  CliRun r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 TEST(TargetsCliTest, JsonDocumentFromAFileWithoutCredentials) {
   CliRun r = containctl("--output json targets --finding " + finding_data("edge_guardduty_sample_s3_placeholder.json"));

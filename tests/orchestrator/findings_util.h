@@ -2,7 +2,10 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
+#include <array>
+#include <cstdio>
 #include <fstream>
 #include <string>
 
@@ -52,6 +55,28 @@ inline const FindingTarget* target(const FindingTargets& f, const std::string& a
     if (t.arn == arn) return &t;
   }
   return nullptr;
+}
+
+struct CliRun {
+  int code = -1;
+  std::string out;
+};
+
+// The real binary, with no credentials and an endpoint nothing listens on, so any AWS call would
+// fail the command. `stdin_file` feeds stdin; stderr goes to stdout's end only for text checks.
+inline CliRun containctl(const std::string& args, const std::string& stdin_file = "/dev/null") {
+  std::string cmd = "env -i PATH=/usr/bin:/bin HOME=/nonexistent AWS_ENDPOINT_URL=http://127.0.0.1:9 "
+                    "AWS_EC2_METADATA_DISABLED=true CONTAINCTL_STATE_DIR=/nonexistent/state " +
+                    std::string(CONTAINCTL_BINARY) + " " + args + " <" + stdin_file + " 2>&1";
+  CliRun r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
 }
 
 }  // namespace containctl::orch::testing
