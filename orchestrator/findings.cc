@@ -51,7 +51,8 @@ struct Reader {
       // A control check's result names a resource that failed a configuration rule (IMDSv2, key
       // rotation), not one under attack: Security Hub sets Compliance, and BatchUpdateFindings cannot
       // add it to a threat finding, so an adversary cannot use it to hide one.
-      if (field(f, "Compliance"))
+      // Writers that print absent members as null (or an empty object) say nothing by it.
+      if (const json* c = field(f, "Compliance"); c && c->is_object() && !c->empty())
         return j.skip(where + "Compliance", "a compliance check result (a resource failed a control), not a threat "
                                             "finding: nothing is contained for it");
       if (const json* types = field(f, "Types"); types && types->is_array() && !types->empty() && (*types)[0].is_string())

@@ -187,5 +187,22 @@ TEST(FindingsPublishedTest, SessionIssuerTypeAndArnMustAgree) {
   EXPECT_NE(target(judge(f), "arn:aws:iam::123456789012:role/tester"), nullptr);
 }
 
+// Some writers print absent members as null: ASFF written out with "Compliance": null (as in a
+// Security Hub walk-through of a GuardDuty finding) is a threat finding, not a control result.
+// Only a Compliance object with something in it marks a control check.
+TEST(FindingsPublishedTest, NullOrEmptyComplianceIsNotAControlResult) {
+  json f = read_finding("awsdocs_guardduty_asff_ec2_malformed_arn.json");
+  const std::vector<std::string> instance{"arn:aws:ec2:us-east-1:193043430472:instance/i-0c10c2c7863d1a356"};
+  f["Compliance"] = nullptr;
+  EXPECT_EQ(arns(judge(f)), instance);
+  f["Compliance"] = json::object();
+  EXPECT_EQ(arns(judge(f)), instance);
+  f["Compliance"] = {{"Status", "FAILED"}};
+  auto r = judge(f);
+  EXPECT_TRUE(r.targets.empty());
+  ASSERT_EQ(r.skipped.size(), 1u);
+  EXPECT_EQ(r.skipped[0].resource, "Compliance");
+}
+
 }  // namespace
 }  // namespace containctl::orch
