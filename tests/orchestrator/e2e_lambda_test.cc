@@ -470,7 +470,11 @@ TEST_F(E2eLambdaTest, AutoContainmentOpensTheSupportCaseWhenTheSettingsAsk) {
   Proc dry = run({"--output", "json", "case", "open", run_id, "--dry-run"});
   ASSERT_EQ(dry.code, 0) << dry.all();
   const std::string body = json::parse(dry.out)["request"]["communicationBody"];
-  const std::string timeline = body.substr(body.find("5. Timeline"), body.find("6. Artifacts") - body.find("5. Timeline"));
+  const size_t timeline_at = body.find("5. Timeline"), artifacts_at = body.find("6. Artifacts");
+  ASSERT_NE(timeline_at, std::string::npos) << "no timeline section:\n" << body;
+  ASSERT_NE(artifacts_at, std::string::npos) << "no artifacts section:\n" << body;
+  ASSERT_LT(timeline_at, artifacts_at) << body;
+  const std::string timeline = body.substr(timeline_at, artifacts_at - timeline_at);
   EXPECT_NE(timeline.find("run_started"), std::string::npos) << "the timeline is empty:\n" << body;
   Proc audit = run({"--output", "json", "audit", "show"});
   ASSERT_EQ(audit.code, 0) << audit.all();

@@ -144,8 +144,8 @@ TEST_F(E2eTeamTest, StateInitCreatesTableAndBucketAndIsIdempotent) {
   EXPECT_EQ(store["versioning"], "Enabled");
   EXPECT_EQ(store["public_access_block"], json::parse(R"([true,true,true,true])")) << store.dump();
   EXPECT_EQ(store["encryption"], "AES256") << store.dump();
-  EXPECT_TRUE(store["object_lock"].is_null()) << "Object Lock on without --object-lock: " << store.dump();
-  EXPECT_TRUE(store["checkpoints"].empty()) << store.dump();
+  EXPECT_TRUE(store.at("object_lock").is_null()) << "Object Lock on without --object-lock: " << store.dump();
+  EXPECT_EQ(store.at("checkpoints"), json::object()) << store.dump();
 }
 
 TEST_F(E2eTeamTest, BadTeamSettingsAreRefusedBeforeAnyCall) {
@@ -571,9 +571,9 @@ TEST_F(E2eTeamTest, WithObjectLockARewrittenChainIsCaughtByItsCheckpoint) {
   // What S3 holds, read with boto3: Object Lock on, and each checkpoint of the chain head under
   // COMPLIANCE retention for a year.
   json store = json::parse(python("store containctl-state containctl-state-123456789012"));
-  EXPECT_EQ(store["object_lock"], json::parse(R"({"enabled":"Enabled"})")) << store.dump();
-  ASSERT_TRUE(store["checkpoints"].is_object() && !store["checkpoints"].empty()) << store.dump();
-  for (const auto& [key, cp] : store["checkpoints"].items()) {
+  EXPECT_EQ(store.at("object_lock"), json::parse(R"({"enabled":"Enabled"})")) << store.dump();
+  ASSERT_TRUE(store.at("checkpoints").is_object() && !store.at("checkpoints").empty()) << store.dump();
+  for (const auto& [key, cp] : store.at("checkpoints").items()) {
     EXPECT_EQ(key.rfind("audit/checkpoints/", 0), 0u) << key;
     EXPECT_EQ(cp["mode"], "COMPLIANCE") << key;
     EXPECT_GE(cp["retain_days"].get<int>(), 364) << key;

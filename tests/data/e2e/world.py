@@ -130,7 +130,10 @@ elif MODE == "store":
     try:
         object_lock = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
         object_lock = {"enabled": object_lock.get("ObjectLockEnabled", "")}
-    except s3.exceptions.ClientError:
+    except s3.exceptions.ClientError as e:
+        # Only "no configuration" is Object Lock off; any other failure must not read as off.
+        if e.response.get("Error", {}).get("Code") != "ObjectLockConfigurationNotFoundError":
+            raise
         object_lock = None
     checkpoints = {}
     for o in s3.list_objects_v2(Bucket=bucket, Prefix="audit/checkpoints/").get("Contents", []):
