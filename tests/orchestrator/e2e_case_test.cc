@@ -93,6 +93,22 @@ class E2eCaseTest : public E2eTest {
     }
     return url;
   }
+  // Every request the recorder received, in order ({"method", "path", "headers", "body"} each).
+  std::vector<json> recorded_calls() const {
+    std::vector<json> calls;
+    std::ifstream in(recorder_log_);
+    for (std::string line; std::getline(in, line);) calls.push_back(json::parse(line));
+    return calls;
+  }
+  // A recorded call as the request sent to the recorder at `base_url` (headers without the signature).
+  static aws::HttpRequest recorded_request(const json& call, const std::string& base_url) {
+    aws::HttpRequest req;
+    req.method = call.at("method");
+    req.url = base_url + call.at("path").get<std::string>();
+    req.body = call.at("body");
+    for (const auto& [k, v] : call.at("headers").items()) req.headers.push_back({k, v.get<std::string>()});
+    return req;
+  }
 
   std::string instance_finding(const std::string& sample) {
     std::string text = slurp(CONTAINCTL_SOURCE_DIR "/tests/data/findings/" + sample);
@@ -237,24 +253,18 @@ TEST_F(E2eCaseTest, CaseUpdateAndTheRollbackCommunicationReachTheRunsCase) {
   ASSERT_EQ(up.code, 0) << up.all();
   Proc rb = run({"--output", "json", "rollback", run_id}, env);
   ASSERT_EQ(rb.code, 0) << rb.all();
-  std::vector<json> calls;
-  std::ifstream in(recorder_log_);
-  for (std::string line; std::getline(in, line);) calls.push_back(json::parse(line));
+  const std::vector<json> calls = recorded_calls();
   ASSERT_EQ(calls.size(), 2u) << rb.all();
   for (const auto& c : calls) {
-    aws::HttpRequest req;
-    req.method = c["method"];
-    req.url = support + c["path"].get<std::string>();
-    req.body = c["body"];
-    for (const auto& [k, v] : c["headers"].items()) req.headers.push_back({k, v.get<std::string>()});
+    const aws::HttpRequest req = recorded_request(c, support);
     EXPECT_EQ(testing::ServiceModel::load("support-2013-04-15.json").check_request("AddCommunicationToCase", req), "")
         << c.dump();
     EXPECT_EQ(json::parse(req.body)["caseId"], case_id);
   }
-  const std::string update = json::parse(calls[0]["body"].get<std::string>())["communicationBody"];
+  const std::string update = json::parse(calls[0].at("body").get<std::string>())["communicationBody"];
   EXPECT_NE(update.find("Forensic image taken"), std::string::npos) << update;
   EXPECT_EQ(update.find(canary), std::string::npos) << "a secret reached the case: " << update;
-  const std::string note = json::parse(calls[1]["body"].get<std::string>())["communicationBody"];
+  const std::string note = json::parse(calls[1].at("body").get<std::string>())["communicationBody"];
   EXPECT_NE(note.find("rolled back run " + run_id), std::string::npos) << note;
   EXPECT_NE(note.find("Restored to the state recorded before containment:\n- " + instance), std::string::npos) << note;
 }
@@ -271,14 +281,9 @@ TEST_F(E2eCaseTest, ApplyReportBackNotesTheSecurityHubFinding) {
   Proc a = run({"--output", "json", "apply", "plan.json", "--report-back"}, {{"AWS_ENDPOINT_URL_SECURITYHUB", hub}});
   ASSERT_EQ(a.code, 0) << a.all();
   const std::string run_id = json::parse(a.out)["run_id"];
-  std::vector<json> calls;
-  std::ifstream in(recorder_log_);
-  for (std::string line; std::getline(in, line);) calls.push_back(json::parse(line));
+  const std::vector<json> calls = recorded_calls();
   ASSERT_EQ(calls.size(), 1u) << a.all();
-  aws::HttpRequest req;
-  req.method = calls[0]["method"];
-  req.url = hub + calls[0]["path"].get<std::string>();
-  req.body = calls[0]["body"];
+  const aws::HttpRequest req = recorded_request(calls[0], hub);
   EXPECT_EQ(testing::ServiceModel::load("securityhub-2018-10-26-batchupdatefindings.json")
                 .check_request("BatchUpdateFindings", req),
             "");
@@ -301,11 +306,9 @@ TEST_F(E2eCaseTest, ServiceCodesDescribeServicesDoesNotListAreRefusedBeforeCreat
   EXPECT_NE(open.code, 0) << open.all();
   EXPECT_NE(open.err.find("does not list service code 'customer-account'"), std::string::npos) << open.err;
   EXPECT_NE(open.err.find("account-management"), std::string::npos) << open.err;
-  std::vector<json> calls;
-  std::ifstream in(recorder_log_);
-  for (std::string line; std::getline(in, line);) calls.push_back(json::parse(line));
+  const std::vector<json> calls = recorded_calls();
   ASSERT_EQ(calls.size(), 1u) << "only DescribeServices was called";
-  EXPECT_NE(calls[0]["headers"].dump().find("DescribeServices"), std::string::npos) << calls[0].dump();
+  EXPECT_NE(calls[0].at("headers").dump().find("DescribeServices"), std::string::npos) << calls[0].dump();
 }
 
 TEST_F(E2eCaseTest, UserRunCaseNamesThePrincipalAndNeverTheNewSecret) {
@@ -401,16 +404,11 @@ TEST_F(E2eCaseTest, RespondToASecurityHubFindingNotesItAndRollbackNotesAgain) {
   EXPECT_EQ(out["escalation"]["security_hub"]["updated"], 1) << r.out;
   Proc rb = run({"rollback", out["run_id"]}, {{"AWS_ENDPOINT_URL_SECURITYHUB", hub}});
   EXPECT_EQ(rb.code, 0) << rb.all();
-  std::vector<json> calls;
-  std::ifstream in(recorder_log_);
-  for (std::string line; std::getline(in, line);) calls.push_back(json::parse(line));
+  const std::vector<json> calls = recorded_calls();
   ASSERT_EQ(calls.size(), 2u);
   auto model = testing::ServiceModel::load("securityhub-2018-10-26-batchupdatefindings.json");
   for (size_t i = 0; i < calls.size(); ++i) {
-    aws::HttpRequest req;
-    req.method = calls[i]["method"];
-    req.url = hub + calls[i]["path"].get<std::string>();
-    req.body = calls[i]["body"];
+    const aws::HttpRequest req = recorded_request(calls[i], hub);
     EXPECT_EQ(model.check_request("BatchUpdateFindings", req), "") << calls[i].dump();
     json body = json::parse(req.body);
     EXPECT_EQ(body["FindingIdentifiers"][0]["ProductArn"], "arn:aws:securityhub:us-east-1::product/aws/guardduty");
