@@ -15,9 +15,10 @@ class E2eCrashTest : public E2eTest {
   // The settings of the backend under test; the team store is made (state init) in each fresh world.
   void write_backend_settings() {
     json s = org_settings("auto");
-    if (backend_ == "aws")
-      s["state"] = {{"backend", "aws"}, {"table", "containctl-state"}, {"bucket", "containctl-state-123456789012"},
-                    {"region", "us-east-1"}, {"lease_seconds", 3}};
+    if (backend_ == "aws") {
+      s["state"] = team_state_settings();
+      s["state"]["lease_seconds"] = 3;
+    }
     write_settings(s);
     if (backend_ == "aws") {
       Proc init = run({"state", "init"});

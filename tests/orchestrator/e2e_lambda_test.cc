@@ -20,8 +20,7 @@ class E2eLambdaTest : public E2eTest {
  protected:
   static json team_settings(const std::string& mode) {
     json s = org_settings(mode, "suspected");
-    s["state"] = {{"backend", "aws"}, {"table", "containctl-state"}, {"bucket", "containctl-state-123456789012"},
-                  {"region", "us-east-1"}};
+    s["state"] = team_state_settings();
     return s;
   }
   // The team store made by `state init`, the settings put in S3 and SSM for the function.
@@ -147,18 +146,21 @@ class E2eLambdaTest : public E2eTest {
     EXPECT_EQ(p.code, 0) << p.all();
     return p.code == 0 ? json::parse(p.out) : json::object();
   }
-  static json response(const std::optional<RuntimeApiServer::Outcome>& o) {
-    EXPECT_TRUE(o.has_value()) << "no outcome";
-    if (!o) return json::object();
-    EXPECT_EQ(o->kind, "response") << o->body;
-    return json::parse(o->body, nullptr, false);
-  }
-  // Either outcome, as JSON (an error's body is the Runtime API's {"errorType", "errorMessage"}).
+  // Either outcome, as JSON (an error's body is the Runtime API's {"errorType", "errorMessage"}),
+  // with its kind under "_kind".
   static json outcome(const std::optional<RuntimeApiServer::Outcome>& o) {
     EXPECT_TRUE(o.has_value()) << "no outcome";
     if (!o) return json::object();
     json j = json::parse(o->body, nullptr, false);
     if (j.is_object()) j["_kind"] = o->kind;
+    return j;
+  }
+  // The function's response (an error outcome fails the test), as the body it sent.
+  static json response(const std::optional<RuntimeApiServer::Outcome>& o) {
+    json j = outcome(o);
+    if (!o) return j;
+    EXPECT_EQ(o->kind, "response") << o->body;
+    if (j.is_object()) j.erase("_kind");
     return j;
   }
   // Writes the claim of `event`'s finding as another invocation would have left it.

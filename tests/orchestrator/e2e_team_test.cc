@@ -20,8 +20,7 @@ class E2eTeamTest : public E2eTest {
 
   static json team_settings() {
     json s = org_settings("auto");
-    s["state"] = {{"backend", "aws"}, {"table", "containctl-state"}, {"bucket", "containctl-state-123456789012"},
-                  {"region", "us-east-1"}};
+    s["state"] = team_state_settings();
     return s;
   }
   // Both responders get the same settings; each has its own state directory (and audit file).
@@ -117,6 +116,38 @@ class E2eTeamTest : public E2eTest {
     const json doc = as_json(who, {"status", run_id});
     for (const auto& s : doc.value("steps", json::array())) out[s.value("step", "")] = s.value("state", "");
     return out;
+  }
+
+  // Team settings whose lease lasts 3 s (so it must be renewed while a run works), and the store.
+  void init_store_with_short_lease() {
+    json s = team_settings();
+    s["state"]["lease_seconds"] = 3;
+    write_team_settings(s);
+    init_store();
+  }
+  // A plans the first instance with an 8 s untrack dwell (its interfaces stay in the untrack
+  // window that long) into `plan_file`, and starts applying it.
+  void start_dwelling_apply(const std::string& plan_file, Running& ra) {
+    Proc p = as("a", {"plan", "--target", seed_["instance_arns"][0].get<std::string>(), "--option",
+                      "ec2.untrack_dwell_seconds=8", "-o", plan_file});
+    ASSERT_EQ(p.code, 0) << p.all();
+    ra = start("a", {"--output", "json", "apply", plan_file});
+  }
+  // After A's audit record `mark` (when `what` happened), A's run made only the calls that close
+  // the window of its step in flight (interfaces to isolation, its all-traffic group deleted),
+  // started no later step, and left no exposure. Gives the run id and its step states.
+  void expect_only_the_window_closed_after(size_t mark, const Proc& a, const std::string& what, std::string& run_id,
+                                           std::map<std::string, std::string>& states) {
+    for (const auto& call : mutating_calls_after("a", mark))
+      EXPECT_TRUE(call == "ec2:ModifyNetworkInterfaceAttribute" || call == "ec2:DeleteSecurityGroup")
+          << call << ": a mutating call after " << what;
+    run_id = json::parse(a.out, nullptr, false).value("run_id", "");
+    ASSERT_FALSE(run_id.empty()) << a.out;
+    states = step_states("b", run_id);
+    EXPECT_TRUE(states["tag-instance"] == "pending" || states["tag-instance"] == "captured" ||
+                states["tag-instance"] == "failed")
+        << "a step started after " << what << ": " << ::testing::PrintToString(states);
+    EXPECT_EQ(python("team-exposure containctl-state"), "[]\n") << "the window was left open";
   }
 
   std::string state_a_, state_b_;
@@ -422,14 +453,10 @@ TEST_F(E2eTeamTest, KilledMidApplyBResumesAfterTheLeaseExpires) {
 // expired, B's rollback of A's run is still refused, naming A's run, caller and the lease's start.
 TEST_F(E2eTeamTest, ALeaseIsRenewedWhileItsRunWorks) {
   seed(1);
-  json s = team_settings();
-  s["state"]["lease_seconds"] = 3;
-  write_team_settings(s);
-  init_store();
+  init_store_with_short_lease();
   const std::string target = seed_["instance_arns"][0];
-  Proc p = as("a", {"plan", "--target", target, "--option", "ec2.untrack_dwell_seconds=8", "-o", "renew.plan.json"});
-  ASSERT_EQ(p.code, 0) << p.all();
-  Running ra = start("a", {"--output", "json", "apply", "renew.plan.json"});
+  Running ra{-1, "", ""};
+  ASSERT_NO_FATAL_FAILURE(start_dwelling_apply("renew.plan.json", ra));
   json lease;
   const bool leased = wait_for([&] {
     lease = json::parse(python("lease containctl-state " + target));
@@ -458,14 +485,10 @@ TEST_F(E2eTeamTest, ALeaseIsRenewedWhileItsRunWorks) {
 // A finishes the step in flight (closing its window) and makes no further mutating call, and says why.
 TEST_F(E2eTeamTest, ARunThatLostItsLeaseMutatesNothingMore) {
   seed(1);
-  json s = team_settings();
-  s["state"]["lease_seconds"] = 3;
-  write_team_settings(s);
-  init_store();
+  init_store_with_short_lease();
   const std::string target = seed_["instance_arns"][0];
-  Proc p = as("a", {"plan", "--target", target, "--option", "ec2.untrack_dwell_seconds=8", "-o", "lost.plan.json"});
-  ASSERT_EQ(p.code, 0) << p.all();
-  Running ra = start("a", {"--output", "json", "apply", "lost.plan.json"});
+  Running ra{-1, "", ""};
+  ASSERT_NO_FATAL_FAILURE(start_dwelling_apply("lost.plan.json", ra));
   const bool in_window = wait_for([&] { return python("team-exposure containctl-state") != "[]\n"; });
   const size_t mark = audit_count_of("a");
   json stolen = json::parse(python("steal-lease containctl-state " + target));
@@ -474,16 +497,9 @@ TEST_F(E2eTeamTest, ARunThatLostItsLeaseMutatesNothingMore) {
   ASSERT_EQ(stolen.value("owner", ""), "intruder:1:00000000");
   EXPECT_EQ(a.code, 4) << a.all();
   EXPECT_NE(a.all().find("lease on " + target + " was taken over by another run"), std::string::npos) << a.all();
-  for (const auto& call : mutating_calls_after("a", mark))
-    EXPECT_TRUE(call == "ec2:ModifyNetworkInterfaceAttribute" || call == "ec2:DeleteSecurityGroup")
-        << call << ": a mutating call after the lease was lost";
-  const std::string run_id = json::parse(a.out, nullptr, false).value("run_id", "");
-  ASSERT_FALSE(run_id.empty()) << a.out;
-  auto states = step_states("b", run_id);
-  EXPECT_TRUE(states["tag-instance"] == "pending" || states["tag-instance"] == "captured" ||
-              states["tag-instance"] == "failed")
-      << "a step started after the lease was lost: " << ::testing::PrintToString(states);
-  EXPECT_EQ(python("team-exposure containctl-state"), "[]\n") << "the window was left open";
+  std::string run_id;
+  std::map<std::string, std::string> states;
+  ASSERT_NO_FATAL_FAILURE(expect_only_the_window_closed_after(mark, a, "the lease was lost", run_id, states));
   // A did not release what is now the other writer's lease.
   EXPECT_EQ(json::parse(python("lease containctl-state " + target)).value("owner", ""), "intruder:1:00000000");
 }
@@ -525,10 +541,8 @@ TEST_F(E2eTeamTest, AFailedTeamAuditAppendStopsTheRunBeforeItsNextMutatingCall) 
   write_team_settings();
   init_store();
   const json before = seeded_state();
-  Proc p = as("a", {"plan", "--target", seed_["instance_arns"][0].get<std::string>(), "--option",
-                    "ec2.untrack_dwell_seconds=8", "-o", "squat.plan.json"});
-  ASSERT_EQ(p.code, 0) << p.all();
-  Running ra = start("a", {"--output", "json", "apply", "squat.plan.json"});
+  Running ra{-1, "", ""};
+  ASSERT_NO_FATAL_FAILURE(start_dwelling_apply("squat.plan.json", ra));
   const bool in_window = wait_for([&] { return python("team-exposure containctl-state") != "[]\n"; });
   const size_t mark = audit_count_of("a");
   json squat = json::parse(python("squat-audit containctl-state 5"));
@@ -538,20 +552,12 @@ TEST_F(E2eTeamTest, AFailedTeamAuditAppendStopsTheRunBeforeItsNextMutatingCall) 
   EXPECT_EQ(a.code, 4) << a.all();
   EXPECT_NE(a.err.find("audit log in the team store"), std::string::npos) << a.err;
   EXPECT_NE(a.all().find("fails closed"), std::string::npos) << a.all();
-  // After the log failed only the step in flight made calls: closing the window it had opened
-  // (interfaces to isolation, its all-traffic group deleted).
-  for (const auto& call : mutating_calls_after("a", mark))
-    EXPECT_TRUE(call == "ec2:ModifyNetworkInterfaceAttribute" || call == "ec2:DeleteSecurityGroup")
-        << call << ": a mutating call after the audit log failed";
-  const std::string run_id = json::parse(a.out, nullptr, false).value("run_id", "");
-  ASSERT_FALSE(run_id.empty()) << a.out;
-  auto states = step_states("b", run_id);
+  // After the log failed only the step in flight made calls: closing the window it had opened.
+  std::string run_id;
+  std::map<std::string, std::string> states;
+  ASSERT_NO_FATAL_FAILURE(expect_only_the_window_closed_after(mark, a, "the audit log failed", run_id, states));
   EXPECT_TRUE(states["isolate-network"] == "applied" || states["isolate-network"] == "verified")
       << ::testing::PrintToString(states);
-  EXPECT_TRUE(states["tag-instance"] == "pending" || states["tag-instance"] == "captured" ||
-              states["tag-instance"] == "failed")
-      << "a step started after the audit log failed: " << ::testing::PrintToString(states);
-  EXPECT_EQ(python("team-exposure containctl-state"), "[]\n") << "the window was left open";
   // The way back does not depend on the audit log (rollback never fails closed on it).
   json rb = as_json("b", {"rollback", run_id, "--force", "--reactivate-keys"});
   EXPECT_EQ(rb.value("status", ""), "rolled_back") << rb.dump();

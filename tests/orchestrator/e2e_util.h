@@ -197,6 +197,12 @@ class E2eTest : public ::testing::Test {
               {"approvals_required", 1},
               {"actions", {"ec2-isolate", "iam-contain", "iam-rotate-keys", "s3-contain"}}}}};
   }
+  // The settings' "state" of the team store in moto (DynamoDB table and S3 bucket of account
+  // 123456789012 in us-east-1) that `state init` makes.
+  static json team_state_settings() {
+    return {{"backend", "aws"}, {"table", "containctl-state"}, {"bucket", "containctl-state-123456789012"},
+            {"region", "us-east-1"}};
+  }
 
   std::vector<json> audit_records() const {
     std::vector<json> out;
