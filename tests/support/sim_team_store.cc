@@ -200,13 +200,6 @@ SimTeamStore::Answer SimTeamStore::ddb(const std::string& op, const json& body, 
     if (spec.value("TableName", "") != config_.table)
       throw Validation{"Requested resource not found: Table: " + spec.value("TableName", "") + " not found"};
   };
-  auto lookup = [&](const std::string& pk, const std::string& sk) -> std::optional<json> {
-    auto p = items_.find(pk);
-    if (p == items_.end()) return std::nullopt;
-    auto s = p->second.find(sk);
-    if (s == p->second.end()) return std::nullopt;
-    return s->second;
-  };
   auto throttle = [&](const std::string& reason, bool table_level) {
     stats_.throttled[op]++;
     json reasons = json::array({{{"reason", reason},
@@ -252,7 +245,7 @@ SimTeamStore::Answer SimTeamStore::ddb(const std::string& op, const json& body, 
     check_key(key);
     w.pk = key_string(key, "pk");
     w.sk = key_string(key, "sk");
-    w.before = lookup(w.pk, w.sk);
+    w.before = find_item(w.pk, w.sk);
     const json current = w.before ? *w.before : json::object();
     if (spec.contains("ConditionExpression")) w.condition_ok = ex.condition(spec["ConditionExpression"], current);
     else if (kind == "ConditionCheck") throw Validation{"ConditionCheck without ConditionExpression"};
@@ -296,7 +289,7 @@ SimTeamStore::Answer SimTeamStore::ddb(const std::string& op, const json& body, 
   if (op == "GetItem") {
     table_of(body);
     check_key(body["Key"]);
-    auto item = lookup(key_string(body["Key"], "pk"), key_string(body["Key"], "sk"));
+    auto item = find_item(key_string(body["Key"], "pk"), key_string(body["Key"], "sk"));
     Units u;
     u.read[partition(key_string(body["Key"], "pk"), key_string(body["Key"], "sk"))] = read_units(item ? ddb_item_size(*item) : 0, body.value("ConsistentRead", false));
     bool table_level;
@@ -571,13 +564,17 @@ std::map<std::string, std::vector<std::string>> SimTeamStore::state_history() co
   return history_;
 }
 
-std::optional<json> SimTeamStore::item(const std::string& pk, const std::string& sk) const {
-  std::lock_guard lock(mu_);
+std::optional<json> SimTeamStore::find_item(const std::string& pk, const std::string& sk) const {
   auto p = items_.find(pk);
   if (p == items_.end()) return std::nullopt;
   auto s = p->second.find(sk);
   if (s == p->second.end()) return std::nullopt;
   return s->second;
+}
+
+std::optional<json> SimTeamStore::item(const std::string& pk, const std::string& sk) const {
+  std::lock_guard lock(mu_);
+  return find_item(pk, sk);
 }
 
 std::vector<aws::HttpRequest> SimTeamStore::requests() const {

@@ -103,6 +103,7 @@ class SimTeamStore final : public aws::SimService {
     std::map<std::string, double> write, read;  // per partition key value
   };
   std::string partition(const std::string& pk, const std::string& sk) const;
+  std::optional<nlohmann::json> find_item(const std::string& pk, const std::string& sk) const;  // mu_ held
   Answer ddb(const std::string& op, const nlohmann::json& body, aws::TimePoint now);
   Answer s3(const aws::HttpRequest& request);
   // Admits `units` at `now` or says which limit it is over ("" when admitted).
