@@ -114,6 +114,79 @@ TEST(SimTeamStoreTest, ValidationErrorsAndUnmodelledExpressionsFailLoudly) {
   EXPECT_EQ(f.store->unsupported().size(), 2u);
 }
 
+// What DynamoDB refuses, the model refuses too (each of these was accepted before): a key condition
+// operator other than = < <= > >= BETWEEN begins_with, an update that removes a key attribute, a
+// bare name from DynamoDB's full reserved-word list (and only from it), a missing required member,
+// a member of the wrong type; arithmetic it cannot do exactly (decimals) is outside the model, not
+// truncated.
+TEST(SimTeamStoreTest, RefusesWhatDynamoDbRefusesAndDoesNotTruncateNumbers) {
+  Fixture f;
+  json row = key("RUN#r", "STEP#1");
+  row["n"] = ddb_n(1);
+  ASSERT_TRUE(f.ddb->put(row).ok());
+
+  auto ne = f.ddb->call("Query", {{"KeyConditionExpression", "pk = :p AND sk <> :s"},
+                                  {"ExpressionAttributeValues", {{":p", ddb_s("RUN#r")}, {":s", ddb_s("STEP#2")}}}});
+  ASSERT_FALSE(ne.ok()) << "sk <> :s answered " << ne->dump();
+  EXPECT_EQ(ne.error().code, "ValidationException");
+  EXPECT_NE(ne.error().message.find("Invalid operator used in KeyConditionExpression: <>"), std::string::npos)
+      << ne.error().message;
+  auto lt = f.ddb->call("Query", {{"KeyConditionExpression", "pk = :p AND sk < :s"},
+                                  {"ExpressionAttributeValues", {{":p", ddb_s("RUN#r")}, {":s", ddb_s("STEP#2")}}}});
+  ASSERT_TRUE(lt.ok()) << lt.error().describe();
+  EXPECT_EQ(lt->at("Count"), 1);
+
+  auto remove_key = f.ddb->update(key("RUN#r", "STEP#1"), "REMOVE sk", {});
+  ASSERT_FALSE(remove_key.ok());
+  EXPECT_NE(remove_key.error().message.find("Cannot update attribute sk. This attribute is part of the key"),
+            std::string::npos)
+      << remove_key.error().message;
+  EXPECT_TRUE(f.store->item("RUN#r", "STEP#1").value_or(json()).contains("sk"));
+
+  // EVENT, STEP, TARGET and EXPIRES are not reserved words; RECORD and STATUS are.
+  auto plain = f.ddb->update(key("RUN#r", "STEP#1"), "SET event = :v, step = :v2, target = :v3, expires = :v4",
+                             {"", json::object(),
+                              {{":v", ddb_s("e")}, {":v2", ddb_s("s")}, {":v3", ddb_s("t")}, {":v4", ddb_n(5)}}});
+  EXPECT_TRUE(plain.ok()) << plain.error().describe();
+  for (const char* word : {"record", "status"}) {
+    auto reserved = f.ddb->update(key("RUN#r", "STEP#1"), std::string("SET ") + word + " = :v",
+                                  {"", json::object(), {{":v", ddb_s("x")}}});
+    ASSERT_FALSE(reserved.ok()) << word;
+    EXPECT_NE(reserved.error().message.find("reserved keyword"), std::string::npos) << reserved.error().message;
+  }
+  EXPECT_TRUE(f.store->unsupported().empty());
+
+  auto half = f.ddb->update(key("RUN#r", "STEP#1"), "ADD n :h", {"", json::object(), {{":h", {{"N", "1.5"}}}}});
+  ASSERT_FALSE(half.ok());
+  EXPECT_NE(half.error().message.find("does not model"), std::string::npos) << half.error().message;
+  EXPECT_EQ(f.store->item("RUN#r", "STEP#1").value_or(json()).value("n", json()), ddb_n(1)) << "1 + 1.5 was written";
+  EXPECT_EQ(f.store->unsupported().size(), 1u);
+
+  // Straight to the store: requests DynamoDb::call would not send.
+  auto send = [&](const std::string& op, const json& body) {
+    aws::HttpRequest req;
+    req.method = "POST";
+    req.url = "https://dynamodb.us-east-1.amazonaws.com/";
+    req.headers = {{"X-Amz-Target", "DynamoDB_20120810." + op}, {"Content-Type", "application/x-amz-json-1.0"}};
+    req.body = body.dump();
+    auto a = f.store->answer("dynamodb", req, kT0);
+    return std::make_pair(a.response.status, json::parse(a.response.body, nullptr, false));
+  };
+  for (const auto& [op, body, member] : std::vector<std::tuple<std::string, json, std::string>>{
+           {"GetItem", {{"TableName", "containctl-state"}}, "key"},
+           {"TransactWriteItems", json::object(), "transactItems"},
+           {"BatchWriteItem", json::object(), "requestItems"}}) {
+    auto [status, answer] = send(op, body);
+    EXPECT_EQ(status, 400) << op;
+    EXPECT_EQ(answer.value("__type", ""), "com.amazonaws.dynamodb.v20120810#ValidationException") << op;
+    EXPECT_NE(answer.value("message", "").find("Value null at '" + member + "'"), std::string::npos) << answer.dump();
+  }
+  auto [status, wrong] = send("GetItem", {{"TableName", "containctl-state"}, {"Key", key("RUN#r", "STEP#1")},
+                                          {"ConsistentRead", "yes"}});
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(wrong.value("__type", ""), "com.amazonaws.dynamodb.v20120810#SerializationException") << wrong.dump();
+}
+
 TEST(SimTeamStoreTest, TransactionsAreAllOrNothingAndNameTheFailedCondition) {
   Fixture f;
   json a = key("AUDIT", "SEQ#1");

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <fstream>
 #include <vector>
 
 namespace containctl::sim {
@@ -10,13 +12,23 @@ using nlohmann::json;
 
 namespace {
 
-// Some of DynamoDB's reserved words (the full list has ~570): the ones an attribute of a state
-// store is likely to be named. A bare one in an expression is a ValidationException.
-const std::set<std::string> kReserved = {
-    "ACTION", "AFTER",  "AT",      "BEFORE", "BUCKET", "CASE",  "COUNT",  "DATA",   "DATE",   "ERROR",
-    "EVENT",  "EXISTS", "HASH",    "KEY",    "LEVEL",  "LOCK",  "MODE",   "NAME",   "OWNER",  "PLAN",
-    "REGION", "RESULT", "SESSION", "SIZE",   "STATE",  "STATUS", "STEP",  "TABLE",  "TARGET", "TIME",
-    "TIMESTAMP", "TOKEN", "TYPE",  "USER",   "VALUE",  "VALUES", "SEQUENCE", "SOURCE", "EXPIRES"};
+// DynamoDB's reserved words, all 573 as AWS publishes them (tests/data/dynamodb/SOURCES.md): a bare
+// one in an expression is a ValidationException, any other bare name is accepted.
+const std::set<std::string>& reserved_words() {
+  static const std::set<std::string> words = [] {
+    std::set<std::string> w;
+    std::ifstream in(CONTAINCTL_SOURCE_DIR "/tests/data/dynamodb/reserved_keywords.txt");
+    for (std::string line; std::getline(in, line);) {
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+      if (!line.empty()) w.insert(line);
+    }
+    return w;
+  }();
+  if (words.empty())
+    throw ExprError{true, "DynamoDB's reserved words (" CONTAINCTL_SOURCE_DIR
+                          "/tests/data/dynamodb/reserved_keywords.txt) could not be read"};
+  return words;
+}
 
 struct Tok {
   enum Kind { kIdent, kName, kValue, kPunct, kEnd } kind;
@@ -132,7 +144,7 @@ struct ExprParser {
       return ex.names_[t.text].get<std::string>();
     }
     if (t.kind == Tok::kIdent) {
-      if (kReserved.count(upper(t.text)))
+      if (reserved_words().count(upper(t.text)))
         throw ExprError{false, "Invalid expression: Attribute name is a reserved keyword; reserved keyword: " + t.text};
       return t.text;
     }
@@ -240,12 +252,26 @@ struct ExprParser {
 
 namespace {
 
+// Integers only (the store's counters and sequence numbers are): any other number is refused as
+// outside the model rather than truncated, and so is a sum beyond 64 bits.
+long long integer_of(const json& n) {
+  const std::string& text = n.at("N").get_ref<const std::string&>();
+  long long v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size())
+    throw ExprError{true, "arithmetic on the number " + text + " (only 64-bit integers are modelled)"};
+  return v;
+}
+
 std::string add_numbers(const json& a, const json& b, int sign) {
-  if (!a.is_object() || !a.contains("N") || !b.is_object() || !b.contains("N"))
+  if (!a.is_object() || !a.contains("N") || !a["N"].is_string() || !b.is_object() || !b.contains("N") ||
+      !b["N"].is_string())
     throw ExprError{false, "An operand in the update expression has an incorrect data type"};
-  // Integers only: the store's counters are.
-  long long x = std::stoll(a["N"].get<std::string>()), y = std::stoll(b["N"].get<std::string>());
-  return std::to_string(x + sign * y);
+  const long long x = integer_of(a), y = integer_of(b);
+  long long r = 0;
+  if (sign > 0 ? __builtin_add_overflow(x, y, &r) : __builtin_sub_overflow(x, y, &r))
+    throw ExprError{true, "arithmetic beyond 64-bit integers"};
+  return std::to_string(r);
 }
 
 }  // namespace
@@ -300,12 +326,11 @@ void Expressions::update(const std::string& expr, json& item) {
   for (const auto& k : removes)
     if (!touched.insert(k).second)
       throw ExprError{false, "Invalid UpdateExpression: Two document paths overlap with each other: " + k};
-  for (const auto& [k, v] : sets) {
-    if (k == "pk" || k == "sk")
+  for (const auto& k : touched)
+    if (k == "pk" || k == "sk")  // SET, ADD and REMOVE alike
       throw ExprError{false, "One or more parameter values were invalid: Cannot update attribute " + k +
                                  ". This attribute is part of the key"};
-    item[k] = v;
-  }
+  for (const auto& [k, v] : sets) item[k] = v;
   for (const auto& k : removes) item.erase(k);
 }
 
@@ -341,7 +366,11 @@ Expressions::KeyCondition Expressions::key_condition(const std::string& expr) {
       k.b = p.value().value("S", "");
       return;
     }
+    // DynamoDB's key conditions compare the sort key with = < <= > >= only (no <>, IN or NOT).
     Tok op = p.next();
+    static const std::set<std::string> kKeyOps = {"=", "<", "<=", ">", ">="};
+    if (op.kind != Tok::kPunct || !kKeyOps.count(op.text))
+      throw ExprError{false, "Invalid operator used in KeyConditionExpression: " + op.text};
     k.op = op.text;
     k.a = p.value().value("S", "");
   };

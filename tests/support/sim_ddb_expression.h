@@ -2,9 +2,11 @@
 // sends them (orchestrator/journal_aws*.cc, team_audit.cc, finding_claims.cc), for the simulated
 // team store. Anything outside that subset is an error naming it, never a guess: nested paths,
 // list indexes, functions other than attribute_exists / attribute_not_exists / begins_with,
-// SET arithmetic other than "a + b" / "a - b" on numbers, if_not_exists, list_append, DELETE.
-// As DynamoDB does, a placeholder that is not defined, a defined one that no expression uses, and
-// a bare attribute name that is a reserved word are ValidationExceptions.
+// SET arithmetic other than "a + b" / "a - b" and ADD on anything but 64-bit integers,
+// if_not_exists, list_append, DELETE. As DynamoDB does, a placeholder that is not defined, a
+// defined one that no expression uses, a bare attribute name that is one of its reserved words
+// (tests/data/dynamodb/reserved_keywords.txt), a key condition operator other than = < <= > >=
+// BETWEEN begins_with, and an update (SET, ADD or REMOVE) of a key attribute are ValidationExceptions.
 #pragma once
 
 #include <set>

@@ -1,6 +1,7 @@
 #include "tests/support/sim_team_store.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <optional>
 #include <set>
@@ -40,6 +41,18 @@ const std::map<std::string, std::set<std::string>> kMembers = {
     {"TransactWriteItems", {"TransactItems"}},
 };
 
+// A member the operation requires, refused as DynamoDB refuses a missing one.
+const json& required(const json& body, const std::string& name) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) {
+    std::string camel = name;
+    camel[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(camel[0])));
+    throw Validation{"1 validation error detected: Value null at '" + camel +
+                     "' failed to satisfy constraint: Member must not be null"};
+  }
+  return *it;
+}
+
 void check_members(const std::string& what, const json& body, const std::set<std::string>& allowed) {
   if (!body.is_object()) throw Validation{what + ": the request is not a JSON object"};
   for (const auto& [k, v] : body.items())
@@ -48,10 +61,10 @@ void check_members(const std::string& what, const json& body, const std::set<std
 
 std::string key_string(const json& item, const char* name) {
   auto it = item.find(name);
-  if (it == item.end() || !it->is_object() || !it->contains("S") || !(*it)["S"].is_string())
+  if (it == item.end() || !it->is_object() || !it->contains("S") || !it->at("S").is_string())
     throw Validation{"One or more parameter values were invalid: Missing the key " + std::string(name) +
                      " in the item"};
-  std::string v = (*it)["S"];
+  std::string v = it->at("S");
   if (v.empty())
     throw Validation{"One or more parameter values are not valid. The AttributeValue for a key attribute cannot "
                      "contain an empty string value. Key: " + std::string(name)};
@@ -134,6 +147,9 @@ SimTeamStore::Answer SimTeamStore::answer(const std::string& service, const aws:
   } catch (const Unsupported& u) {
     unsupported_.push_back(op + ": " + u.what);
     return error(400, "ValidationException", "simulated DynamoDB does not model " + u.what);
+  } catch (const json::type_error& e) {
+    // A member of the wrong JSON type ("ConsistentRead": "yes", a number where a string goes).
+    return error(400, "SerializationException", std::string("a request member has the wrong type: ") + e.what());
   }
 }
 
@@ -183,8 +199,8 @@ std::string SimTeamStore::admit(const Units& u, aws::TimePoint now, bool& table_
 
 void SimTeamStore::record_states(const std::string& pk, const std::string& sk, const json* before, const json* after) {
   if (!after || !after->contains("st")) return;
-  const json& st = (*after)["st"];
-  if (before && before->contains("st") && (*before)["st"] == st) return;
+  const json& st = after->at("st");
+  if (before && before->contains("st") && before->at("st") == st) return;
   history_[pk + "|" + sk].push_back(st.value("S", ""));
 }
 
@@ -237,8 +253,8 @@ SimTeamStore::Answer SimTeamStore::ddb(const std::string& op, const json& body, 
     Expressions ex(names, values);
     json key;
     if (kind == "Put") {
-      if (!spec.contains("Item") || !spec["Item"].is_object()) throw Validation{"Put without Item"};
-      key = {{"pk", spec["Item"].value("pk", json())}, {"sk", spec["Item"].value("sk", json())}};
+      if (!required(spec, "Item").is_object()) throw Validation{"Put without Item"};
+      key = {{"pk", spec.at("Item").value("pk", json())}, {"sk", spec.at("Item").value("sk", json())}};
     } else {
       key = spec.value("Key", json());
     }
@@ -247,14 +263,14 @@ SimTeamStore::Answer SimTeamStore::ddb(const std::string& op, const json& body, 
     w.sk = key_string(key, "sk");
     w.before = find_item(w.pk, w.sk);
     const json current = w.before ? *w.before : json::object();
-    if (spec.contains("ConditionExpression")) w.condition_ok = ex.condition(spec["ConditionExpression"], current);
+    if (spec.contains("ConditionExpression")) w.condition_ok = ex.condition(spec.at("ConditionExpression"), current);
     else if (kind == "ConditionCheck") throw Validation{"ConditionCheck without ConditionExpression"};
     if (kind == "Put") {
-      w.after = spec["Item"];
+      w.after = spec.at("Item");
     } else if (kind == "Update") {
       if (!spec.contains("UpdateExpression")) throw Unsupported{"UpdateItem without UpdateExpression"};
       json item = w.before ? *w.before : key;
-      ex.update(spec["UpdateExpression"], item);
+      ex.update(spec.at("UpdateExpression"), item);
       w.after = item;
     } else if (kind == "Delete") {
       w.after = std::nullopt;
@@ -280,7 +296,7 @@ SimTeamStore::Answer SimTeamStore::ddb(const std::string& op, const json& body, 
   };
   auto check_return_values = [&](const json& spec, std::initializer_list<const char*> allowed) {
     if (!spec.contains("ReturnValues")) return std::string("NONE");
-    std::string rv = spec["ReturnValues"];
+    std::string rv = spec.at("ReturnValues");
     for (const char* a : allowed)
       if (rv == a) return rv;
     throw Unsupported{"ReturnValues " + rv};
@@ -288,10 +304,11 @@ SimTeamStore::Answer SimTeamStore::ddb(const std::string& op, const json& body, 
 
   if (op == "GetItem") {
     table_of(body);
-    check_key(body["Key"]);
-    auto item = find_item(key_string(body["Key"], "pk"), key_string(body["Key"], "sk"));
+    const json& key = required(body, "Key");
+    check_key(key);
+    auto item = find_item(key_string(key, "pk"), key_string(key, "sk"));
     Units u;
-    u.read[partition(key_string(body["Key"], "pk"), key_string(body["Key"], "sk"))] = read_units(item ? ddb_item_size(*item) : 0, body.value("ConsistentRead", false));
+    u.read[partition(key_string(key, "pk"), key_string(key, "sk"))] = read_units(item ? ddb_item_size(*item) : 0, body.value("ConsistentRead", false));
     bool table_level;
     if (std::string r = admit(u, now, table_level); !r.empty()) return throttle(r, table_level);
     json out = json::object();
@@ -312,8 +329,8 @@ SimTeamStore::Answer SimTeamStore::ddb(const std::string& op, const json& body, 
     if (!body.value("ScanIndexForward", true)) std::reverse(matched.begin(), matched.end());
     size_t start = 0;
     if (body.contains("ExclusiveStartKey")) {
-      check_key(body["ExclusiveStartKey"]);
-      const std::string after = key_string(body["ExclusiveStartKey"], "sk");
+      check_key(body.at("ExclusiveStartKey"));
+      const std::string after = key_string(body.at("ExclusiveStartKey"), "sk");
       const bool forward = body.value("ScanIndexForward", true);
       auto sk_of = [&](size_t i) { return matched[i]->at("sk").at("S").get<std::string>(); };
       while (start < matched.size() && (forward ? sk_of(start) <= after : sk_of(start) >= after)) ++start;
@@ -357,7 +374,7 @@ SimTeamStore::Answer SimTeamStore::ddb(const std::string& op, const json& body, 
     return ok(out);
   }
   if (op == "TransactWriteItems") {
-    const json& items = body["TransactItems"];
+    const json& items = required(body, "TransactItems");
     if (!items.is_array() || items.empty() || items.size() > 100)
       throw Validation{"1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member "
                        "must have length less than or equal to 100"};
@@ -437,10 +454,10 @@ SimTeamStore::Answer SimTeamStore::ddb(const std::string& op, const json& body, 
     return ok(json::object());
   }
   // BatchWriteItem
-  const json& req = body["RequestItems"];
+  const json& req = required(body, "RequestItems");
   if (!req.is_object() || req.size() != 1 || !req.contains(config_.table))
     throw Validation{"Requested resource not found (RequestItems must name the table)"};
-  const json& list = req[config_.table];
+  const json& list = req.at(config_.table);
   if (!list.is_array() || list.empty() || list.size() > 25)
     throw Validation{"1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value "
                      "must satisfy constraint: [Member must have length less than or equal to 25]"};
