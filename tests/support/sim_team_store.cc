@@ -322,35 +322,43 @@ SimTeamStore::Answer SimTeamStore::ddb(const std::string& op, const json& body, 
     Expressions ex(names, values);
     auto kc = ex.key_condition(body.value("KeyConditionExpression", ""));
     ex.check_all_used();
-    std::vector<const json*> matched;
-    if (auto p = items_.find(kc.pk); p != items_.end())
-      for (const auto& [sk, item] : p->second)
-        if (Expressions::sk_matches(kc, sk)) matched.push_back(&item);
-    if (!body.value("ScanIndexForward", true)) std::reverse(matched.begin(), matched.end());
-    size_t start = 0;
+    const bool forward = body.value("ScanIndexForward", true);
+    const long limit = body.value("Limit", 0L);
+    std::optional<std::string> after;  // the previous page's last sort key
     if (body.contains("ExclusiveStartKey")) {
       check_key(body.at("ExclusiveStartKey"));
-      const std::string after = key_string(body.at("ExclusiveStartKey"), "sk");
-      const bool forward = body.value("ScanIndexForward", true);
-      auto sk_of = [&](size_t i) { return matched[i]->at("sk").at("S").get<std::string>(); };
-      while (start < matched.size() && (forward ? sk_of(start) <= after : sk_of(start) >= after)) ++start;
+      after = key_string(body.at("ExclusiveStartKey"), "sk");
     }
-    long limit = body.value("Limit", 0L);
     json items = json::array();
-    size_t bytes = 0, i = start;
-    for (; i < matched.size(); ++i) {
-      if (limit > 0 && static_cast<long>(items.size()) >= limit) break;
-      if (bytes >= kPageBytes) break;
-      bytes += ddb_item_size(*matched[i]);
-      items.push_back(*matched[i]);
-    }
+    size_t bytes = 0;
+    const json* last = nullptr;  // the last item of this page
+    bool more = false;           // another selected item follows it
+    // From the item after `after` in sort-key order (a seek, as DynamoDB's is), one page.
+    auto page = [&](auto it, auto end) {
+      for (; it != end; ++it) {
+        if (!Expressions::sk_matches(kc, it->first)) continue;
+        if ((limit > 0 && static_cast<long>(items.size()) >= limit) || bytes >= kPageBytes) {
+          more = true;
+          return;
+        }
+        bytes += ddb_item_size(it->second);
+        items.push_back(it->second);
+        last = &it->second;
+      }
+    };
+    static const std::map<std::string, json> kNone;
+    auto part = items_.find(kc.pk);
+    const auto& sks = part == items_.end() ? kNone : part->second;
+    if (forward)
+      page(after ? sks.upper_bound(*after) : sks.begin(), sks.end());
+    else
+      page(after ? std::make_reverse_iterator(sks.lower_bound(*after)) : sks.rbegin(), sks.rend());
     Units u;
     u.read[kc.pk] = read_units(bytes, body.value("ConsistentRead", false));
     bool table_level;
     if (std::string r = admit(u, now, table_level); !r.empty()) return throttle(r, table_level);
     json out = {{"Items", items}, {"Count", items.size()}, {"ScannedCount", items.size()}};
-    if (i < matched.size())
-      out["LastEvaluatedKey"] = {{"pk", matched[i - 1]->at("pk")}, {"sk", matched[i - 1]->at("sk")}};
+    if (more && last) out["LastEvaluatedKey"] = {{"pk", last->at("pk")}, {"sk", last->at("sk")}};
     return ok(out);
   }
   if (op == "PutItem" || op == "UpdateItem" || op == "DeleteItem") {

@@ -81,7 +81,6 @@ class SimTeamStore final : public aws::SimService {
   double latency_median_ms(const std::string& service, const aws::HttpRequest& request) const override;
   Answer answer(const std::string& service, const aws::HttpRequest& request, aws::TimePoint now) override;
 
-  const SimStoreConfig& config() const { return config_; }
   SimStoreStats stats() const;
   std::vector<std::string> unsupported() const;
   // Every value the attribute "st" took on each item, in order (set by any write), keyed "pk|sk".
