@@ -117,8 +117,8 @@ struct Reader {
       return many(*arr, "detail.findings", account);
     }
     return not_a_finding(source, "detail-type '" + type +
-                                     "' is not a finding event (expected 'GuardDuty Finding' or "
-                                     "'Security Hub Findings - Imported')");
+                                     "' is not a finding event (expected 'GuardDuty Finding', 'Security Hub Findings - Imported' "
+                                     "or 'Security Hub Findings - Custom Action')");
   }
 
   Status document(const json& doc) {

@@ -187,6 +187,31 @@ TEST(FindingsPublishedTest, SessionIssuerTypeAndArnMustAgree) {
   EXPECT_NE(target(judge(f), "arn:aws:iam::123456789012:role/tester"), nullptr);
 }
 
+// The Security Hub user guide's "Security Hub Findings - Custom Action" envelope (what a responder's
+// custom action sends) around the GuardDuty user guide's typical ASFF finding: the instance, with
+// the finding's account (193043430472), not the envelope's (111122223333). The finding's own
+// ProductArn has the same empty field as its resource ARN (arn:aws::securityhub:...), so it is not
+// recognised as GuardDuty's and the note says so.
+TEST(FindingsPublishedTest, SecurityHubCustomActionEvent) {
+  json doc = targets_of("awsdocs_securityhub_custom_action_event.json");
+  ASSERT_EQ(arns_of(doc), std::vector<std::string>{"arn:aws:ec2:us-east-1:193043430472:instance/i-0c10c2c7863d1a356"});
+  const json& t = doc["targets"][0];
+  EXPECT_EQ(t["finding_type"], "TTPs/Initial Access/UnauthorizedAccess:EC2-SSHBruteForce");
+  EXPECT_TRUE(has(t["note"], "the event came from account 111122223333, the finding is about account 193043430472"))
+      << t["note"];
+  EXPECT_TRUE(has(t["note"], "imported by product 'arn:aws::securityhub:us-east-1::product/aws/guardduty'")) << t["note"];
+  EXPECT_TRUE(doc["skipped"].empty()) << doc.dump(2);
+}
+
+// The same guide's "Security Hub Insight Results" event carries insight counts, not findings: exit 1,
+// naming the event types that are findings.
+TEST(FindingsPublishedTest, InsightResultsEventIsNotAFinding) {
+  CliRun r = containctl("--output json targets --finding " + finding_data("awsdocs_securityhub_insight_results_event.json"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("detail-type 'Security Hub Insight Results' is not a finding event"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("'Security Hub Findings - Custom Action'"), std::string::npos) << r.out;
+}
+
 // Some writers print absent members as null: ASFF written out with "Compliance": null (as in a
 // Security Hub walk-through of a GuardDuty finding) is a threat finding, not a control result.
 // Only a Compliance object with something in it marks a control check.
