@@ -30,7 +30,7 @@ struct StateArgs {
 };
 
 int run_init(GlobalOptions& g, const StateArgs& a) {
-  auto rt = Runtime::open(g, true);
+  auto rt = Runtime::open(g, true, RuntimeOptions{.team_store_being_made = true});
   if (!rt.ok()) return report_error(g, rt.error());
   StateSettings st = (*rt)->settings().state;
   if (st.region.empty()) st.region = (*rt)->session().region();
@@ -43,6 +43,7 @@ int run_init(GlobalOptions& g, const StateArgs& a) {
     steps.push_back({{"what", s.what}, {"result", s.result}});
     text << "  " << s.what << ": " << s.result << "\n";
   }
+  (*rt)->start_team_audit();
   (*rt)->audit("state_init", {{"table", st.table}, {"bucket", st.bucket}, {"region", st.region},
                               {"object_lock", a.object_lock}});
   print_result(g, {{"table", st.table}, {"bucket", st.bucket}, {"region", st.region}, {"steps", steps}}, text.str());

@@ -40,15 +40,18 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const GlobalOptions& g, bool need
       self->audit("aws_call", f);
     });
   }
-  if (rt->settings_.state.backend == "aws") {
-    aws::ClientConfig config = rt->session_->base_config();
-    config.observer = nullptr;  // its own calls are not audit events
-    const StateSettings& st = rt->settings_.state;
-    rt->team_audit_ = std::make_unique<TeamAuditLog>(std::make_shared<aws::AwsClient>(config),
-                                                     st.region.empty() ? rt->session_->region() : st.region, st.table,
-                                                     st.bucket, *rt->clock_);
-  }
+  if (!options.team_store_being_made) rt->start_team_audit();
   return rt;
+}
+
+void Runtime::start_team_audit() {
+  if (settings_.state.backend != "aws" || team_audit_) return;
+  aws::ClientConfig config = session_->base_config();
+  config.observer = nullptr;  // its own calls are not audit events
+  const StateSettings& st = settings_.state;
+  team_audit_ = std::make_unique<TeamAuditLog>(std::make_shared<aws::AwsClient>(config),
+                                               st.region.empty() ? session_->region() : st.region, st.table, st.bucket,
+                                               *clock_);
 }
 
 Runtime::~Runtime() {

@@ -21,6 +21,9 @@ struct RuntimeOptions {
   // Recovery commands (rollback): a torn last audit record is quarantined (and that recorded)
   // instead of stopping the command.
   bool repair_torn_audit = false;
+  // `state init`: the team store does not exist yet, so its audit log starts (start_team_audit)
+  // once the store is made; the calls that make it are in the local audit log.
+  bool team_store_being_made = false;
 };
 
 class Runtime {
@@ -38,6 +41,8 @@ class Runtime {
 
   // The team store's audit log (aws backend), or null.
   TeamAuditLog* team_audit() { return team_audit_.get(); }
+  // Starts the team store's audit log (aws backend); open() does unless team_store_being_made.
+  void start_team_audit();
   // Appends to the audit log (and to the team store's, aws backend); the run id of the current run
   // (if any) is added. A failure to write the local log is reported on stderr and remembered:
   // audit_health() then fails, and apply stops before its next mutating call (the log fails closed).

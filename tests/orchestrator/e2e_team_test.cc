@@ -179,6 +179,19 @@ TEST_F(E2eTeamTest, StateInitCreatesTableAndBucketAndIsIdempotent) {
   EXPECT_EQ(store.at("checkpoints"), json::object()) << store.dump();
 }
 
+// The calls that make the store cannot be recorded in it: they go to the local log only, and the
+// team chain starts with the init itself (they were each an "could not record" error before).
+TEST_F(E2eTeamTest, StateInitAuditsIntoTheStoreOnlyOnceItExists) {
+  seed(1);
+  write_team_settings();
+  Proc p = as("a", {"state", "init"});
+  ASSERT_EQ(p.code, 0) << p.all();
+  EXPECT_EQ(p.err.find("could not record"), std::string::npos) << p.err;
+  json v = as_json("b", {"audit", "verify"});
+  EXPECT_EQ(v["ok"], true) << v.dump();
+  EXPECT_EQ(v["records"], 1) << v.dump();
+}
+
 TEST_F(E2eTeamTest, BadTeamSettingsAreRefusedBeforeAnyCall) {
   seed(1);
   json s = team_settings();
