@@ -12,7 +12,8 @@ GuardDuty EventBridge event about a freshly seeded instance:
                  (and to CreateSecurityGroup, the call both make), timestamped by a
                  proxy in front of moto that also counts the calls made before it
 containctl runs as it would deploy: settings from S3 (read at init), the team store (state init
-done before), gate mode auto. Prints a table (medians and all samples) in milliseconds.
+done before), gate mode auto. Prints a table (medians and all samples) in milliseconds, and a
+second with what sizes the function: event -> response, and the process's peak RSS and CPU time.
 Nothing here is a test: no figure fails anything.
 """
 import argparse
@@ -57,6 +58,7 @@ class RuntimeApi(http.server.ThreadingHTTPServer):
         self.first_next = None
         self.handed = {}
         self.outcomes = {}
+        self.answered = {}
         self.done = threading.Event()
         self.cv = threading.Condition()
 
@@ -96,6 +98,8 @@ class RuntimeHandler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
         parts = self.path.split("/")
         with self.server.cv:
+            if parts[-1] in ("response", "error"):
+                self.server.answered[parts[-2]] = Clock.now()
             self.server.outcomes[parts[-2] if parts[-1] in ("response", "error") else "init"] = (parts[-1], body)
             self.server.cv.notify_all()
         self.reply(202)
@@ -171,11 +175,17 @@ def one_run(cmd, env, iid, n, proxy):
     proxy.mutations.clear()
     proxy.calls.clear()
     t0 = Clock.now()
-    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    errf = tempfile.TemporaryFile()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=errf)
     with api.cv:
         api.cv.wait_for(lambda: rid in api.outcomes, timeout=120)
     api.done.set()
-    _, err = p.communicate(timeout=60)
+    # wait4 gives the process's own peak RSS and CPU time (what Lambda's REPORT line calls
+    # "Max Memory Used" is the sandbox's, a little more; CPU time is what a small memory size slows).
+    _, _, ru = os.wait4(p.pid, 0)
+    p.returncode = 0
+    errf.seek(0)
+    err = errf.read()
     api.shutdown()
     kind, body = api.outcomes.get(rid, ("none", b""))
     if kind != "response":
@@ -185,7 +195,8 @@ def one_run(cmd, env, iid, n, proxy):
     sg = next((t for t, op in proxy.mutations if t >= t_ev and op == "CreateSecurityGroup"), None)
     before = [svc for t, svc in proxy.calls if t_ev <= t < (first[0] or 0)]
     ms = lambda t: (t - t_ev) * 1000 if t else float("nan")
-    return {"cold": (api.first_next - t0) * 1000, "first": ms(first[0]), "first_op": first[1], "sg": ms(sg),
+    return {"cold": (api.first_next - t0) * 1000, "first": ms(first[0]), "total": ms(api.answered[rid]),
+            "rss_mb": ru.ru_maxrss / 1024.0, "cpu_ms": (ru.ru_utime + ru.ru_stime) * 1000, "first_op": first[1], "sg": ms(sg),
             "calls_before": len(before), "by_service": {k: before.count(k) for k in sorted(set(before))}}
 
 
@@ -249,6 +260,14 @@ def main():
             print("| %s | %.0f (%s) | %.0f (%s) | %s | %.0f (%s) | %d %s |" % (
                 name, med(r, "cold"), each(r, "cold"), med(r, "first"), each(r, "first"), r[0]["first_op"],
                 med(r, "sg"), each(r, "sg"), r[0]["calls_before"], json.dumps(r[0]["by_service"])))
+        # What sizes the function (issue 17): the whole invocation, its peak memory and CPU time.
+        print()
+        print("| function | event -> response (ms), median (max) | peak RSS (MiB), max | CPU time, process life (ms), median (max) |")
+        print("|---|---|---|---|")
+        for name, r in rows.items():
+            print("| %s | %.0f (%.0f) | %.1f | %.0f (%.0f) |" % (
+                name, med(r, "total"), max(x["total"] for x in r), max(x["rss_mb"] for x in r),
+                med(r, "cpu_ms"), max(x["cpu_ms"] for x in r)))
     finally:
         moto.terminate()
         moto.wait()
