@@ -66,6 +66,19 @@ Result<UrlView> split_url(std::string_view text) {
     has_port = true;
   }
   if (host.empty()) return bad("empty host");
+  // Only what a DNS name, an IPv4 address or an IPv6 literal holds: anything else (a second ':',
+  // '%', '\\', brackets) makes the signed Host header name a host curl would not connect to.
+  if (host.front() == '[') {
+    std::string_view inner = host.substr(1, host.size() - 2);
+    if (inner.empty() || !std::all_of(inner.begin(), inner.end(), [](unsigned char c) {
+          return std::isxdigit(c) || c == ':' || c == '.';
+        }))
+      return bad("bad IPv6 literal (hex digits, ':' and '.' only)");
+  } else if (!std::all_of(host.begin(), host.end(), [](unsigned char c) {
+               return std::isalnum(c) || c == '-' || c == '.' || c == '_';
+             })) {
+    return bad("the host may hold only letters, digits, '-', '.' and '_' (or be a bracketed IPv6 literal)");
+  }
   if (has_port) {
     if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit))
       return bad("bad port '" + std::string(port.substr(0, 8)) + "'");

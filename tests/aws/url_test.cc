@@ -46,6 +46,29 @@ TEST(Url, MalformedUrlsNameTheProblemWithoutEchoingTheUrl) {
   }
 }
 
+// Found by fuzz_url: "https://a.example:80:443/" split at the last ':' gave host "a.example:80",
+// so the signed Host header named a host and port curl would not connect to, and the printed
+// origin did not parse back. A host is a DNS name or IPv4 address, or a bracketed IPv6 literal.
+TEST(Url, AHostHoldsOnlyHostCharacters) {
+  for (const char* url : {"https://a.example:80:443/", "https://iamm:65536istUsers:0443/p", "http://a:b/",
+                          "https://a.example:/", "https://a<b>.example/", "https://a%2fb.example/",
+                          "https://a\\b.example/", "https://a[b]/", "https://[::1]]/", "https://[]/",
+                          "https://[::1%eth0]/", "https://[g::1]/"}) {
+    auto u = parse_url(url);
+    EXPECT_FALSE(u.ok()) << url << " parsed as host " << (u.ok() ? u->host : "");
+    if (!u.ok()) EXPECT_EQ(u.error().code, "MalformedURL") << url;
+  }
+  for (const char* url : {"https://iam.amazonaws.com/", "http://127.0.0.1:5000/", "https://my_bucket.s3.amazonaws.com/",
+                          "http://[::1]:5000/", "http://[2001:db8::7]/", "http://[::ffff:127.0.0.1]/",
+                          "https://s3-fips.us-gov-west-1.amazonaws.com/"}) {
+    auto u = parse_url(url);
+    ASSERT_TRUE(u.ok()) << url << ": " << u.error().message;
+    auto again = parse_url(u->origin());
+    ASSERT_TRUE(again.ok()) << u->origin();
+    EXPECT_EQ(again->host_header(), u->host_header());
+  }
+}
+
 // SigV4 is defined over the path as given, and the suites write raw paths ("/example space/").
 TEST(Url, AcceptsALiteralSpaceInThePathOnly) {
   auto u = split_url("https://example.amazonaws.com/example space/?a=b c");
