@@ -4,6 +4,7 @@
 
 #include "actions/ec2_isolate_util.h"
 #include "actions/iam_common.h"
+#include "aws/idempotency.h"
 #include "aws/sigv4.h"
 
 namespace containctl::actions::ec2 {
@@ -198,12 +199,6 @@ Result<json> nacl_capture(Context& ctx, const Step& step) {
   return json{{"subnets", out}};
 }
 
-// The idempotency token of the run's hard-cut ACL for this instance: a resumed or retried
-// CreateNetworkAcl returns the ACL the first request made instead of making a second one.
-std::string nacl_token(const Context& ctx, const Step& step) {
-  return "containctl-" + ctx.run_id + "-" + step.args["instance_id"].get<std::string>();
-}
-
 // The run's hard-cut ACL: the id apply got in this process; otherwise (a restarted process) the
 // ACL tagged for this instance and run. Returns the id and whether it has any allow entry.
 Result<std::pair<std::string, bool>> find_cut_acl(Context& ctx, const Step& step) {
@@ -300,6 +295,13 @@ Status nacl_verify_rollback(Context& ctx, const Step& step, const json& before) 
 }
 
 }  // namespace
+
+// The idempotency token of the run's hard-cut ACL for this instance, the same in every attempt
+// and every process: a retried (lost answer) or resumed CreateNetworkAcl returns the ACL the first
+// request made instead of making a second one.
+std::string nacl_token(const Context& ctx, const Step& step) {
+  return aws::ec2_client_token({ctx.run_id, step.id, step.args.value("instance_id", "")});
+}
 
 StepOps conntrack_ops() {
   return {conntrack_capture, conntrack_apply, conntrack_verify, without_options(conntrack_rollback), conntrack_verify_rollback};

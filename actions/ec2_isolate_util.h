@@ -107,6 +107,9 @@ StepOps isolate_network_ops();     // ec2_isolate_network.cc
 StepOps conntrack_ops();           // ec2_isolate_options.cc
 StepOps role_sessions_ops();
 StepOps nacl_ops();
+// CreateNetworkAcl's ClientToken for a nacl-hard-cut step: derived from the run, the step and the
+// instance (aws::ec2_client_token), so every attempt and every resumed process sends the same one.
+std::string nacl_token(const Context& ctx, const Step& step);
 
 // False (with the reason) for interfaces whose groups the account cannot change: requester-managed
 // ones and service-managed types (Lambda, NAT gateway, endpoints...). ec2_isolate_discover.cc.

@@ -13,6 +13,7 @@
 #include "actions/iam_common.h"
 #include "actions/iam_rotate_keys_steps.h"
 #include "actions/secret_delivery.h"
+#include "aws/idempotency.h"
 
 namespace containctl::actions::rotate {
 
@@ -69,7 +70,7 @@ Status delivery_free(Context& ctx, const Delivery& d) {
   return Ok{};
 }
 
-Status deliver(Context& ctx, const Delivery& d, const std::string& user, const std::string& key_id,
+Status deliver(Context& ctx, const Step& step, const Delivery& d, const std::string& user, const std::string& key_id,
                std::string& secret) {
   std::string content = json{{"UserName", user}, {"AccessKeyId", key_id}, {"SecretAccessKey", secret}}.dump();
   iam::wipe(secret);
@@ -78,7 +79,11 @@ Status deliver(Context& ctx, const Delivery& d, const std::string& user, const s
     content += "\n";
     st = iam::write_new_secret_file(d.path, content);
   } else {
-    auto arn = iam::create_secret(ctx, d.region, d.name, iam::secret_description(user, key_id, ctx.run_id), content);
+    // One token per run, step and destination: CreateSecret is retried after a lost answer (and
+    // re-sent by a resumed step) with it, and Secrets Manager returns the version already stored.
+    const std::string token = aws::uuid_token({ctx.run_id, step.id, user, d.region, d.name});
+    auto arn = iam::create_secret(ctx, d.region, d.name, iam::secret_description(user, key_id, ctx.run_id), content,
+                                  token);
     if (!arn.ok()) st = arn.error();
   }
   iam::wipe(content);
@@ -206,7 +211,7 @@ Result<json> create_new_key(Context& ctx, const Step& step, const RotateArgs& a,
   // the lost answer held.
   CC_ASSIGN(std::string orphans, remove_orphan_keys(ctx, user, known, id));
   if (!orphans.empty()) spdlog::warn("iam-rotate-keys: user {}: {}", user, orphans);
-  Status st = deliver(ctx, delivery, user, id, secret);  // wipes `secret`
+  Status st = deliver(ctx, step, delivery, user, id, secret);  // wipes `secret`
   if (!st.ok()) {
     // An undelivered key is useless and a risk: remove it, then report why delivery failed.
     Status cleanup = delete_key(ctx, user, id);

@@ -171,12 +171,10 @@ Result<json> describe_secret(Context& ctx, const std::string& region, const std:
 }
 
 Result<std::string> create_secret(Context& ctx, const std::string& region, const std::string& name,
-                                  const std::string& description, const std::string& secret_string) {
-  // The idempotency token the SDKs fill in: a retry of a request Secrets Manager already processed
-  // (answer lost) finds the same version instead of failing with ResourceExistsException.
-  const std::string t = random_hex(16);
-  const std::string token = t.substr(0, 8) + "-" + t.substr(8, 4) + "-" + t.substr(12, 4) + "-" + t.substr(16, 4) +
-                            "-" + t.substr(20, 12);
+                                  const std::string& description, const std::string& secret_string,
+                                  const std::string& token) {
+  if (token.size() < 32 || token.size() > 64)
+    return Error::internal("CreateSecret's ClientRequestToken must be 32-64 characters");
   json body = {{"Name", name},
                {"ClientRequestToken", token},
                {"Description", description},

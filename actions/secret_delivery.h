@@ -38,9 +38,12 @@ Result<std::string> default_password_path(const Options& options, const std::str
 std::string secret_description(const std::string& user, const std::string& key_id, const std::string& run_id);
 // {"exists": bool, "description": "...", "arn": "..."}
 Result<json> describe_secret(Context& ctx, const std::string& region, const std::string& name);
-// Returns the secret's ARN.
+// Returns the secret's ARN. `token` is the ClientRequestToken (32-64 characters), derived from the
+// run and step (aws::uuid_token), never random: the client's retry after a lost answer, and a
+// resumed step, re-send it, and Secrets Manager answers with the version the first request stored.
 Result<std::string> create_secret(Context& ctx, const std::string& region, const std::string& name,
-                                  const std::string& description, const std::string& secret_string);
+                                  const std::string& description, const std::string& secret_string,
+                                  const std::string& token);
 // Deletes immediately (no recovery window): the key it held is deleted too. Missing counts as done.
 Status delete_secret(Context& ctx, const std::string& region, const std::string& name);
 

@@ -57,7 +57,10 @@ struct ClientConfig {
 // refused, TLS handshake: see certainly_not_processed). After a timeout, a connection lost after
 // sending, a 5xx or an unreadable 2xx it is NOT retried, and the error has outcome_unknown set and
 // says so: the caller reads back (ListAccessKeys, GetLoginProfile, DescribeSecurityGroups by name)
-// before it tries again. Calls that carry a ClientToken are idempotent and keep the default.
+// before it tries again. Calls that carry an idempotency token (EC2 ClientToken, Secrets Manager
+// ClientRequestToken) are idempotent and keep the default: every attempt re-sends the same
+// request, and the token is derived from the run and step (aws/idempotency.h), never random, so
+// AWS answers a retry with what the first request made (or IdempotentParameterMismatch).
 struct CallOptions {
   bool idempotent = true;
 };

@@ -226,7 +226,7 @@ class ProbeTransport final : public aws::HttpTransport {
       int seen = ++seen_[action];
       if (lose_action_ == action && seen == lose_nth_) {
         // The server processes the request; its answer never arrives (a timeout after the fact).
-        auto r = inner_->send(request);
+        auto r = forward(request, action);
         (void)r;
         return Error{ErrorKind::kTimeout, "OperationTimedOut", "injected by the test: response lost"};
       }
@@ -237,8 +237,16 @@ class ProbeTransport final : public aws::HttpTransport {
                  "</Error></Errors><RequestID>test</RequestID></Response>";
         return r;
       }
+      if (honour_client_tokens_) return forward(request, action);
     }
     return inner_->send(request);
+  }
+  // EC2's idempotency, which moto lacks (it ignores ClientToken): a request whose ClientToken was
+  // seen before gets the first request's answer, or IdempotentParameterMismatch when its
+  // parameters differ ("Ensuring idempotency", Amazon EC2 Developer Guide), and changes nothing.
+  void honour_client_tokens() {
+    std::lock_guard l(mu_);
+    honour_client_tokens_ = true;
   }
   void fail(const std::string& action, int nth) {
     std::lock_guard l(mu_);
@@ -264,6 +272,16 @@ class ProbeTransport final : public aws::HttpTransport {
     std::lock_guard l(mu_);
     return bodies_;
   }
+  static std::string param_of(const std::string& body, const std::string& name) {
+    const std::string key = name + "=";
+    for (size_t at = 0; at < body.size();) {
+      size_t end = body.find('&', at);
+      if (end == std::string::npos) end = body.size();
+      if (body.compare(at, key.size(), key) == 0) return body.substr(at + key.size(), end - at - key.size());
+      at = end + 1;
+    }
+    return "";
+  }
   static std::string action_of(const std::string& body) {
     auto p = body.find("Action=");
     if (p == std::string::npos) return "";
@@ -272,7 +290,34 @@ class ProbeTransport final : public aws::HttpTransport {
   }
 
  private:
+  // Sends to moto, or answers from the token memo (honour_client_tokens). Called under mu_.
+  Result<aws::HttpResponse> forward(const aws::HttpRequest& request, const std::string& action) {
+    const std::string token = honour_client_tokens_ ? param_of(request.body, "ClientToken") : "";
+    if (token.empty()) return inner_->send(request);
+    // Signed bodies differ by nothing but the parameters: compare them without the token.
+    const auto [it, fresh] = by_token_.try_emplace(action + "/" + token);
+    if (!fresh) {
+      if (it->second.first != request.body) {
+        aws::HttpResponse r;
+        r.status = 400;
+        r.body = "<Response><Errors><Error><Code>IdempotentParameterMismatch</Code><Message>token reused with other "
+                 "parameters</Message></Error></Errors><RequestID>test</RequestID></Response>";
+        return r;
+      }
+      return it->second.second;
+    }
+    auto r = inner_->send(request);
+    if (r.ok() && r->status / 100 == 2) {
+      it->second = {request.body, *r};
+    } else {
+      by_token_.erase(it);
+    }
+    return r;
+  }
+
   std::shared_ptr<aws::HttpTransport> inner_;
+  bool honour_client_tokens_ = false;
+  std::map<std::string, std::pair<std::string, aws::HttpResponse>> by_token_;  // action/token -> body, answer
   std::mutex mu_;
   std::vector<std::string> calls_;
   std::vector<std::string> bodies_;

@@ -12,6 +12,12 @@ class Ec2Robustness : public ::testing::Test {
   void SetUp() override {
     moto().reset();
     client_ = probed_client(moto(), probe_);
+    // The product's retry policy (moto's test client makes one attempt): a lost answer is retried
+    // only when the call is safe to repeat, so these tests see what the retry layer really does.
+    aws::ClientConfig cfg = client_->config();
+    cfg.retry = aws::RetryPolicy{};
+    cfg.jitter = [] { return 0.0; };
+    client_ = std::make_unique<aws::AwsClient>(cfg);
     world_.init(*client_);
     family_ = make_ec2_isolate();
     id_ = world_.launch({world_.group("web")});
@@ -60,6 +66,63 @@ TEST_F(Ec2Robustness, LostCreateSecurityGroupAnswerIsReadBackNotRetried) {
   ASSERT_TRUE(st.ok()) << st.error().describe();
   EXPECT_EQ(read_state(*client_, id_), original_);
   EXPECT_TRUE(family_groups(*client_).empty());  // no orphan group
+}
+
+// CreateNetworkAcl carries a ClientToken: when its answer is lost, the client retries with the
+// same token, and EC2 (emulated: moto ignores the token) answers with the ACL the first request
+// made. One ACL exists, the instance's subnet is on it, and rollback leaves none behind.
+TEST_F(Ec2Robustness, LostCreateNetworkAclAnswerIsRetriedWithTheSameClientToken) {
+  options_.values = {{"ec2.nacl_hard_cut", "true"}};
+  probe_->honour_client_tokens();
+  Context ctx = context();
+  TargetPlan p = plan(ctx);
+  probe_->lose_response("CreateNetworkAcl", 1);
+  std::vector<Applied> done;
+  Status st = execute(*family_, ctx, p, done);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  std::vector<std::string> tokens;
+  for (const auto& b : probe_->bodies())
+    if (ProbeTransport::action_of(b) == "CreateNetworkAcl") tokens.push_back(ProbeTransport::param_of(b, "ClientToken"));
+  ASSERT_EQ(tokens.size(), 2u) << "one lost answer, one retry";
+  EXPECT_EQ(tokens[1], tokens[0]) << "the retry must re-send the same token";
+  EXPECT_LE(tokens[0].size(), 64u) << tokens[0];  // EC2's limit
+  EXPECT_TRUE(tokens[0].starts_with("containctl-")) << tokens[0];
+  auto hard_cut_acls = [&] {
+    aws::Params f;
+    ec2::add_filter(f, 1, std::string("tag:") + ec2::kTagPurpose, {"hard-cut"});
+    return items(q(*client_, "ec2", "DescribeNetworkAcls", f).root(), "networkAclSet").size();
+  };
+  EXPECT_EQ(hard_cut_acls(), 1u) << "the retry made a second ACL";
+  st = roll_back(*family_, ctx, done);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  EXPECT_EQ(read_state(*client_, id_), original_);
+  EXPECT_EQ(hard_cut_acls(), 0u);
+}
+
+// The token names the request (run, step, instance), not the attempt: a resumed run re-sends the
+// same one; another run, or another instance, sends another.
+TEST_F(Ec2Robustness, CreateNetworkAclTokenIsTheSameForTheSameStepOfTheSameRun) {
+  options_.values = {{"ec2.nacl_hard_cut", "true"}};
+  auto token_of = [&](const std::string& run_id, const Target& target) -> std::string {
+    Context ctx{*client_, target, "us-east-1", run_id, caller_, options_, {}, clock_};
+    auto d = family_->discover(ctx);
+    if (!d.ok()) return d.error().describe();
+    auto p = family_->plan(ctx, *d);
+    if (!p.ok()) return p.error().describe();
+    for (const Step& s : p->steps)
+      if (s.id == "nacl-hard-cut") return ec2::nacl_token(ctx, s);
+    return "no nacl-hard-cut step";
+  };
+  const Target other = world_.target(world_.launch({world_.group("db")}));
+  const std::string first = token_of("run-rob-1", target_);
+  EXPECT_TRUE(first.starts_with("containctl-")) << first;
+  EXPECT_LE(first.size(), 64u);
+  EXPECT_EQ(token_of("run-rob-1", target_), first);
+  EXPECT_NE(token_of("run-rob-2", target_), first);
+  EXPECT_NE(token_of("run-rob-1", other), first);
+  // Bounded whatever the run id's length (EC2 takes at most 64 ASCII characters).
+  const std::string long_run = token_of("run-" + std::string(80, 'x'), target_);
+  EXPECT_LE(long_run.size(), 64u) << long_run;
 }
 
 TEST_F(Ec2Robustness, LostCreateSnapshotsAnswerStartsNoSecondSetOfSnapshots) {

@@ -31,13 +31,18 @@ class IamRetryTest : public ::testing::Test {
     fake_ = std::make_shared<testing::FakeTransport>();
     fake_->set_handler([this](const aws::HttpRequest& req) -> Result<aws::HttpResponse> {
       auto answer = real_->send(req);
-      if (req.body.find("Action=" + lose_answer_of_) != std::string::npos && losses_left_ > 0) {
+      const bool target = !lose_answer_of_.empty() && req.header("X-Amz-Target").ends_with("." + lose_answer_of_);
+      if ((req.body.find("Action=" + lose_answer_of_) != std::string::npos || target) && losses_left_ > 0) {
         --losses_left_;
         return Error{ErrorKind::kNetwork, "NetworkError", "Operation timed out after 30000 milliseconds"};
       }
       return answer;
     });
     cfg.transport = fake_;
+    // The product's retry policy (moto's test client makes one attempt): a lost answer is retried
+    // only when the call is safe to repeat, so these tests see what the retry layer really does.
+    cfg.retry = aws::RetryPolicy{};
+    cfg.jitter = [] { return 0.0; };
     client_ = std::make_unique<aws::AwsClient>(cfg);
     dir_ = temp_dir();
   }
@@ -51,6 +56,14 @@ class IamRetryTest : public ::testing::Test {
     std::vector<std::string> out;
     for (const auto& r : fake_->requests())
       if (r.body.find("Action=" + action + "&") != std::string::npos) out.push_back(r.body);
+    return out;
+  }
+
+  // Bodies of the JSON-protocol requests for `target` ("secretsmanager.CreateSecret").
+  std::vector<json> json_sent(const std::string& target) {
+    std::vector<json> out;
+    for (const auto& r : fake_->requests())
+      if (r.header("X-Amz-Target") == target) out.push_back(json::parse(r.body));
     return out;
   }
 
@@ -77,18 +90,12 @@ TEST_F(IamRetryTest, CreateAccessKeyAnswerLostLeavesNoKeyWithoutItsSecret) {
 
   lose_answers("CreateAccessKey", 1);
   auto applied = apply_all(*family, c, *plan);
-  EXPECT_GE(sent("CreateAccessKey").size(), 1u);
-  // Every key besides the old one is the delivered one: its id is in the delivery file.
-  const json keys = user_state(*setup_, "svc")["keys"];
-  for (const auto& [id, status] : keys.items()) {
-    if (id == old) continue;
-    EXPECT_TRUE(iam::file_mentions(dir_ + "/new-key.json", id)) << "key " << id << " exists but nobody holds its secret";
-  }
-  if (applied.ok()) {
-    EXPECT_EQ(keys.size(), 2u) << keys.dump();
-  } else {
-    EXPECT_EQ(keys.size(), 1u) << keys.dump();
-  }
+  // Not resent blindly (a second key would be made): read back, the orphan deleted, the step failed.
+  EXPECT_EQ(sent("CreateAccessKey").size(), 1u);
+  ASSERT_FALSE(applied.ok());
+  EXPECT_NE(applied.error().message.find("were deleted"), std::string::npos) << applied.error().message;
+  EXPECT_EQ(user_state(*setup_, "svc")["keys"], json({{old, "Active"}})) << "no key nobody holds the secret of";
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/new-key.json"));
 }
 
 TEST_F(IamRetryTest, EveryCreateAccessKeyAnswerLostFailsCleanlyNamingWhatWasDeleted) {
@@ -174,6 +181,66 @@ TEST_F(IamRetryTest, CreateLoginProfileThatReallyFailedRemovesTheFile) {
   EXPECT_NE(st.error().message.find("PasswordPolicyViolation"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/pw.json"));
   EXPECT_TRUE(sent("UpdateLoginProfile").empty());
+}
+
+// CreateSecret carries a ClientRequestToken: when its answer is lost after Secrets Manager stored
+// the secret, the client retries with the same token, so it finds the stored version instead of
+// failing with ResourceExistsException (and the new key is still delivered).
+TEST_F(IamRetryTest, CreateSecretAnswerLostIsRetriedWithTheSameClientRequestToken) {
+  iam_ok(*setup_, "CreateUser", {{"UserName", "svc"}});
+  create_key(*setup_, "svc");
+  opts_.values["iam.secret_manager_name"] = "containctl/svc-key";
+  auto family = make_iam_rotate_keys();
+  Target t = *parse_target_arn("arn:aws:iam::123456789012:user/svc");
+  Context c{*client_, t, "us-east-1", "run-retry-5", caller_, opts_, {}, clock_};
+  auto plan = plan_for(*family, c);
+  ASSERT_TRUE(plan.ok()) << plan.error().describe();
+
+  lose_answers("CreateSecret", 1);
+  auto applied = apply_all(*family, c, *plan);
+  ASSERT_TRUE(applied.ok()) << applied.error().describe();
+  const std::vector<json> creates = json_sent("secretsmanager.CreateSecret");
+  ASSERT_EQ(creates.size(), 2u) << "one lost answer, one retry";
+  ASSERT_TRUE(creates[0].contains("ClientRequestToken"));
+  const std::string token = creates[0]["ClientRequestToken"];
+  EXPECT_EQ(token.size(), 36u) << token;  // UUID-shaped, within CreateSecret's 32-64
+  EXPECT_EQ(creates[1]["ClientRequestToken"], token) << "the retry must re-send the same token";
+  EXPECT_EQ(sent("CreateAccessKey").size(), 1u);
+  auto value = setup_->json("secretsmanager", "us-east-1", "secretsmanager", "GetSecretValue",
+                            {{"SecretId", "containctl/svc-key"}});
+  ASSERT_TRUE(value.ok()) << value.error().describe();
+  EXPECT_EQ(json::parse((*value)["SecretString"].get<std::string>())["AccessKeyId"],
+            (*applied)[0].applied["new_access_key_id"]);
+  EXPECT_EQ((*value)["VersionId"], token) << "the stored version is the first request's";
+}
+
+// The token names the request (run, step, user, destination), not the attempt: the same step
+// applied again in the same run (a resumed apply) sends the same token, another run another one.
+// A random token per call would let a re-sent request store a second version.
+TEST_F(IamRetryTest, CreateSecretTokenIsTheSameForTheSameStepOfTheSameRun) {
+  iam_ok(*setup_, "CreateUser", {{"UserName", "svc"}});
+  create_key(*setup_, "svc");
+  opts_.values["iam.secret_manager_name"] = "containctl/svc-key";
+  auto family = make_iam_rotate_keys();
+  Target t = *parse_target_arn("arn:aws:iam::123456789012:user/svc");
+  auto token_of_run = [&](const std::string& run_id) -> std::string {
+    Context c{*client_, t, "us-east-1", run_id, caller_, opts_, {}, clock_};
+    auto plan = plan_for(*family, c);
+    if (!plan.ok()) return "plan: " + plan.error().describe();
+    auto applied = apply_all(*family, c, *plan);
+    if (!applied.ok()) return "apply: " + applied.error().describe();
+    const std::string token = json_sent("secretsmanager.CreateSecret").back().value("ClientRequestToken", "");
+    auto back = rollback_all(*family, c, *applied, {});  // deletes the secret and the new key
+    if (!back.ok()) return "rollback: " + back.error().describe();
+    return token;
+  };
+  const std::string first = token_of_run("run-retry-6");
+  const std::string again = token_of_run("run-retry-6");
+  const std::string other = token_of_run("run-retry-7");
+  EXPECT_EQ(first.size(), 36u) << first;
+  EXPECT_EQ(again, first) << "the same step of the same run must send the same token";
+  EXPECT_NE(other, first) << "another run must not reuse the token";
+  EXPECT_EQ(json_sent("secretsmanager.CreateSecret").size(), 3u);
 }
 
 }  // namespace
