@@ -237,14 +237,15 @@ Result<json> discover_instance(Context& ctx) {
   }
   if (!assoc.is_null()) {
     round3.push_back([&]() -> Status {
-      // The profile's name is the last element of its ARN (instance-profile/[PATH/]NAME), whatever
-      // path it was created under; the ARN is validated by aws::Arn before it is read.
-      auto arn = aws::parse_arn(assoc["arn"].get<std::string>());
-      if (!arn.ok() || arn->service != "iam" || !arn->resource.starts_with("instance-profile/") ||
-          arn->resource.back() == '/')
-        return Error::internal("EC2 returned instance profile ARN '" + assoc["arn"].get<std::string>() +
-                               "', which is not an IAM instance profile ARN");
-      const std::string name = arn->resource.substr(arn->resource.rfind('/') + 1);
+      // The profile's name, whatever path it was created under (instance-profile/[PATH/]NAME),
+      // as aws::Arn parses and validates it.
+      const std::string text_arn = assoc.value("arn", "");
+      auto arn = aws::parse_arn(text_arn);
+      if (!arn.ok() || arn->kind != aws::ArnKind::kIamInstanceProfile)
+        return Error::internal("EC2 returned instance profile ARN '" + text_arn +
+                               "', which is not an IAM instance profile ARN" +
+                               (arn.ok() ? "" : " (" + arn.error().message + ")"));
+      const std::string name = arn->name;
       json profile = assoc;
       profile["name"] = name;
       profile["roles"] = json::array();

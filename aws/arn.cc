@@ -45,13 +45,13 @@ Status check_iam_account(std::string_view text, const Arn& a) {
   return Ok{};
 }
 
-// user/[PATH/]NAME or role/[PATH/]NAME
-Status parse_iam_principal(std::string_view text, std::string_view res, Arn& a) {
+// user/[PATH/]NAME, role/[PATH/]NAME or instance-profile/[PATH/]NAME
+Status parse_iam_path_name(std::string_view text, std::string_view res, Arn& a) {
   size_t first = res.find('/');
   size_t last = res.rfind('/');
   a.path = std::string(res.substr(first, last - first + 1));
   a.name = std::string(res.substr(last + 1));
-  std::string what = a.kind == ArnKind::kIamUser ? "user" : "role";
+  std::string what = a.kind == ArnKind::kIamUser ? "user" : a.kind == ArnKind::kIamRole ? "role" : "instance profile";
   if (!valid_iam_path(a.path))
     return bad(text, "IAM path '" + a.path + "' is not valid (expected / or /a/b/ of printable characters)");
   if (!valid_iam_name(a.name))
@@ -148,7 +148,11 @@ Result<Arn> parse_arn(std::string_view text) {
   if (a.service == "iam" && (res.starts_with("user/") || res.starts_with("role/"))) {
     a.kind = res.starts_with("user/") ? ArnKind::kIamUser : ArnKind::kIamRole;
     st = check_iam_account(text, a);
-    if (st.ok()) st = parse_iam_principal(text, res, a);
+    if (st.ok()) st = parse_iam_path_name(text, res, a);
+  } else if (a.service == "iam" && res.starts_with("instance-profile/")) {
+    a.kind = ArnKind::kIamInstanceProfile;
+    st = check_iam_account(text, a);
+    if (st.ok()) st = parse_iam_path_name(text, res, a);
   } else if (a.service == "iam" && res == "root") {
     a.kind = ArnKind::kIamRoot;
     st = check_iam_account(text, a);
@@ -170,6 +174,7 @@ std::string Arn::resource_text() const {
     case ArnKind::kIamUser: return "user" + path + name;
     case ArnKind::kIamRole: return "role" + path + name;
     case ArnKind::kIamRoot: return "root";
+    case ArnKind::kIamInstanceProfile: return "instance-profile" + path + name;
     case ArnKind::kStsAssumedRole: return "assumed-role/" + name + "/" + session;
     case ArnKind::kStsFederatedUser: return "federated-user/" + name;
     case ArnKind::kEc2Instance: return "instance/" + name;

@@ -6,6 +6,7 @@
 //   arn:P:iam::ACCOUNT:user/[PATH/]NAME       kIamUser      (path "/" or "/a/b/", name)
 //   arn:P:iam::ACCOUNT:role/[PATH/]NAME       kIamRole
 //   arn:P:iam::ACCOUNT:root                   kIamRoot
+//   arn:P:iam::ACCOUNT:instance-profile/[PATH/]NAME  kIamInstanceProfile (path, name)
 //   arn:P:sts::ACCOUNT:assumed-role/ROLE/SESS kStsAssumedRole (name = role, session)
 //   arn:P:sts::ACCOUNT:federated-user/NAME    kStsFederatedUser
 //   arn:P:ec2:REGION:ACCOUNT:instance/i-...   kEc2Instance
@@ -33,6 +34,7 @@ enum class ArnKind {
   kIamUser,
   kIamRole,
   kIamRoot,
+  kIamInstanceProfile,
   kStsAssumedRole,
   kStsFederatedUser,
   kEc2Instance,
@@ -46,8 +48,9 @@ struct Arn {
   std::string service;    // iam, sts, ec2, s3, or any for generic
   std::string region;     // empty for global services and S3 bucket/object ARNs
   std::string account;    // 12 digits; "aws" for AWS-managed IAM resources; empty for S3 buckets
-  std::string path;       // IAM user/role path, "/" or "/a/b/"; empty otherwise
-  std::string name;       // user/role name, assumed role's role name, federated user, instance id, bucket
+  std::string path;       // IAM user/role/instance-profile path, "/" or "/a/b/"; empty otherwise
+  std::string name;       // user/role/instance-profile name, assumed role's role name, federated user,
+                          // instance id, bucket
   std::string session;    // kStsAssumedRole: the session name
   std::string key;        // kS3Object: the object key, verbatim
   std::string resource;   // kGeneric: everything after the fifth ':' (for the others: see resource_text())

@@ -260,6 +260,24 @@ TEST_F(Ec2Isolate, SecondAccountReachedByAssumeRole) {
   EXPECT_EQ(read_state(*member, id), original);
 }
 
+// A profile created under a path: EC2 reports instance-profile/svc/app/app-profile, and discovery
+// reads the profile (and its role) by the name aws::Arn parses out of that ARN.
+TEST_F(Ec2Isolate, InstanceProfileUnderAPathIsFoundByItsName) {
+  const std::string id = world_.launch({world_.group("web")});
+  q(*client_, "iam", "CreateRole",
+    {{"RoleName", "app-role"}, {"AssumeRolePolicyDocument", R"({"Version":"2012-10-17","Statement":[]})"}});
+  q(*client_, "iam", "CreateInstanceProfile", {{"InstanceProfileName", "app-profile"}, {"Path", "/svc/app/"}});
+  q(*client_, "iam", "AddRoleToInstanceProfile", {{"InstanceProfileName", "app-profile"}, {"RoleName", "app-role"}});
+  q(*client_, "ec2", "AssociateIamInstanceProfile", {{"InstanceId", id}, {"IamInstanceProfile.Name", "app-profile"}});
+  Context ctx = context(world_.target(id));
+  auto d = family_->discover(ctx);
+  ASSERT_TRUE(d.ok()) << d.error().describe();
+  const json& profile = (*d)["instance_profile"];
+  EXPECT_EQ(profile.value("arn", ""), "arn:aws:iam::123456789012:instance-profile/svc/app/app-profile") << profile;
+  EXPECT_EQ(profile.value("name", ""), "app-profile");
+  EXPECT_EQ(profile.value("roles", json()), json::array({"app-role"}));
+}
+
 TEST_F(Ec2Isolate, OptionalStepsEipRoleSessionsAndNaclAreFlaggedAppliedAndRestored) {
   const std::string id = world_.launch({world_.group("web")});
   // An Elastic IP and an instance profile.

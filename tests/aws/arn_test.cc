@@ -66,6 +66,8 @@ TEST(Arn, RoundTripsEveryAcceptedText) {
       "arn:aws:iam::111122223333:user/a/b/alice",
       "arn:aws:iam::111122223333:role/x/BreakGlass",
       "arn:aws:iam::111122223333:root",
+      "arn:aws:iam::111122223333:instance-profile/p",
+      "arn:aws:iam::111122223333:instance-profile/x/y/p",
       "arn:aws:sts::111122223333:assumed-role/R/s1",
       "arn:aws:sts::111122223333:federated-user/bob",
       "arn:aws:ec2:us-east-1:111122223333:instance/i-0123abcd",
@@ -80,6 +82,27 @@ TEST(Arn, RoundTripsEveryAcceptedText) {
     auto a = parse_arn(t);
     ASSERT_TRUE(a.ok()) << t << ": " << a.error().message;
     EXPECT_EQ(a->str(), t);
+  }
+}
+
+// EC2 reports an instance's profile by ARN; its name (what GetInstanceProfile takes) is the last
+// element whatever path the profile was created under.
+TEST(Arn, InstanceProfileHasAPathAndAName) {
+  auto p = parse_arn("arn:aws:iam::111122223333:instance-profile/svc/a/app-profile");
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->kind, ArnKind::kIamInstanceProfile);
+  EXPECT_EQ(p->path, "/svc/a/");
+  EXPECT_EQ(p->name, "app-profile");
+  EXPECT_EQ(p->str(), "arn:aws:iam::111122223333:instance-profile/svc/a/app-profile");
+  EXPECT_FALSE(p->is_iam_principal());
+  auto plain = parse_arn("arn:aws:iam::111122223333:instance-profile/p");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->path, "/");
+  EXPECT_EQ(plain->name, "p");
+  for (const char* bad : {"arn:aws:iam::111122223333:instance-profile/svc/", "arn:aws:iam::111122223333:instance-profile//p",
+                          "arn:aws:iam:us-east-1:111122223333:instance-profile/p", "arn:aws:iam::111122223333:instance-profile/a b"}) {
+    auto a = parse_arn(bad);
+    EXPECT_FALSE(a.ok()) << bad;
   }
 }
 
