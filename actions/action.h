@@ -137,6 +137,14 @@ class ActionFamily {
   virtual Result<json> apply(Context& ctx, const Step& step, const json& before) = 0;
   // Reads back that the step's after-state holds.
   virtual Status verify(Context& ctx, const Step& step) = 0;
+  // verify, given what apply returned (`applied`, as journaled: on a resumed run apply is
+  // skipped and this is the record of the earlier one). The executor calls this one. A step whose
+  // after-state carries a value chosen at apply (a revocation cutoff) checks that value here, so
+  // a look-alike written by someone else does not pass; the default is verify.
+  virtual Status verify_applied(Context& ctx, const Step& step, const json& applied) {
+    (void)applied;
+    return verify(ctx, step);
+  }
   // Restores `before`. Idempotent; `applied` is null when the process died during apply.
   virtual Status rollback(Context& ctx, const Step& step, const json& before, const json& applied,
                           const RollbackOptions& options) = 0;

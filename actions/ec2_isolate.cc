@@ -142,6 +142,10 @@ class Ec2Isolate final : public ActionFamily {
     CC_ASSIGN(const StepOps* ops, ops_for(step));
     return ops->verify(ctx, step);
   }
+  Status verify_applied(Context& ctx, const Step& step, const json& applied) override {
+    CC_ASSIGN(const StepOps* ops, ops_for(step));
+    return ops->verify_applied ? ops->verify_applied(ctx, step, applied) : ops->verify(ctx, step);
+  }
   Status rollback(Context& ctx, const Step& step, const json& before, const json& applied,
                   const RollbackOptions& options) override {
     CC_ASSIGN(const StepOps* ops, ops_for(step));

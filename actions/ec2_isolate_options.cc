@@ -1,6 +1,7 @@
 // The optional steps, off by default: minimum connection-tracking timeouts, revoking the
 // instance-profile role's sessions for this instance only, and the subnet network-ACL hard cut.
 #include <mutex>
+#include <optional>
 
 #include "actions/ec2_isolate_util.h"
 #include "actions/iam_common.h"
@@ -118,14 +119,15 @@ std::string revocation_document(const std::string& instance_arn, const std::stri
   return policy.dump();
 }
 
-// Judged on the document's content, never its Sid or name (an adversary can write a policy under
-// our name with our Sid and Effect Allow): it must be exactly what role_apply writes.
-bool is_our_policy(const json& doc, const Step& step) {
-  if (!doc.is_string()) return false;
+// The document's cutoff when it is exactly what role_apply writes, whatever cutoff; nullopt
+// otherwise. Judged on the document's content, never its Sid or name (an adversary can write a
+// policy under our name with our Sid and Effect Allow).
+std::optional<std::string> our_cutoff(const json& doc, const Step& step) {
+  if (!doc.is_string()) return std::nullopt;
   const std::string instance_arn = step.args.value("instance_arn", "");
   return iam::match_document(doc.get<std::string>(), true, [&](const std::string& cutoff) {
-           return revocation_document(instance_arn, cutoff);
-         }).has_value();
+    return revocation_document(instance_arn, cutoff);
+  });
 }
 
 Result<json> role_apply(Context& ctx, const Step& step, const json&) {
@@ -145,12 +147,32 @@ Result<json> role_apply(Context& ctx, const Step& step, const json&) {
   return json{{"token_issue_time", issued_before}};
 }
 
-Status role_verify(Context& ctx, const Step& step) {
+// Each role holds our revocation document, with a cutoff no earlier than `not_before` when set.
+Status role_expect(Context& ctx, const Step& step, const std::optional<aws::TimePoint>& not_before) {
   CC_ASSIGN(json now, role_capture(ctx, step));
-  for (const auto& role : step.args["roles"])
-    if (!is_our_policy(now["policies"][role.get<std::string>()], step))
+  for (const auto& role : step.args["roles"]) {
+    const auto cutoff = our_cutoff(now["policies"][role.get<std::string>()], step);
+    if (!cutoff)
       return not_holding("role " + role.get<std::string>() + " has no session-revocation policy for this instance");
+    aws::TimePoint at;
+    if (not_before && (!aws::parse_time(*cutoff, at) || at < *not_before))
+      return not_holding("the session-revocation policy on role " + role.get<std::string>() + " revokes sessions issued before " +
+                         *cutoff + ", not those before " + aws::format_iso8601(*not_before) + " as applied");
+  }
   return Ok{};
+}
+
+// Without the apply record: the content only.
+Status role_verify(Context& ctx, const Step& step) { return role_expect(ctx, step, std::nullopt); }
+
+// Apply always writes its own cutoff, so a document of ours dated earlier than the one it
+// recorded (say planted after apply, before a resumed run's verify) revokes too little.
+Status role_verify_applied(Context& ctx, const Step& step, const json& applied) {
+  const json& t = applied.is_object() && applied.contains("token_issue_time") ? applied.at("token_issue_time") : json();
+  aws::TimePoint cutoff;
+  if (!t.is_string() || !aws::parse_time(t.get<std::string>(), cutoff))
+    return not_holding("the apply record of " + step.id + " holds no token_issue_time to check the revocation against");
+  return role_expect(ctx, step, cutoff);
 }
 
 Status role_rollback(Context& ctx, const Step& step, const json& before, const json&) {
@@ -306,7 +328,10 @@ std::string nacl_token(const Context& ctx, const Step& step) {
 StepOps conntrack_ops() {
   return {conntrack_capture, conntrack_apply, conntrack_verify, without_options(conntrack_rollback), conntrack_verify_rollback};
 }
-StepOps role_sessions_ops() { return {role_capture, role_apply, role_verify, without_options(role_rollback), role_verify_rollback}; }
+StepOps role_sessions_ops() {
+  return {role_capture,         role_apply, role_verify, without_options(role_rollback), role_verify_rollback,
+          role_verify_applied};
+}
 StepOps nacl_ops() { return {nacl_capture, nacl_apply, nacl_verify, without_options(nacl_rollback), nacl_verify_rollback}; }
 
 }  // namespace containctl::actions::ec2

@@ -62,6 +62,8 @@ struct StepOps {
   std::function<Status(Context&, const Step&, const json& before, const json& applied, const RollbackOptions&)>
       rollback;
   std::function<Status(Context&, const Step&, const json& before)> verify_rollback;
+  // Optional: verify with the apply record (ActionFamily::verify_applied); unset, verify.
+  std::function<Status(Context&, const Step&, const json& applied)> verify_applied = {};
 };
 
 // A rollback that does not depend on the options.

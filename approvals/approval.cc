@@ -173,14 +173,11 @@ bool principal_matches(const std::string& principal, const std::string& caller_a
   auto p = parse_lowered(principal), c = parse_lowered(caller_arn);
   // Text that is not a valid ARN names nothing but itself.
   if (!p.ok() || !c.ok()) return lower(principal) == lower(caller_arn);
+  // Anything else (a session: one role and one session name) names only itself, ignoring case.
   if (*p == *c) return true;
   // A user or role is one entity whatever the path either ARN spells (IAM names are unique in an
   // account regardless of path); a role covers every session of it.
-  if (p->is_iam_principal()) return aws::same_iam_entity(*p, aws::principal_of(*c));
-  // A session names one role and one session name.
-  if (p->kind == aws::ArnKind::kStsAssumedRole && c->kind == aws::ArnKind::kStsAssumedRole)
-    return p->partition == c->partition && p->account == c->account && p->name == c->name && p->session == c->session;
-  return false;
+  return p->is_iam_principal() && aws::same_iam_entity(*p, aws::principal_of(*c));
 }
 
 bool approver_is(const std::string& name, const ApproverSpec& spec, const std::string& caller_arn) {

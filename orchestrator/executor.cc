@@ -149,6 +149,7 @@ struct Runner {
   StepResult run_step(int idx, const PlanEntry& e, const actions::Step& s, const StepRecord& rec,
                       actions::ActionFamily& fam, actions::Context& ctx) {
     json before = rec.before;
+    json applied_record = rec.applied;  // what verify checks against; the journaled one on resume
     if (rec.state != step_state::kApplied) {
       if (interrupted()) return StepResult::kNotStarted;
       if (before.is_null()) {
@@ -196,8 +197,9 @@ struct Runner {
         return StepResult::kFailed;
       }
       audit("step_applied", {{"target", e.target.arn}, {"step", s.id}});
+      applied_record = *applied;
     }
-    Status v = fam.verify(ctx, s);
+    Status v = fam.verify_applied(ctx, s, applied_record);
     if (!v.ok()) {
       logged(journal.set_state(run_id, idx, s.id, step_state::kFailed, "verify: " + v.error().describe()));
       failed(e, s, "verify: " + v.error().describe());

@@ -76,9 +76,7 @@ TEST_F(Ec2Adversary, TaggedDecoyWithAnEgressRuleIsNotContainmentAndRollbackPutsI
   put_on(id, bad);
   const json original = read_state(*client_, id);
   Context ctx = context(id);
-  auto d = family_->discover(ctx);
-  ASSERT_TRUE(d.ok()) << d.error().describe();
-  auto plan = family_->plan(ctx, *d);
+  auto plan = plan_of(*family_, ctx);
   ASSERT_TRUE(plan.ok()) << plan.error().describe();
   EXPECT_FALSE(plan->already_contained) << plan->note;
   ASSERT_TRUE(has_step(*plan, "isolate-network"));
@@ -110,9 +108,7 @@ TEST_F(Ec2Adversary, RuleFreeDecoyOnTheInstanceIsNotAlreadyContained) {
   const std::string bad = decoy("containctl-isolation-" + world_.vpc, "");
   put_on(id, bad);
   Context ctx = context(id);
-  auto d = family_->discover(ctx);
-  ASSERT_TRUE(d.ok()) << d.error().describe();
-  auto plan = family_->plan(ctx, *d);
+  auto plan = plan_of(*family_, ctx);
   ASSERT_TRUE(plan.ok()) << plan.error().describe();
   EXPECT_FALSE(plan->already_contained) << plan->note;
   EXPECT_TRUE(has_step(*plan, "isolate-network"));
@@ -125,9 +121,7 @@ TEST_F(Ec2Adversary, ApplyNeverAdoptsATaggedGroupItDidNotCreate) {
   const std::string id = world_.launch({world_.group("web")});
   const std::string bad = decoy("containctl-isolation-" + world_.vpc, "");
   Context ctx = context(id);
-  auto d = family_->discover(ctx);
-  ASSERT_TRUE(d.ok()) << d.error().describe();
-  auto plan = family_->plan(ctx, *d);
+  auto plan = plan_of(*family_, ctx);
   ASSERT_TRUE(plan.ok()) << plan.error().describe();
   std::vector<Applied> done;
   Status st = execute(*family_, ctx, *plan, done);
@@ -149,9 +143,7 @@ TEST_F(Ec2Adversary, ApplyNeverAdoptsATaggedGroupItDidNotCreate) {
 TEST_F(Ec2Adversary, TagsCarryTheRunIdOfTheApplyNotOfThePlan) {
   const std::string id = world_.launch({world_.group("web")});
   Context plan_ctx = context(id, "");  // the planner has no run yet
-  auto d = family_->discover(plan_ctx);
-  ASSERT_TRUE(d.ok()) << d.error().describe();
-  auto plan = family_->plan(plan_ctx, *d);
+  auto plan = plan_of(*family_, plan_ctx);
   ASSERT_TRUE(plan.ok()) << plan.error().describe();
   Context ctx = context(id, "run-20261201T150000Z-abc123");
   std::vector<Applied> done;
@@ -185,9 +177,7 @@ TEST_F(Ec2Adversary, DecoySessionRevocationPolicyOnTheRoleIsNotTakenAsRevocation
 
   options_.values = {{"ec2.revoke_instance_role_sessions", "true"}};
   Context ctx = context(id);
-  auto d = family_->discover(ctx);
-  ASSERT_TRUE(d.ok()) << d.error().describe();
-  auto plan = family_->plan(ctx, *d);
+  auto plan = plan_of(*family_, ctx);
   ASSERT_TRUE(plan.ok()) << plan.error().describe();
   const Step* revoke = nullptr;
   for (const Step& s : plan->steps)
@@ -231,9 +221,7 @@ TEST_F(Ec2Adversary, PlantedRevocationWithAnOldCutoffIsReplacedByApply) {
 
   options_.values = {{"ec2.revoke_instance_role_sessions", "true"}};
   Context ctx = context(id);
-  auto d = family_->discover(ctx);
-  ASSERT_TRUE(d.ok()) << d.error().describe();
-  auto plan = family_->plan(ctx, *d);
+  auto plan = plan_of(*family_, ctx);
   ASSERT_TRUE(plan.ok()) << plan.error().describe();
   std::vector<Applied> done;
   Status st = execute(*family_, ctx, *plan, done);
@@ -242,6 +230,41 @@ TEST_F(Ec2Adversary, PlantedRevocationWithAnOldCutoffIsReplacedByApply) {
   const json written = json::parse(aws::uri_decode(aws::xml_text(pol.root(), "PolicyDocument")));
   const std::string cutoff = written["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"];
   EXPECT_NE(cutoff, "2001-01-01T00:00:00Z") << "the planted cutoff was kept: no live session is revoked";
+  const Applied* revoke = nullptr;
+  for (const Applied& a : done)
+    if (a.step.id == "revoke-role-sessions") revoke = &a;
+  ASSERT_NE(revoke, nullptr);
+  EXPECT_EQ(cutoff, revoke->applied.value("token_issue_time", "")) << "the written cutoff is the one apply recorded";
+}
+
+// After apply, before a resumed run's verify (the step is journaled applied, so apply is skipped),
+// the adversary puts back our exact document with an old cutoff: verify must not pass it.
+TEST_F(Ec2Adversary, RevocationWithAnOlderCutoffThanAppliedFailsVerify) {
+  const std::string id = launch_with_role();
+  const std::string policy_name = "containctl-revoke-" + id;
+  options_.values = {{"ec2.revoke_instance_role_sessions", "true"}};
+  Context ctx = context(id);
+  auto plan = plan_of(*family_, ctx);
+  ASSERT_TRUE(plan.ok()) << plan.error().describe();
+  std::vector<Applied> done;
+  Status st = execute(*family_, ctx, *plan, done);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  const Applied* revoke = nullptr;
+  for (const Applied& a : done)
+    if (a.step.id == "revoke-role-sessions") revoke = &a;
+  ASSERT_NE(revoke, nullptr);
+  ASSERT_TRUE(family_->verify_applied(ctx, revoke->step, revoke->applied).ok());
+
+  auto pol = q(*client_, "iam", "GetRolePolicy", {{"RoleName", "app-role"}, {"PolicyName", policy_name}});
+  json planted = json::parse(aws::uri_decode(aws::xml_text(pol.root(), "PolicyDocument")));
+  planted["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"] = "2001-01-01T00:00:00Z";
+  q(*client_, "iam", "PutRolePolicy",
+    {{"RoleName", "app-role"}, {"PolicyName", policy_name}, {"PolicyDocument", planted.dump()}});
+  Status v = family_->verify_applied(ctx, revoke->step, revoke->applied);
+  ASSERT_FALSE(v.ok()) << "an old cutoff passed for the revocation apply wrote";
+  EXPECT_NE(v.error().message.find("2001-01-01T00:00:00Z"), std::string::npos) << v.error().describe();
+  // Without a readable apply record there is nothing to hold the cutoff against: not verified.
+  EXPECT_FALSE(family_->verify_applied(ctx, revoke->step, json::object()).ok());
 }
 
 }  // namespace

@@ -115,6 +115,12 @@ struct Applied {
   json applied;  // null when apply failed or never returned
 };
 
+// discover -> plan, as `containctl plan` does.
+inline Result<TargetPlan> plan_of(ActionFamily& family, Context& ctx) {
+  CC_ASSIGN(json d, family.discover(ctx));
+  return family.plan(ctx, d);
+}
+
 // Drives one plan as the executor does (capture, journal, apply, verify); stops at the first
 // failure and returns the error. `done` receives every step whose capture was journaled.
 inline Status execute(ActionFamily& family, Context& ctx, const TargetPlan& plan, std::vector<Applied>& done) {
@@ -125,7 +131,7 @@ inline Status execute(ActionFamily& family, Context& ctx, const TargetPlan& plan
     auto applied = family.apply(ctx, step, *before);
     if (!applied.ok()) return applied.error();
     done.back().applied = *applied;
-    Status v = family.verify(ctx, step);
+    Status v = family.verify_applied(ctx, step, *applied);
     if (!v.ok()) return v;
   }
   return Ok{};

@@ -28,11 +28,9 @@ class Ec2Robustness : public ::testing::Test {
     return Context{*client_, target_, "us-east-1", run_id, caller_, options_, {}, clock_};
   }
   TargetPlan plan(Context& ctx) {
-    auto d = family_->discover(ctx);
-    EXPECT_TRUE(d.ok()) << d.error().describe();
-    auto p = family_->plan(ctx, *d);
+    auto p = plan_of(*family_, ctx);
     EXPECT_TRUE(p.ok()) << p.error().describe();
-    return *p;
+    return p.ok() ? *p : TargetPlan{};
   }
   std::vector<std::string> mutating() {
     std::vector<std::string> out;

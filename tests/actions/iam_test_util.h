@@ -166,7 +166,7 @@ inline Result<std::vector<Journaled>> apply_all(ActionFamily& f, Context& ctx, c
     if (t) t->add(before);
     CC_ASSIGN(json applied, f.apply(ctx, s, before));
     if (t) t->add(applied);
-    CC_TRY(f.verify(ctx, s));
+    CC_TRY(f.verify_applied(ctx, s, applied));
     out.push_back({s, before, applied});
   }
   return out;

@@ -71,6 +71,14 @@ class FakeFamily : public actions::ActionFamily {
     std::lock_guard l(mu);
     return state[key(ctx, s)] == "after" ? Status() : Status(Error::internal("not applied"));
   }
+  std::map<std::string, json> verified_with;  // step -> the apply record verify_applied was given
+  Status verify_applied(actions::Context& ctx, const actions::Step& s, const json& applied) override {
+    {
+      std::lock_guard l(mu);
+      verified_with[key(ctx, s)] = applied;
+    }
+    return verify(ctx, s);
+  }
   Status rollback(actions::Context& ctx, const actions::Step& s, const json& before, const json&,
                   const actions::RollbackOptions& o) override {
     std::lock_guard l(mu);
@@ -258,6 +266,24 @@ TEST_F(ExecutorTest, ResumeSkipsVerifiedStepsAndKeepsTheFirstBeforeState) {
   auto recs = records_of(*journal_, run);
   ASSERT_EQ(recs.count("ab"), 1u);
   EXPECT_EQ(recs["ab"].before.at("value"), "orig");
+}
+
+// Verify is given what apply returned (a revocation's cutoff is checked against it). On a resumed
+// run whose step is journaled applied (the process died before verify), apply is skipped and verify
+// gets the journaled record, not null.
+TEST_F(ExecutorTest, VerifyGetsTheApplyRecordFreshOrJournaled) {
+  std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {step("a")}), entry("i-0000000000000000b", {step("a")})};
+  std::string run = start(entries);
+  const json journaled = {{"done", true}, {"cutoff", "2026-12-02T01:00:00Z"}};
+  ASSERT_TRUE(journal_->record_before(run, 1, "a", json{{"value", "orig"}}).ok());
+  ASSERT_TRUE(journal_->set_state(run, 1, "a", step_state::kApplying).ok());
+  fake_.state["i-0000000000000000b/a"] = "after";
+  ASSERT_TRUE(journal_->record_applied(run, 1, "a", journaled).ok());
+  ASSERT_EQ(states_of(*journal_, run)["ba"], step_state::kApplied);
+  EXPECT_EQ(execute_run(*journal_, run, entries, env_).status, "succeeded");
+  EXPECT_EQ(std::count(fake_.log.begin(), fake_.log.end(), "apply i-0000000000000000b/a"), 0) << "b/a was applied";
+  EXPECT_EQ(fake_.verified_with["i-0000000000000000a/a"], json({{"done", true}}));
+  EXPECT_EQ(fake_.verified_with["i-0000000000000000b/a"], journaled);
 }
 
 // The audit log fails closed: once may_mutate says no (a failed append), no further step starts
