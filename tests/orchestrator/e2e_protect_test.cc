@@ -1,6 +1,10 @@
 // Protection judges the real ARN. An attacker (or a finding they wrote) names a protected role
 // with another IAM path or spelling; discovery finds the real role by name; containment must still
 // be refused and the role left alone. Through the real binary against moto_server.
+#include <cstdlib>
+
+#include "aws/arn.h"
+#include "orchestrator/plan_file.h"
 #include "tests/orchestrator/e2e_util.h"
 
 namespace containctl::e2e {
@@ -102,6 +106,32 @@ TEST_F(E2eProtectTest, TargetWithTheRealPathIsPlanned) {
   EXPECT_EQ(doc["refused"].size(), 0u);
 }
 
+// A hand-edited plan (hash recomputed, so the integrity check passes) whose target is not the ARN
+// discovery read back: protection judged the discovered ARN at plan time, so apply refuses the
+// entry with exit 3 naming both ARNs, before any mutating call.
+TEST_F(E2eProtectTest, HandEditedTargetThatIsNotTheDiscoveredArnIsRefusedAtApply) {
+  std::string real = make_role("App", "/svc/");
+  write_settings(org_settings("auto"));
+  Proc p = plan({"--target", real});
+  ASSERT_EQ(p.code, 0) << p.all();
+  json doc = json::parse(slurp(dir_ + "/plan.json"));
+  ASSERT_EQ(doc["targets"].size(), 1u) << doc.dump(1);
+  ASSERT_EQ(doc["targets"][0]["discovered"]["arn"], real) << doc["targets"][0].dump(1);
+  ASSERT_GE(doc["targets"][0]["steps"].size(), 1u);
+  const std::string edited = "arn:aws:iam::123456789012:role/other/App";
+  doc["targets"][0]["target"] = edited;
+  doc["plan_hash"] = orch::compute_plan_hash(doc);
+  write_file(dir_ + "/plan.json", doc.dump(2));
+  json before = role_state("App");
+  size_t mark = audit_count();
+  Proc a = run({"apply", "plan.json"});
+  EXPECT_EQ(a.code, 3) << a.all();
+  EXPECT_NE(a.err.find(edited), std::string::npos) << a.all();
+  EXPECT_NE(a.err.find(real), std::string::npos) << a.all();
+  EXPECT_EQ(mutating_calls_since(mark), std::vector<std::string>{}) << a.all();
+  EXPECT_EQ(role_state("App"), before);
+}
+
 // containctl runs as a role assumed from a source profile whose keys belong to user e2e-responder.
 // That user is a link of containctl's own identity: containing it would deactivate the key that
 // every later call (and the rollback) depends on.
@@ -131,6 +161,51 @@ TEST_F(E2eProtectTest, SourceUserBehindTheAssumedRoleIsRefused) {
   Proc a = run({"apply", "plan.json"}, env);
   EXPECT_EQ(a.code, 3) << a.all();
   EXPECT_EQ(mutating_calls_since(mark), std::vector<std::string>{}) << a.all();
+  EXPECT_EQ(world_state(), before);
+}
+
+// containctl runs on an EC2 instance with credentials from instance metadata (a stand-in serving
+// real moto STS credentials of role InstanceRole, session named after the instance, as EC2 names
+// them). The instance and its role are links of containctl's own identity: isolating the instance
+// would cut containctl off mid-run, so both are refused and nothing is changed.
+TEST_F(E2eProtectTest, InstanceServingTheCredentialsAndItsRoleAreRefused) {
+  const std::string instance = seed_["instance_arns"][0];
+  auto parsed = aws::parse_arn(instance);
+  ASSERT_TRUE(parsed.ok());
+  const std::string port_file = dir_ + "/imds.port", stop_file = dir_ + "/imds.stop";
+  struct Stop {
+    std::string file;
+    ~Stop() { std::ofstream(file) << "stop"; }
+  } stop{stop_file};
+  std::string cmd = "python3 '" CONTAINCTL_SOURCE_DIR "/tests/data/e2e/imds.py' '" + moto().url() + "' InstanceRole " +
+                    parsed->name + " '" + port_file + "' '" + stop_file + "' >'" + dir_ + "/imds.log' 2>&1 &";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  for (int i = 0; i < 600 && !fs::exists(port_file); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(fs::exists(port_file)) << slurp(dir_ + "/imds.log");
+  const std::map<std::string, std::string> env = {{"AWS_ACCESS_KEY_ID", ""},
+                                                  {"AWS_SECRET_ACCESS_KEY", ""},
+                                                  {"AWS_EC2_METADATA_DISABLED", "false"},
+                                                  {"AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:" + slurp(port_file)},
+                                                  {"AWS_CONFIG_FILE", dir_ + "/home/none"},
+                                                  {"AWS_SHARED_CREDENTIALS_FILE", dir_ + "/home/none"}};
+  write_settings(org_settings("auto"));
+  json before = world_state();
+  for (const auto& [target, why] : std::vector<std::pair<std::string, std::string>>{
+           {instance, "the instance whose metadata serves the credentials"},
+           {"arn:aws:iam::123456789012:role/InstanceRole", "identity containctl runs as"}}) {
+    Proc p = run({"plan", "--target", target, "-o", "plan.json"}, env);
+    ASSERT_EQ(p.code, 0) << p.all();
+    json doc = json::parse(slurp(dir_ + "/plan.json"));
+    EXPECT_NE(doc["caller"]["arn"].get<std::string>().find("assumed-role/InstanceRole/" + parsed->name),
+              std::string::npos)
+        << doc["caller"];
+    ASSERT_EQ(doc["refused"].size(), 1u) << doc.dump(1);
+    EXPECT_NE(doc["refused"][0]["reason"].get<std::string>().find(why), std::string::npos) << doc["refused"].dump(1);
+    size_t mark = audit_count();
+    Proc a = run({"apply", "plan.json"}, env);
+    EXPECT_EQ(a.code, 3) << a.all();
+    EXPECT_EQ(mutating_calls_since(mark), std::vector<std::string>{}) << a.all();
+  }
   EXPECT_EQ(world_state(), before);
 }
 
