@@ -62,8 +62,17 @@ std::string state_in(const std::vector<std::string>& states, json& values) {
 }  // namespace
 
 json run_key(const std::string& run_id) { return {{"pk", ddb_s("RUNS")}, {"sk", ddb_s("RUN#" + run_id)}}; }
-json step_key(const std::string& run_id, int entry, const std::string& step_id) {
-  return {{"pk", ddb_s("RUN#" + run_id)}, {"sk", ddb_s("STEP#" + pad(entry, 6) + "#" + step_id)}};
+// The shard comes first in the key so that no run id (an imported run's is anyone's text) makes
+// one run's partition another's.
+std::string step_partition(const std::string& run_id, int entry, int shards) {
+  if (shards <= 0) return "RUN#" + run_id;
+  return "STEPS#" + std::to_string((entry < 0 ? -entry : entry) % shards) + "#" + run_id;
+}
+json step_key(const std::string& run_id, int entry, const std::string& step_id, int shards) {
+  return {{"pk", ddb_s(step_partition(run_id, entry, shards))}, {"sk", ddb_s("STEP#" + pad(entry, 6) + "#" + step_id)}};
+}
+int step_shards_for(size_t entries) {
+  return static_cast<int>(std::clamp<size_t>(entries, 1, AwsJournal::kStepShards));
 }
 json plan_key(const std::string& run_id) { return {{"pk", ddb_s("RUN#" + run_id)}, {"sk", ddb_s("PLAN")}}; }
 
@@ -96,6 +105,45 @@ AwsJournal::AwsJournal(std::shared_ptr<aws::AwsClient> client, std::string regio
 
 std::string AwsJournal::location() const {
   return "dynamodb table " + ddb_.table() + " and s3 bucket " + bucket_ + " (" + ddb_.region() + ")";
+}
+
+Result<int> AwsJournal::shards_of(const std::string& run_id) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = shards_.find(run_id);
+    if (it != shards_.end()) return it->second;
+  }
+  CC_ASSIGN(std::optional<json> item, ddb_.get(run_key(run_id)));
+  // No run item: nothing to find under either layout; not remembered (the run may be created yet).
+  if (!item) return 0;
+  int n = item->contains("shards") ? static_cast<int>(ddb_num(*item, "shards")) : 0;
+  if (n < 0 || n > 1000) return Error::io("team store: run " + run_id + " has an invalid shards count");
+  std::lock_guard<std::mutex> l(mu_);
+  shards_[run_id] = n;
+  return n;
+}
+
+Result<json> AwsJournal::step_item_key(const std::string& run_id, int entry, const std::string& step_id) {
+  CC_ASSIGN(int n, shards_of(run_id));
+  return step_key(run_id, entry, step_id, n);
+}
+
+Result<long long> AwsJournal::next_apply_seq(const std::string& run_id) {
+  // Held while reserving, so this process hands its numbers out in the order it asked for them.
+  // Two processes never apply one resource at once (leases; one that lost its lease mutates
+  // nothing more), and a process reserves above every number handed out before, so within a
+  // resource the order rollback reverses stays the order of application. Gaps are harmless:
+  // rollback only sorts by it.
+  std::lock_guard<std::mutex> l(mu_);
+  auto& [next, last] = seq_blocks_[run_id];
+  if (next == 0 || next > last) {
+    auto counter = ddb_.update(run_key(run_id), "ADD apply_counter :n",
+                               {"attribute_exists(pk)", json::object(), {{":n", ddb_n(kApplySeqBlock)}}});
+    if (!counter.ok()) return counter.error();
+    last = ddb_num(*counter, "apply_counter");
+    next = last - kApplySeqBlock + 1;
+  }
+  return next++;
 }
 
 Status AwsJournal::put_json(json& values, const std::string& ph, const json& v, std::string& expr,
@@ -139,10 +187,11 @@ Status AwsJournal::create_run(const RunRecord& run, const std::vector<PlanEntry>
   json plan_item = plan_key(run.run_id);
   plan_item[attr] = values[":p"];
   std::vector<json> items = {plan_item};
+  const int shards = step_shards_for(entries.size());
   long long ord = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
     for (const auto& step : entries[i].steps) {
-      json item = step_key(run.run_id, static_cast<int>(i), step.id);
+      json item = step_key(run.run_id, static_cast<int>(i), step.id, shards);
       item["run_id"] = ddb_s(run.run_id);
       item["entry"] = ddb_n(static_cast<long long>(i));
       item["step_id"] = ddb_s(step.id);
@@ -164,10 +213,15 @@ Status AwsJournal::create_run(const RunRecord& run, const std::vector<PlanEntry>
   run_item["requester"] = ddb_s(run.requester);
   run_item["mode"] = ddb_s(run.mode);
   run_item["apply_counter"] = ddb_n(0);
+  run_item["shards"] = ddb_n(shards);
   if (run.owner.pid > 0) run_item["owner"] = ddb_s(run.owner.to_json().dump());
   Status st = ddb_.put(run_item, {"attribute_not_exists(pk)"});
   if (!st.ok() && aws::ddb_condition_failed(st.error()))
     return Error::invalid("team store: run " + run.run_id + " already exists", "RunExists");
+  if (st.ok()) {
+    std::lock_guard<std::mutex> l(mu_);
+    shards_[run.run_id] = shards;
+  }
   return st;
 }
 
@@ -211,7 +265,12 @@ Result<RunRecord> AwsJournal::run(const std::string& run_id) {
 }
 
 Result<std::vector<StepRecord>> AwsJournal::steps(const std::string& run_id) {
-  CC_ASSIGN(std::vector<json> items, ddb_.query("RUN#" + run_id, "STEP#"));
+  CC_ASSIGN(int shards, shards_of(run_id));
+  std::vector<json> items;
+  for (int k = 0; k < std::max(shards, 1); ++k) {
+    CC_ASSIGN(std::vector<json> part, ddb_.query(step_partition(run_id, k, shards), "STEP#"));
+    for (auto& it : part) items.push_back(std::move(it));
+  }
   std::vector<std::pair<long long, StepRecord>> sorted;
   for (const auto& it : items) {
     StepRecord r;
@@ -246,7 +305,7 @@ Status AwsJournal::step_update(const std::string& run_id, int entry, const std::
   values[":now"] = ddb_s(aws::format_iso8601(clock_.now()));
   update += std::string(update.empty() ? "SET " : ", ") + "#st = :to, wtok = :tok, updated_at = :now";
   std::string cond = "attribute_exists(pk) AND " + state_in(from_states(to), values);
-  json key = step_key(run_id, entry, step_id);
+  CC_ASSIGN(json key, step_item_key(run_id, entry, step_id));
   auto r = ddb_.update(key, update, {cond, names, values});
   if (r.ok()) {
     commits_++;
@@ -270,7 +329,7 @@ Status AwsJournal::record_before(const std::string& run_id, int entry, const std
   std::string attr;
   CC_TRY(put_json(values, ":b", before, attr, "before"));
   // Keeps the first before-state: a resumed step never records its own after-state as "before".
-  json key = step_key(run_id, entry, step_id);
+  CC_ASSIGN(json key, step_item_key(run_id, entry, step_id));
   CC_ASSIGN(std::optional<json> item, ddb_.get(key));
   if (!item) return Error::io("team store: no step " + step_id + " in run " + run_id);
   if (item->contains("before") || item->contains("before_sha256"))
@@ -287,7 +346,8 @@ Status AwsJournal::set_state(const std::string& run_id, int entry, const std::st
   json values = {{":err", ddb_s(error)}};
   CC_TRY(step_update(run_id, entry, step_id, "SET #err = :err", state, names, values, "set state of " + step_id));
   if (state == step_state::kRolledBack) {
-    CC_ASSIGN(std::optional<json> item, ddb_.get(step_key(run_id, entry, step_id)));
+    CC_ASSIGN(json key, step_item_key(run_id, entry, step_id));
+    CC_ASSIGN(std::optional<json> item, ddb_.get(key));
     if (item) {
       json key = {{"pk", ddb_s("TARGET#" + ddb_str(*item, "target"))}, {"sk", ddb_s("ROLLBACK")}};
       auto r = ddb_.update(key, "SET #at = :at, run_id = :run",
@@ -299,12 +359,11 @@ Status AwsJournal::set_state(const std::string& run_id, int entry, const std::st
 }
 
 Status AwsJournal::record_applied(const std::string& run_id, int entry, const std::string& step_id, const json& applied) {
-  // The order of application across the run (rollback reverses it): a counter on the run item.
-  auto counter = ddb_.update(run_key(run_id), "ADD apply_counter :one",
-                             {"attribute_exists(pk)", json::object(), {{":one", ddb_n(1)}}});
-  if (!counter.ok()) return Error::io("team store: record applied " + step_id + ": " + counter.error().describe());
-  long long seq = ddb_num(*counter, "apply_counter");
-  json values = {{":seq", ddb_n(seq)}};
+  // The order of application across the run (rollback reverses it): reserved in blocks from a
+  // counter on the run item.
+  auto seq = next_apply_seq(run_id);
+  if (!seq.ok()) return Error::io("team store: record applied " + step_id + ": " + seq.error().describe());
+  json values = {{":seq", ddb_n(*seq)}};
   std::string attr;
   CC_TRY(put_json(values, ":a", applied, attr, "applied"));
   return step_update(run_id, entry, step_id, "SET #av = :a, applied_at = :now, apply_seq = :seq",
@@ -365,7 +424,8 @@ Status AwsJournal::set_exposure(const std::string& run_id, int entry, const std:
                                 const json& exposure) {
   json values = {{":x", ddb_s(exposure.is_null() ? std::string() : exposure.dump())},
                  {":now", ddb_s(aws::format_iso8601(clock_.now()))}};
-  auto r = ddb_.update(step_key(run_id, entry, step_id), "SET #x = :x, updated_at = :now",
+  CC_ASSIGN(json key, step_item_key(run_id, entry, step_id));
+  auto r = ddb_.update(key, "SET #x = :x, updated_at = :now",
                        {"attribute_exists(pk)", {{"#x", "exposure"}}, values});
   if (!r.ok()) return Error::io("team store: record exposure of " + step_id + ": " + r.error().describe());
   commits_++;

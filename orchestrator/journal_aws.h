@@ -4,12 +4,18 @@
 // Table (pk, sk: strings):
 //   pk "RUNS",            sk "RUN#<run_id>"                the run (status, times, requester, apply counter)
 //   pk "RUN#<run_id>",    sk "PLAN"                        the run's plan
-//   pk "RUN#<run_id>",    sk "STEP#<entry 6 digits>#<id>"  one step (state, before, applied, ...)
+//   pk "STEPS#<k>#<run_id>", sk "STEP#<entry 6 digits>#<id>"  one step (state, before, applied, ...),
+//                         k = entry mod the run item's `shards`; a run item without `shards` (written
+//                         before step items were spread) keeps them all under pk "RUN#<run_id>"
 //   pk "TARGET#<arn>",    sk "ROLLBACK"                    when the target was last rolled back
 //   pk "LOCKS",           sk "LOCK#<resource>"             a lease on a resource (leases.h)
 //   pk "APPROVALS",       sk "APPROVAL#<approval id>"      a used approval (the run it authorized)
 //   pk "RUN#<run_id>",    sk "CALLER"                      who AWS said ran the run and made its plan
 //   pk "AUDIT",           sk "SEQ#<seq 20 digits>"         audit records; sk "HEAD": the chain head
+// Why spread: DynamoDB serves one partition key value at most 1,000 write units a second, and
+// every step makes 4 writes; on one key a run could journal ~250 steps a second whatever the
+// number of accounts (docs/benchmarks.md). For the same reason the apply order is reserved from
+// the run item's counter in blocks, not one ADD on one hot item per applied step.
 // A JSON value (plan, before-state, applied) larger than kInlineLimit goes to S3 first, under
 // "blobs/sha256/<hex>", and the item holds the hash; reads check the hash.
 //
@@ -20,6 +26,8 @@
 #pragma once
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 
@@ -32,6 +40,10 @@ class AwsJournal : public Journal {
  public:
   // Bytes of serialised JSON kept in the item; larger values go to S3 (items are limited to 400 KB).
   static constexpr size_t kInlineLimit = 100 * 1024;
+  // Partition keys a new run's step items are spread over (fewer when the run has fewer entries).
+  static constexpr int kStepShards = 32;
+  // Apply sequence numbers one `ADD apply_counter` reserves for this process.
+  static constexpr long long kApplySeqBlock = 64;
 
   AwsJournal(std::shared_ptr<aws::AwsClient> client, std::string region, std::string table, std::string bucket,
              aws::Clock& clock);
@@ -72,6 +84,8 @@ class AwsJournal : public Journal {
   std::string location() const override;
 
   aws::DynamoDb& table() { return ddb_; }
+  // The key of a step item, in the layout its run was written with.
+  Result<nlohmann::json> step_item_key(const std::string& run_id, int entry, const std::string& step_id);
   const std::string& bucket() const { return bucket_; }
 
  private:
@@ -85,15 +99,28 @@ class AwsJournal : public Journal {
                      const std::string& from_states_of, nlohmann::json names, nlohmann::json values,
                      const std::string& what);
 
+  // The run's `shards` (0: the old single-key layout), read once from the run item: it never
+  // changes after the run is created or imported.
+  Result<int> shards_of(const std::string& run_id);
+  // The next apply sequence number of the run, from this process's reserved block.
+  Result<long long> next_apply_seq(const std::string& run_id);
+
   aws::DynamoDb ddb_;
   std::string bucket_;
+  std::mutex mu_;
+  std::map<std::string, int> shards_;
+  std::map<std::string, std::pair<long long, long long>> seq_blocks_;  // run -> [next, last]
   aws::Clock& clock_;
   std::atomic<uint64_t> commits_{0};
 };
 
 // Keys.
 nlohmann::json run_key(const std::string& run_id);
-nlohmann::json step_key(const std::string& run_id, int entry, const std::string& step_id);
+// `shards` 0: the layout of runs created before step items were spread (pk "RUN#<run_id>").
+nlohmann::json step_key(const std::string& run_id, int entry, const std::string& step_id, int shards);
+std::string step_partition(const std::string& run_id, int entry, int shards);
+// How many partition keys a run of `entries` entries spreads its step items over.
+int step_shards_for(size_t entries);
 
 // S3 objects of the team store (content-addressed blobs, audit checkpoints).
 Status put_blob(aws::AwsClient& client, const std::string& region, const std::string& bucket, const std::string& key,

@@ -36,9 +36,13 @@ Status AwsJournal::import_run(const RunRecord& run, const std::vector<StepRecord
   json plan_item = {{"pk", ddb_s("RUN#" + run.run_id)}, {"sk", ddb_s("PLAN")}};
   plan_item[attr] = values[":p"];
   std::vector<json> items = {plan_item};
+  // Imported runs take today's layout, spread like a new run's.
+  int max_entry = 0;
+  for (const auto& s : steps) max_entry = std::max(max_entry, s.entry);
+  const int shards = step_shards_for(static_cast<size_t>(max_entry) + 1);
   long long ord = 0;
   for (const auto& s : steps) {
-    json item = step_key(run.run_id, s.entry, s.step_id);
+    json item = step_key(run.run_id, s.entry, s.step_id, shards);
     item["run_id"] = ddb_s(run.run_id);
     item["entry"] = ddb_n(s.entry);
     item["step_id"] = ddb_s(s.step_id);
@@ -82,9 +86,14 @@ Status AwsJournal::import_run(const RunRecord& run, const std::vector<StepRecord
   run_item["requester"] = ddb_s(run.requester);
   run_item["mode"] = ddb_s(run.mode);
   run_item["apply_counter"] = ddb_n(applied);
+  run_item["shards"] = ddb_n(shards);
   Status st = table().put(run_item, {"attribute_not_exists(pk)"});
   if (!st.ok() && aws::ddb_condition_failed(st.error()))
     return Error::invalid("team store: run " + run.run_id + " already exists", "RunExists");
+  if (st.ok()) {
+    std::lock_guard<std::mutex> l(mu_);
+    shards_[run.run_id] = shards;
+  }
   return st;
 }
 

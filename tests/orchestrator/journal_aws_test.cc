@@ -4,12 +4,15 @@
 // from (a retry of our own write whose answer was lost is not a conflict).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <set>
 
 #include "aws/credentials.h"
 #include "aws/curl_transport.h"
 #include "aws/sigv4.h"
+#include "orchestrator/executor.h"
 #include "orchestrator/journal_aws.h"
 #include "orchestrator/state_init.h"
 #include "tests/support/moto_server.h"
@@ -91,7 +94,9 @@ class AwsJournalTest : public ::testing::Test {
     ASSERT_TRUE(st.ok()) << st.error().describe();
   }
   json step_item(const std::string& run_id) {
-    auto item = journal_->table().get(step_key(run_id, 0, "isolate"));
+    auto key = journal_->step_item_key(run_id, 0, "isolate");
+    EXPECT_TRUE(key.ok());
+    auto item = journal_->table().get(key.ok() ? *key : json::object());
     EXPECT_TRUE(item.ok() && *item);
     return item.ok() && *item ? **item : json::object();
   }
@@ -250,6 +255,157 @@ TEST_F(AwsJournalTest, SupportCaseClaimIsACompareAndSet) {
   EXPECT_TRUE(swap(theirs, "case-2"));
   EXPECT_EQ(journal_->run("run-case")->case_id, "case-2");
   EXPECT_FALSE(journal_->swap_run_case("no-such-run", "", mine).ok());
+}
+
+}  // namespace
+}  // namespace containctl::orch
+
+namespace containctl::orch {
+namespace {
+
+int update_items_on(const std::vector<std::string>& ops) {
+  return static_cast<int>(std::count(ops.begin(), ops.end(), "DynamoDB_20120810.UpdateItem"));
+}
+
+PlanEntry entry_of(int i, std::vector<std::string> steps) {
+  PlanEntry e;
+  char id[32];
+  std::snprintf(id, sizeof id, "i-%017d", i);
+  e.target.arn = std::string("arn:aws:ec2:us-east-1:123456789012:instance/") + id;
+  e.family = "ec2-isolate";
+  for (const auto& name : steps) {
+    actions::Step s;
+    s.id = name;
+    e.steps.push_back(s);
+  }
+  return e;
+}
+
+// One partition key value takes at most 1,000 write units a second: a run's step items are
+// spread over several, and the apply order costs one write on the run item per block, not per step.
+TEST_F(AwsJournalTest, StepItemsOfOneRunLandOnSeveralPartitionKeys) {
+  std::vector<PlanEntry> entries;
+  for (int i = 0; i < 40; ++i) entries.push_back(entry_of(i, {"isolate"}));
+  RunRecord r{"run-wide", "h", "running"};
+  r.plan = {{"plan_hash", "h"}};
+  ASSERT_TRUE(journal_->create_run(r, entries).ok());
+  auto run_item = journal_->table().get(run_key("run-wide"));
+  ASSERT_TRUE(run_item.ok() && *run_item);
+  EXPECT_EQ(aws::ddb_num(**run_item, "shards"), AwsJournal::kStepShards);
+  std::set<std::string> partitions;
+  for (int k = 0; k < AwsJournal::kStepShards; ++k) {
+    auto part = journal_->table().query("STEPS#" + std::to_string(k) + "#run-wide", "STEP#");
+    ASSERT_TRUE(part.ok()) << part.error().describe();
+    for (const auto& it : *part) {
+      EXPECT_EQ(aws::ddb_num(it, "entry") % AwsJournal::kStepShards, k);
+      partitions.insert(ddb_str(it, "pk"));
+    }
+  }
+  EXPECT_EQ(partitions.size(), static_cast<size_t>(AwsJournal::kStepShards));
+  auto old_key = journal_->table().query("RUN#run-wide", "STEP#");
+  ASSERT_TRUE(old_key.ok());
+  EXPECT_TRUE(old_key->empty());
+  // Read back whole and in plan order, by another process too.
+  AwsJournal other(client_, state_.region, state_.table, state_.bucket, aws::SystemClock::instance());
+  auto steps = other.steps("run-wide");
+  ASSERT_TRUE(steps.ok()) << steps.error().describe();
+  ASSERT_EQ(steps->size(), 40u);
+  for (int i = 0; i < 40; ++i) EXPECT_EQ((*steps)[i].entry, i);
+  // Three steps applied: ascending apply order, one reservation on the run item for all three.
+  transport_->taken();
+  for (int i : {5, 6, 7}) {
+    ASSERT_TRUE(journal_->record_before("run-wide", i, "isolate", {{"groups", {"sg-1"}}}).ok());
+    ASSERT_TRUE(journal_->set_state("run-wide", i, "isolate", step_state::kApplying).ok());
+    ASSERT_TRUE(journal_->record_applied("run-wide", i, "isolate", json::object()).ok());
+  }
+  EXPECT_EQ(update_items_on(transport_->taken()), 3 * 3 + 1);
+  steps = other.steps("run-wide");
+  ASSERT_TRUE(steps.ok());
+  EXPECT_LT((*steps)[5].apply_seq, (*steps)[6].apply_seq);
+  EXPECT_LT((*steps)[6].apply_seq, (*steps)[7].apply_seq);
+  EXPECT_GT((*steps)[5].apply_seq, 0);
+  // Another process (a resume elsewhere) reserves above everything handed out before.
+  ASSERT_TRUE(other.record_before("run-wide", 8, "isolate", {{"groups", {"sg-1"}}}).ok());
+  ASSERT_TRUE(other.set_state("run-wide", 8, "isolate", step_state::kApplying).ok());
+  ASSERT_TRUE(other.record_applied("run-wide", 8, "isolate", json::object()).ok());
+  steps = other.steps("run-wide");
+  ASSERT_TRUE(steps.ok());
+  EXPECT_GT((*steps)[8].apply_seq, AwsJournal::kApplySeqBlock);
+  ASSERT_TRUE(journal_->record_before("run-wide", 9, "isolate", {{"groups", {"sg-1"}}}).ok());
+  ASSERT_TRUE(journal_->set_state("run-wide", 9, "isolate", step_state::kApplying).ok());
+  ASSERT_TRUE(journal_->record_applied("run-wide", 9, "isolate", json::object()).ok());
+  auto order = rollback_order(other, "run-wide", entries);
+  ASSERT_TRUE(order.ok()) << order.error().describe();
+  ASSERT_EQ(order->size(), 5u);
+  EXPECT_EQ(order->front().record.entry, 8);  // newest first
+}
+
+// A run written before step items were spread (no `shards` on the run item, every step item
+// under pk "RUN#<id>") is still read, resumed and rolled back where it is.
+TEST_F(AwsJournalTest, ARunInTheOldSingleKeyLayoutIsStillReadResumedAndRolledBack) {
+  auto& t = journal_->table();
+  std::vector<PlanEntry> entries = {entry_of(0, {"isolate", "tag"}), entry_of(1, {"isolate"})};
+  ASSERT_TRUE(t.put({{"pk", ddb_s("RUN#run-old")}, {"sk", ddb_s("PLAN")}, {"plan", ddb_s(R"({"plan_hash":"h"})")}}).ok());
+  struct Old { int entry; const char* id; const char* st; long long seq; };
+  const std::vector<Old> old = {{0, "isolate", "verified", 1}, {0, "tag", "pending", 0}, {1, "isolate", "pending", 0}};
+  long long ord = 0;
+  for (const auto& o : old) {
+    json item = step_key("run-old", o.entry, o.id, 0);
+    ASSERT_EQ(ddb_str(item, "pk"), "RUN#run-old");
+    item["run_id"] = ddb_s("run-old");
+    item["entry"] = aws::ddb_n(o.entry);
+    item["step_id"] = ddb_s(o.id);
+    item["target"] = ddb_s(entries[o.entry].target.arn);
+    item["family"] = ddb_s("ec2-isolate");
+    item["st"] = ddb_s(o.st);
+    item["apply_seq"] = aws::ddb_n(o.seq);
+    item["ord"] = aws::ddb_n(ord++);
+    if (o.seq) item["before"] = ddb_s(R"({"groups":["sg-1"]})");
+    ASSERT_TRUE(t.put(item).ok());
+  }
+  ASSERT_TRUE(t.put({{"pk", ddb_s("RUNS")}, {"sk", ddb_s("RUN#run-old")}, {"run_id", ddb_s("run-old")},
+                     {"plan_hash", ddb_s("h")}, {"status", ddb_s("failed")}, {"started_at", ddb_s("2026-11-30T00:00:00Z")},
+                     {"apply_counter", aws::ddb_n(1)}})
+                  .ok());
+  // Read.
+  auto steps = journal_->steps("run-old");
+  ASSERT_TRUE(steps.ok()) << steps.error().describe();
+  ASSERT_EQ(steps->size(), 3u);
+  EXPECT_EQ((*steps)[0].state, "verified");
+  EXPECT_EQ((*steps)[1].step_id, "tag");
+  EXPECT_EQ((*steps)[2].entry, 1);
+  // Resumed: the pending steps move in place, their apply order after the one applied before.
+  for (const auto& [entry, id] : std::vector<std::pair<int, std::string>>{{0, "tag"}, {1, "isolate"}}) {
+    ASSERT_TRUE(journal_->record_before("run-old", entry, id, {{"groups", {"sg-2"}}}).ok());
+    ASSERT_TRUE(journal_->set_state("run-old", entry, id, step_state::kApplying).ok());
+    ASSERT_TRUE(journal_->record_applied("run-old", entry, id, json::object()).ok());
+    ASSERT_TRUE(journal_->set_state("run-old", entry, id, step_state::kVerified).ok());
+  }
+  auto raw = t.query("RUN#run-old", "STEP#");
+  ASSERT_TRUE(raw.ok());
+  ASSERT_EQ(raw->size(), 3u);
+  for (const auto& it : *raw) EXPECT_EQ(ddb_str(it, "st"), "verified") << ddb_str(it, "sk");
+  for (int k = 0; k < AwsJournal::kStepShards; ++k) {
+    auto spread = t.query("STEPS#" + std::to_string(k) + "#run-old", "STEP#");
+    ASSERT_TRUE(spread.ok());
+    EXPECT_TRUE(spread->empty()) << k;
+  }
+  // Rolled back, newest application first, from another process.
+  AwsJournal other(client_, state_.region, state_.table, state_.bucket, aws::SystemClock::instance());
+  auto order = rollback_order(other, "run-old", entries);
+  ASSERT_TRUE(order.ok()) << order.error().describe();
+  ASSERT_EQ(order->size(), 3u);
+  EXPECT_EQ((*order)[0].record.entry, 1);
+  EXPECT_EQ((*order)[1].record.step_id, "tag");
+  EXPECT_EQ((*order)[2].record.apply_seq, 1);
+  for (const auto& it : *order) {
+    ASSERT_TRUE(other.set_state("run-old", it.record.entry, it.record.step_id, step_state::kRollingBack).ok());
+    ASSERT_TRUE(other.set_state("run-old", it.record.entry, it.record.step_id, step_state::kRolledBack).ok());
+  }
+  steps = journal_->steps("run-old");
+  ASSERT_TRUE(steps.ok());
+  for (const auto& s : *steps) EXPECT_EQ(s.state, "rolled_back") << s.step_id;
+  EXPECT_TRUE(other.last_rollback(entries[1].target.arn).has_value());
 }
 
 }  // namespace
