@@ -5,6 +5,7 @@
 #include <random>
 #include <set>
 
+#include "aws/concurrency.h"
 #include "aws/sigv4.h"
 
 namespace containctl::orch {
@@ -129,21 +130,40 @@ Result<json> AwsJournal::step_item_key(const std::string& run_id, int entry, con
 }
 
 Result<long long> AwsJournal::next_apply_seq(const std::string& run_id) {
-  // Held while reserving, so this process hands its numbers out in the order it asked for them.
-  // Two processes never apply one resource at once (leases; one that lost its lease mutates
-  // nothing more), and a process reserves above every number handed out before, so within a
-  // resource the order rollback reverses stays the order of application. Gaps are harmless:
-  // rollback only sorts by it.
-  std::lock_guard<std::mutex> l(mu_);
-  auto& [next, last] = seq_blocks_[run_id];
-  if (next == 0 || next > last) {
+  // Numbers are handed out under mu_ in increasing order, so this process's order is the order
+  // it asked in. Two processes never apply one resource at once (leases; one that lost its lease
+  // mutates nothing more), and a block is reserved above every number handed out before, so
+  // within a resource the order rollback reverses stays the order of application. Gaps are
+  // harmless: rollback only sorts by it. One thread reserves while the others wait on the clock
+  // (a plain lock held across the call would stop a virtual clock).
+  for (;;) {
+    long long seq = 0;
+    bool reserve = false;
+    aws::wait_until(clock_, mu_, [&] {
+      SeqBlock& b = seq_blocks_[run_id];
+      if (b.next > 0 && b.next <= b.last) {
+        seq = b.next++;
+        return true;
+      }
+      if (b.reserving) return false;
+      b.reserving = reserve = true;
+      return true;
+    });
+    if (seq > 0) return seq;
     auto counter = ddb_.update(run_key(run_id), "ADD apply_counter :n",
                                {"attribute_exists(pk)", json::object(), {{":n", ddb_n(kApplySeqBlock)}}});
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      SeqBlock& b = seq_blocks_[run_id];
+      b.reserving = false;
+      if (counter.ok()) {
+        b.last = ddb_num(*counter, "apply_counter");
+        b.next = std::max(b.next, b.last - kApplySeqBlock + 1);
+      }
+    }
+    aws::notify_waiters(clock_);
     if (!counter.ok()) return counter.error();
-    last = ddb_num(*counter, "apply_counter");
-    next = last - kApplySeqBlock + 1;
   }
-  return next++;
 }
 
 Status AwsJournal::put_json(json& values, const std::string& ph, const json& v, std::string& expr,

@@ -109,7 +109,11 @@ class AwsJournal : public Journal {
   std::string bucket_;
   std::mutex mu_;
   std::map<std::string, int> shards_;
-  std::map<std::string, std::pair<long long, long long>> seq_blocks_;  // run -> [next, last]
+  struct SeqBlock {
+    long long next = 0, last = 0;  // the numbers of the reserved block not handed out yet
+    bool reserving = false;        // a thread is reserving the next block
+  };
+  std::map<std::string, SeqBlock> seq_blocks_;
   aws::Clock& clock_;
   std::atomic<uint64_t> commits_{0};
 };
