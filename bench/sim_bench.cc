@@ -2,7 +2,7 @@
 // what is modelled). Prints one line per scenario; virtual time, so it runs in seconds.
 //   sim_bench [--workers-10k N] [--per-account-region-10k N] [--state-dir-parent DIR] [--audit] [--dwell-ms N] [--transient-rate X]
 //             [--backend sqlite|aws] [--ddb-table-units W/R] [--ddb-partition-units W/R] [--ddb-lost-answer-rate X]
-//             [--ddb-partition-per-item] [--store-without-limiter] [--only-10k] [--count-10k N] [--large-before-every N]
+//             [--ddb-partition-per-item] [--store-with-session-limiter] [--only-10k] [--count-10k N] [--large-before-every N]
 //   sim_bench --plan-10k
 #include <chrono>
 #include <cstdio>
@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
   std::string backend = "sqlite";
   bool only_10k = false;
   int count_10k = 10000;
-  bool store_without_limiter = false;
+  bool store_with_session_limiter = false;
   int large_before_every = 0;
   sim::SimStoreConfig store;
   auto pair = [](const char* v, double& a, double& b) { return std::sscanf(v, "%lf/%lf", &a, &b) == 2; };
@@ -141,12 +141,12 @@ int main(int argc, char** argv) {
              pair(argv[i + 1], store.partition_write_units, store.partition_read_units)) ++i;
     else if (a == "--ddb-lost-answer-rate" && has_value) store.lost_answer_rate = std::atof(argv[++i]);
     else if (a == "--ddb-partition-per-item") store.partition_per_item = true;
-    else if (a == "--store-without-limiter") store_without_limiter = true;
+    else if (a == "--store-with-session-limiter") store_with_session_limiter = true;
     else {
       std::fprintf(stderr,
                    "unknown option %s (--workers-10k N, --per-account-region-10k N, --state-dir-parent DIR, --audit, "
                    "--dwell-ms N, --transient-rate X, --backend sqlite|aws, --ddb-table-units W/R, "
-                   "--ddb-partition-units W/R, --ddb-lost-answer-rate X, --ddb-partition-per-item, --store-without-limiter, "
+                   "--ddb-partition-units W/R, --ddb-lost-answer-rate X, --ddb-partition-per-item, --store-with-session-limiter, "
                    "--only-10k, --count-10k N, "
                    "--large-before-every N)\n",
                    argv[i]);
@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
   if (only_10k) scenarios.erase(scenarios.begin(), scenarios.begin() + 2);
   for (auto& s : scenarios) {
     s.backend = backend;
-    s.store_without_limiter = store_without_limiter;
+    s.store_with_session_limiter = store_with_session_limiter;
     s.store = store;
     s.large_before_every = large_before_every;
     s.audit = audit;

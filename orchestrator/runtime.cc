@@ -46,8 +46,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const GlobalOptions& g, bool need
 
 void Runtime::start_team_audit() {
   if (settings_.state.backend != "aws" || team_audit_) return;
-  aws::ClientConfig config = session_->base_config();
-  config.observer = nullptr;  // its own calls are not audit events
+  aws::ClientConfig config = team_store_client_config(session_->base_config());
   const StateSettings& st = settings_.state;
   team_audit_ = std::make_unique<TeamAuditLog>(std::make_shared<aws::AwsClient>(config),
                                                st.region.empty() ? session_->region() : st.region, st.table, st.bucket,

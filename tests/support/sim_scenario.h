@@ -33,6 +33,7 @@
 #include "orchestrator/executor.h"
 #include "orchestrator/journal.h"
 #include "orchestrator/journal_aws.h"
+#include "orchestrator/state_store.h"
 #include "orchestrator/team_audit.h"
 #include "tests/support/sim_team_store.h"
 
@@ -172,9 +173,9 @@ struct Scenario {
   std::string backend = "sqlite";  // or "aws": AwsJournal (+ TeamAuditLog) on the simulated team store
   SimStoreConfig store;            // the aws backend's DynamoDB table and S3 bucket
   int large_before_every = 0;      // SimFamily::large_before_every
-  // What-if: the store's client without the session's (adaptive) limiter; throttled writes are
-  // only retried by the retry policy. containctl itself shares the limiter (Runtime).
-  bool store_without_limiter = false;
+  // What-if: the store's client as before team_store_client_config: sharing the session's
+  // adaptive limiter, 3 attempts. containctl's own is team_store_client_config (no limiter).
+  bool store_with_session_limiter = false;
 };
 
 struct ScenarioResult {
@@ -273,8 +274,15 @@ inline ScenarioResult run_scenario(const Scenario& sc) {
     cfg.clock = &clock;
     cfg.credentials = std::make_shared<aws::StaticCredentialsProvider>(
         aws::Credentials{aws::SimTransport::access_key_for(sc.store.account), "simsecret", "", std::nullopt, "sim"});
-    cfg.limiter = sc.store_without_limiter ? nullptr : limiter;
+    cfg.limiter = limiter;
     cfg.account_id = sc.store.account;
+    cfg = orch::team_store_client_config(cfg);
+    // What-if: the store's client as it was before, sharing the session's adaptive limiter and
+    // its 3 attempts.
+    if (sc.store_with_session_limiter) {
+      cfg.limiter = limiter;
+      cfg.retry = aws::RetryPolicy{};
+    }
     auto store_client = std::make_shared<aws::AwsClient>(cfg);
     journal = std::unique_ptr<orch::Journal>(std::make_unique<orch::AwsJournal>(
         store_client, sc.store.region, sc.store.table, sc.store.bucket, clock));
