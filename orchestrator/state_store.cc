@@ -10,8 +10,8 @@ aws::ClientConfig team_store_client_config(const aws::ClientConfig& session) {
   config.observer = nullptr;
   config.limiter = nullptr;
   config.retry.max_attempts = 10;
-  config.retry.base_delay = std::chrono::milliseconds(50);
-  config.retry.transient_base_delay = std::chrono::milliseconds(50);
+  // Throttles back off from the policy's 1 s (up to 20 s each): a table held at its limit for tens
+  // of seconds must not exhaust a write's attempts (that fails the step).
   return config;
 }
 

@@ -12,8 +12,8 @@
 namespace containctl::orch {
 
 // The team store's client, from the session's: its calls are not audit events (the audit log may
-// live in the store), and it retries like botocore's default for DynamoDB (10 attempts,
-// exponential backoff from 50 ms) without the session's adaptive limiter. That limiter has one
+// live in the store), and it retries with botocore's budget for DynamoDB (10 attempts; throttles
+// back off from 1 s, other errors from 50 ms) without the session's adaptive limiter. That limiter has one
 // bucket per account, region and service, so one throttled partition key or a table at its
 // on-demand limit for a moment slowed every journal write of the process for minutes
 // (docs/benchmarks.md: 1,000 targets, 71 throttles, 1,302 s against a store bound of 1.5 s);
