@@ -1,5 +1,7 @@
 // The optional steps, off by default: minimum connection-tracking timeouts, revoking the
 // instance-profile role's sessions for this instance only, and the subnet network-ACL hard cut.
+#include <spdlog/spdlog.h>
+
 #include <mutex>
 #include <optional>
 
@@ -221,25 +223,35 @@ Result<json> nacl_capture(Context& ctx, const Step& step) {
   return json{{"subnets", out}};
 }
 
-// The run's hard-cut ACL: the id apply got in this process; otherwise (a restarted process) the
-// ACL tagged for this instance and run. Returns the id and whether it has any allow entry.
-Result<std::pair<std::string, bool>> find_cut_acl(Context& ctx, const Step& step) {
-  const std::string known = created_in_process("nacl/" + nacl_token(ctx, step));
+// What containctl judges a hard-cut ACL by: its allow entries and its subnet associations.
+struct CutAcl {
+  std::string id;  // "" when none was found
+  bool allows = false;
+  bool associated = false;
+};
+
+// The run's hard-cut ACL: `known_id` (apply's record) or the id apply got in this process;
+// otherwise (a restarted process without an apply record) the ACL tagged for this instance and
+// run. Tags are anyone's to write, so what is found by them only counts as ours when its content
+// is what CreateNetworkAcl made: see nacl_rollback.
+Result<CutAcl> find_cut_acl(Context& ctx, const Step& step, std::string known_id = "") {
+  if (known_id.empty()) known_id = created_in_process("nacl/" + nacl_token(ctx, step));
   aws::Params p;
-  if (!known.empty()) {
-    p.emplace_back("NetworkAclId.1", known);
+  if (!known_id.empty()) {
+    p.emplace_back("NetworkAclId.1", known_id);
   } else {
     add_filter(p, 1, std::string("tag:") + kTagPurpose, {"hard-cut"});
-    add_filter(p, 2, std::string("tag:") + kTagInstance, {step.args["instance_id"].get<std::string>()});
+    add_filter(p, 2, std::string("tag:") + kTagInstance, {step.args.value("instance_id", "")});
     add_filter(p, 3, std::string("tag:") + kTagRunId, {ctx.run_id});
   }
   CC_ASSIGN(auto r, call(ctx, "ec2", "DescribeNetworkAcls", p));
   for (auto acl : items(r.root(), "networkAclSet")) {
-    bool allows = false;
-    for (auto e : items(acl, "entrySet")) allows |= text(e, "ruleAction") == "allow";
-    return std::make_pair(text(acl, "networkAclId"), allows);
+    CutAcl out{text(acl, "networkAclId")};
+    for (auto e : items(acl, "entrySet")) out.allows |= text(e, "ruleAction") == "allow";
+    out.associated = !items(acl, "associationSet").empty();
+    return out;
   }
-  return std::make_pair(std::string(), false);
+  return CutAcl{};
 }
 
 Result<json> nacl_apply(Context& ctx, const Step& step, const json&) {
@@ -275,14 +287,26 @@ Result<json> nacl_apply(Context& ctx, const Step& step, const json&) {
   return json{{"network_acl_id", acl}};
 }
 
-Status nacl_verify(Context& ctx, const Step& step) {
-  CC_ASSIGN(auto acl, find_cut_acl(ctx, step));
+Status nacl_check(Context& ctx, const Step& step, const CutAcl& acl) {
   CC_ASSIGN(json now, nacl_capture(ctx, step));
-  if (acl.second) return not_holding("hard-cut network ACL " + acl.first + " has an allow entry");
+  if (acl.allows) return not_holding("hard-cut network ACL " + acl.id + " has an allow entry");
   for (const auto& s : step.args["subnets"])
-    if (acl.first.empty() || now["subnets"].value(s.get<std::string>(), json::object()).value("network_acl_id", "") != acl.first)
+    if (acl.id.empty() || now["subnets"].value(s.get<std::string>(), json::object()).value("network_acl_id", "") != acl.id)
       return not_holding("subnet " + s.get<std::string>() + " is not on the hard-cut network ACL");
   return Ok{};
+}
+
+Status nacl_verify(Context& ctx, const Step& step) {
+  CC_ASSIGN(CutAcl acl, find_cut_acl(ctx, step));
+  return nacl_check(ctx, step, acl);
+}
+
+// The ACL apply recorded, never one found by its tags.
+Status nacl_verify_applied(Context& ctx, const Step& step, const json& applied) {
+  const std::string id = applied.is_object() ? applied.value("network_acl_id", "") : "";
+  if (id.empty()) return not_holding("the apply record of " + step.id + " holds no network_acl_id");
+  CC_ASSIGN(CutAcl acl, find_cut_acl(ctx, step, id));
+  return nacl_check(ctx, step, acl);
 }
 
 Status nacl_rollback(Context& ctx, const Step& step, const json& before, const json& applied) {
@@ -299,8 +323,18 @@ Status nacl_rollback(Context& ctx, const Step& step, const json& before, const j
   CC_TRY(parallel(ctx.clock, std::move(calls)));
   std::string acl = applied.is_object() ? applied.value("network_acl_id", "") : "";
   if (acl.empty()) {
-    CC_ASSIGN(auto found, find_cut_acl(ctx, step));
-    acl = found.first;
+    // No apply record (the process died during apply): the ACL is looked up by its tags, which
+    // anyone can write. Only one shaped as CreateNetworkAcl left it (no allow entry, and no subnet
+    // now that theirs are back) is deleted; another is not containctl's to touch, and deleting
+    // one still in use would fail and block the rollback.
+    CC_ASSIGN(CutAcl found, find_cut_acl(ctx, step));
+    if (!found.id.empty() && (found.allows || found.associated)) {
+      spdlog::warn("network ACL {} carries the tags of run {}'s hard cut for {} but has {}: not containctl's, left as is",
+                   found.id, ctx.run_id, step.args.value("instance_id", ""),
+                   found.allows ? "an allow entry" : "a subnet association");
+      return Ok{};
+    }
+    acl = found.id;
   }
   if (acl.empty()) return Ok{};
   auto r = call(ctx, "ec2", "DeleteNetworkAcl", {{"NetworkAclId", acl}});
@@ -332,6 +366,9 @@ StepOps role_sessions_ops() {
   return {role_capture,         role_apply, role_verify, without_options(role_rollback), role_verify_rollback,
           role_verify_applied};
 }
-StepOps nacl_ops() { return {nacl_capture, nacl_apply, nacl_verify, without_options(nacl_rollback), nacl_verify_rollback}; }
+StepOps nacl_ops() {
+  return {nacl_capture, nacl_apply, nacl_verify, without_options(nacl_rollback), nacl_verify_rollback,
+          nacl_verify_applied};
+}
 
 }  // namespace containctl::actions::ec2

@@ -267,5 +267,64 @@ TEST_F(Ec2Adversary, RevocationWithAnOlderCutoffThanAppliedFailsVerify) {
   EXPECT_FALSE(family_->verify_applied(ctx, revoke->step, json::object()).ok());
 }
 
+// The adversary's network ACL, tagged as run run-adv-1's hard cut for `instance`, with an allow
+// entry (one in use, say).
+std::string tagged_acl(World& world, aws::AwsClient& client, const std::string& instance) {
+  aws::Params p = {{"VpcId", world.vpc}};
+  ec2::add_tag_spec(p, "network-acl",
+                    {{ec2::kTagPurpose, "hard-cut"}, {ec2::kTagInstance, instance}, {ec2::kTagRunId, "run-adv-1"}});
+  const std::string acl = text(q(client, "ec2", "CreateNetworkAcl", p).root(), "networkAcl/networkAclId");
+  q(client, "ec2", "CreateNetworkAclEntry",
+    {{"NetworkAclId", acl}, {"RuleNumber", "100"}, {"Protocol", "-1"}, {"RuleAction", "allow"}, {"Egress", "false"},
+     {"CidrBlock", "0.0.0.0/0"}});
+  return acl;
+}
+
+const Step& step_named(const TargetPlan& plan, const std::string& id) {
+  for (const Step& s : plan.steps)
+    if (s.id == id) return s;
+  throw std::runtime_error("no step " + id);
+}
+
+// A process that died during the hard cut's apply left no apply record, so rollback looks the
+// run's ACL up by its tags, which the adversary can write: their ACL is not containctl's to delete.
+TEST_F(Ec2Adversary, RollbackWithoutAnApplyRecordLeavesATaggedAclItDidNotMake) {
+  const std::string id = world_.launch({world_.group("web")});
+  options_.values = {{"ec2.nacl_hard_cut", "true"}};
+  Context ctx = context(id);
+  auto plan = plan_of(*family_, ctx);
+  ASSERT_TRUE(plan.ok()) << plan.error().describe();
+  const Step& cut = step_named(*plan, "nacl-hard-cut");
+  auto before = family_->capture(ctx, cut);
+  ASSERT_TRUE(before.ok()) << before.error().describe();
+  const std::string theirs = tagged_acl(world_, *client_, id);
+  Status st = family_->rollback(ctx, cut, *before, json(nullptr), RollbackOptions{});
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  auto still = client_->query("ec2", "us-east-1", "DescribeNetworkAcls", {{"NetworkAclId.1", theirs}});
+  ASSERT_TRUE(still.ok()) << "rollback deleted the adversary's tagged ACL: " << still.error().describe();
+  EXPECT_EQ(items(still->root(), "networkAclSet").size(), 1u);
+}
+
+// Verify of a resumed run judges the ACL apply recorded, not one found by the run's tags.
+TEST_F(Ec2Adversary, HardCutVerifyJudgesTheRecordedAclNotATaggedOne) {
+  const std::string id = world_.launch({world_.group("web")});
+  options_.values = {{"ec2.nacl_hard_cut", "true"}};
+  Context ctx = context(id);
+  auto plan = plan_of(*family_, ctx);
+  ASSERT_TRUE(plan.ok()) << plan.error().describe();
+  std::vector<Applied> done;
+  Status st = execute(*family_, ctx, *plan, done);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  const Applied* cut = nullptr;
+  for (const Applied& a : done)
+    if (a.step.id == "nacl-hard-cut") cut = &a;
+  ASSERT_NE(cut, nullptr);
+  EXPECT_TRUE(family_->verify_applied(ctx, cut->step, cut->applied).ok());
+  // A record naming another ACL (the adversary's, tagged as ours) does not verify.
+  const std::string theirs = tagged_acl(world_, *client_, id);
+  EXPECT_FALSE(family_->verify_applied(ctx, cut->step, json{{"network_acl_id", theirs}}).ok());
+  EXPECT_FALSE(family_->verify_applied(ctx, cut->step, json::object()).ok());
+}
+
 }  // namespace
 }  // namespace containctl::actions::ec2test
