@@ -69,6 +69,13 @@ class Ec2Adversary : public ::testing::Test {
   Target target_;
 };
 
+// What step `id` applied, or nullptr when it was not applied.
+const Applied* applied_step(const std::vector<Applied>& done, const std::string& id) {
+  for (const Applied& a : done)
+    if (a.step.id == id) return &a;
+  return nullptr;
+}
+
 // The issue's attack: a tagged decoy with an egress rule to the attacker's server, on the instance.
 TEST_F(Ec2Adversary, TaggedDecoyWithAnEgressRuleIsNotContainmentAndRollbackPutsItBack) {
   const std::string id = world_.launch({world_.group("web")});
@@ -230,9 +237,7 @@ TEST_F(Ec2Adversary, PlantedRevocationWithAnOldCutoffIsReplacedByApply) {
   const json written = json::parse(aws::uri_decode(aws::xml_text(pol.root(), "PolicyDocument")));
   const std::string cutoff = written["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"];
   EXPECT_NE(cutoff, "2001-01-01T00:00:00Z") << "the planted cutoff was kept: no live session is revoked";
-  const Applied* revoke = nullptr;
-  for (const Applied& a : done)
-    if (a.step.id == "revoke-role-sessions") revoke = &a;
+  const Applied* revoke = applied_step(done, "revoke-role-sessions");
   ASSERT_NE(revoke, nullptr);
   EXPECT_EQ(cutoff, revoke->applied.value("token_issue_time", "")) << "the written cutoff is the one apply recorded";
 }
@@ -249,9 +254,7 @@ TEST_F(Ec2Adversary, RevocationWithAnOlderCutoffThanAppliedFailsVerify) {
   std::vector<Applied> done;
   Status st = execute(*family_, ctx, *plan, done);
   ASSERT_TRUE(st.ok()) << st.error().describe();
-  const Applied* revoke = nullptr;
-  for (const Applied& a : done)
-    if (a.step.id == "revoke-role-sessions") revoke = &a;
+  const Applied* revoke = applied_step(done, "revoke-role-sessions");
   ASSERT_NE(revoke, nullptr);
   ASSERT_TRUE(family_->verify_applied(ctx, revoke->step, revoke->applied).ok());
 
@@ -315,9 +318,7 @@ TEST_F(Ec2Adversary, HardCutVerifyJudgesTheRecordedAclNotATaggedOne) {
   std::vector<Applied> done;
   Status st = execute(*family_, ctx, *plan, done);
   ASSERT_TRUE(st.ok()) << st.error().describe();
-  const Applied* cut = nullptr;
-  for (const Applied& a : done)
-    if (a.step.id == "nacl-hard-cut") cut = &a;
+  const Applied* cut = applied_step(done, "nacl-hard-cut");
   ASSERT_NE(cut, nullptr);
   EXPECT_TRUE(family_->verify_applied(ctx, cut->step, cut->applied).ok());
   // A record naming another ACL (the adversary's, tagged as ours) does not verify.

@@ -214,10 +214,15 @@ std::map<std::string, std::string> states_of(Journal& j, const std::string& run)
   return out;
 }
 
+// Two targets: a's chain x -> y -> z and b's p -> q.
+std::vector<PlanEntry> chain_and_pair() {
+  return {entry("i-0000000000000000a", {step("x"), step("y", {"x"}), step("z", {"y"})}),
+          entry("i-0000000000000000b", {step("p"), step("q", {"p"})})};
+}
+
 TEST_F(ExecutorTest, FailedStepStopsItsTargetOthersGoOnAndRollbackRestoresInReverse) {
   fake_.fail_apply = {"y"};
-  std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {step("x"), step("y", {"x"}), step("z", {"y"})}),
-                                    entry("i-0000000000000000b", {step("p"), step("q", {"p"})})};
+  std::vector<PlanEntry> entries = chain_and_pair();
   std::string run = start(entries);
   RunOutcome out = execute_run(*journal_, run, entries, env_);
   EXPECT_EQ(out.status, "partial");
@@ -487,8 +492,7 @@ TEST_F(ExecutorTest, SecondRunCannotTakeTheStateLock) {
 // rest of the run goes on, and the process lives. The same for a rollback that throws.
 TEST_F(ExecutorTest, StepThatThrowsFailsOnlyItselfAndKeepsItsBeforeState) {
   fake_.throw_apply = {"y"};
-  std::vector<PlanEntry> entries = {entry("i-0000000000000000a", {step("x"), step("y", {"x"}), step("z", {"y"})}),
-                                    entry("i-0000000000000000b", {step("p"), step("q", {"p"})})};
+  std::vector<PlanEntry> entries = chain_and_pair();
   std::string run = start(entries);
   RunOutcome out = execute_run(*journal_, run, entries, env_);
   EXPECT_EQ(out.status, "partial");
