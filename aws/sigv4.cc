@@ -705,6 +705,48 @@ Result<SigningResult> presign_url(const HttpRequest& request, const Credentials&
   return r;
 }
 
+namespace {
+
+// The first case-insensitive occurrence of the lower-case marker `m` in `s` at or after `from`,
+// or npos. Error text can be megabytes: most positions are ruled out on their first character.
+size_t ifind(std::string_view s, std::string_view m, size_t from) {
+  if (m.empty() || m.size() > s.size()) return std::string_view::npos;
+  const char first = m[0];
+  for (size_t i = from, last = s.size() - m.size(); i <= last; ++i)
+    if (lower_ascii(s[i]) == first && ieq(s.substr(i, m.size()), m)) return i;
+  return std::string_view::npos;
+}
+
+// One pass over `in` masking the value after each occurrence of `marker` (the value runs from
+// after the marker, and after `skip` characters, to the first of `stops`). Builds a new string
+// rather than replacing in place: error text is anyone's to fill with markers, and one in-place
+// replace per marker made a long message quadratic (a 2 MB message took minutes).
+// keep(value) leaves a value as it is.
+template <class Keep>
+std::string mask_after(std::string_view in, std::string_view marker, std::string_view skip, std::string_view stops,
+                       Keep keep) {
+  std::string out;
+  size_t pos = 0;
+  for (size_t hit; (hit = ifind(in, marker, pos)) != std::string_view::npos;) {
+    if (out.capacity() == 0) out.reserve(in.size());
+    size_t start = hit + marker.size();
+    while (start < in.size() && skip.find(in[start]) != std::string_view::npos) ++start;
+    size_t end = in.find_first_of(stops, start);
+    if (end == std::string_view::npos) end = in.size();
+    if (keep(in.substr(start, end - start))) {
+      out.append(in.substr(pos, end - pos));
+    } else {
+      out.append(in.substr(pos, start - pos)).append("*****");
+    }
+    pos = end;
+  }
+  if (pos == 0) return std::string(in);
+  out.append(in.substr(pos));
+  return out;
+}
+
+}  // namespace
+
 std::string redact_auth(std::string_view text) {
   // Case-insensitive markers; the value runs to the next separator. "signature=" also covers
   // X-Amz-Signature=; the ':' form covers the token header in a canonical request or header dump.
@@ -718,52 +760,14 @@ std::string redact_auth(std::string_view text) {
       {"x-amz-security-token:", "\"\n\r"},
       {"x-amz-security-token\":\"", "\""},  // a JSON dump of headers
   };
+  auto mask_all = [](std::string_view) { return false; };
   std::string out(text);
-  for (const auto& m : kMarkers) {
-    size_t pos = 0;
-    while (pos + m.text.size() <= out.size()) {
-      size_t hit = std::string::npos;
-      for (size_t i = pos; i + m.text.size() <= out.size(); ++i) {
-        if (ieq(std::string_view(out).substr(i, m.text.size()), m.text)) {
-          hit = i;
-          break;
-        }
-      }
-      if (hit == std::string::npos) break;
-      size_t start = hit + m.text.size();
-      while (start < out.size() && out[start] == ' ' && m.text.back() == ':') ++start;
-      size_t end = out.find_first_of(m.stops, start);
-      if (end == std::string::npos) end = out.size();
-      out.replace(start, end - start, "*****");
-      pos = start + 5;
-    }
-  }
+  for (const auto& m : kMarkers) out = mask_after(out, m.text, m.text.back() == ':' ? " " : "", m.stops, mask_all);
   // Authorization values: a SigV4 one keeps its key id, scope and signed headers (its Signature=
   // was masked above); any other scheme (a bearer token, SigV2 "AWS id:signature") is masked whole.
-  for (std::string_view m : {std::string_view("authorization:"), std::string_view("authorization=")}) {
-    size_t pos = 0;
-    while (true) {
-      size_t hit = std::string::npos;
-      for (size_t i = pos; i + m.size() <= out.size(); ++i) {
-        if (ieq(std::string_view(out).substr(i, m.size()), m)) {
-          hit = i;
-          break;
-        }
-      }
-      if (hit == std::string::npos) break;
-      size_t start = hit + m.size();
-      while (start < out.size() && (out[start] == ' ' || out[start] == '"')) ++start;
-      size_t end = out.find_first_of(m.back() == ':' ? "\"\n\r" : "&\"\n\r", start);
-      if (end == std::string::npos) end = out.size();
-      std::string_view value = std::string_view(out).substr(start, end - start);
-      if (value.starts_with("AWS4-") || value == "*****") {
-        pos = end;
-        continue;
-      }
-      out.replace(start, end - start, "*****");
-      pos = start + 5;
-    }
-  }
+  auto sigv4_or_masked = [](std::string_view value) { return value.starts_with("AWS4-") || value == "*****"; };
+  out = mask_after(out, "authorization:", " \"", "\"\n\r", sigv4_or_masked);
+  out = mask_after(out, "authorization=", " \"", "&\"\n\r", sigv4_or_masked);
   return out;
 }
 
@@ -775,12 +779,9 @@ std::string redact_service_text(std::string_view text) {
                                                  "stringtosign", "string_to_sign"};
   size_t cut = std::string_view::npos;
   for (std::string_view m : kBlocks) {
-    for (size_t i = 0; i + m.size() <= text.size() && i < cut; ++i) {
-      if (ieq(text.substr(i, m.size()), m)) {
-        cut = i;
-        break;
-      }
-    }
+    // Only a block starting before the earliest found so far matters.
+    std::string_view before = cut == std::string_view::npos ? text : text.substr(0, cut + m.size() - 1);
+    cut = std::min(cut, ifind(before, m, 0));
   }
   std::string out(text.substr(0, cut));
   if (cut != std::string_view::npos) {

@@ -3,6 +3,7 @@
 // (canonical request, string to sign, HMAC, Authorization) on the same request object, which
 // sign_request is built to re-sign (it replaces its own headers), exactly as a retry does.
 // The *_FreshCopy variants also copy the unsigned request each time, as AwsClient::send does.
+// BM_RedactServiceText_ManyMarkers: masking secrets in a long error message.
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -71,6 +72,16 @@ BENCHMARK(BM_Sign_S3Put1KiB);
 BENCHMARK(BM_Sign_IamQueryGet_FreshCopy);
 BENCHMARK(BM_Sign_Ec2FormPost_FreshCopy);
 BENCHMARK(BM_Sign_S3Put1KiB_FreshCopy);
+
+// Masking a service's error message full of markers (anyone can get text echoed into one): the
+// time must grow with the length, not its square.
+void BM_RedactServiceText_ManyMarkers(benchmark::State& state) {
+  std::string text;
+  for (int64_t i = 0; i < state.range(0); ++i) text += "signature=a ";
+  for (auto _ : state) benchmark::DoNotOptimize(redact_service_text(text).data());
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(text.size()));
+}
+BENCHMARK(BM_RedactServiceText_ManyMarkers)->Arg(1000)->Arg(10000)->Arg(100000);
 
 }  // namespace
 }  // namespace containctl::aws
