@@ -28,15 +28,19 @@ inline std::string as_string(const uint8_t* data, size_t size) {
 }
 
 // One file per process, rewritten for every input (the loaders open by path, as the product does).
+// In memory (/dev/shm) unless TMPDIR says otherwise, and cut to size after writing rather than
+// opened with O_TRUNC: on ext4 a file truncated to zero and rewritten is flushed to disk at close,
+// which cost a fifth of each fuzz_plan execution.
 class ScratchFile {
  public:
   explicit ScratchFile(const char* stem) {
-    const char* dir = std::getenv("TMPDIR");
-    path_ = std::string(dir && *dir ? dir : "/tmp") + "/containctl-fuzz-" + stem + "-" + std::to_string(getpid());
+    const char* env = std::getenv("TMPDIR");
+    std::string dir = env && *env ? env : (::access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp");
+    path_ = dir + "/containctl-fuzz-" + stem + "-" + std::to_string(getpid());
   }
   ~ScratchFile() { ::unlink(path_.c_str()); }
   const std::string& write(const uint8_t* data, size_t size) {
-    int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) invariant_failed("scratch file", path_);
     size_t off = 0;
     while (off < size) {
@@ -44,6 +48,7 @@ class ScratchFile {
       if (n <= 0) invariant_failed("scratch write", path_);
       off += static_cast<size_t>(n);
     }
+    if (::ftruncate(fd, static_cast<off_t>(size)) != 0) invariant_failed("scratch truncate", path_);
     ::close(fd);
     return path_;
   }
