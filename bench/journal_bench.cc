@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
     entries[i].steps.resize(1);
     entries[i].steps[0].id = "s";
   }
-  orch::RunRecord run{"bench-run", "hash", "running", "", "", "bench", "auto", nlohmann::json::object()};
+  orch::RunRecord run{.run_id = "bench-run", .plan_hash = "hash", .status = "running", .requester = "bench",
+                      .mode = "auto", .plan = nlohmann::json::object()};
   if (auto st = (*journal)->create_run(run, entries); !st.ok()) return 1;
   const nlohmann::json before = {{"groups", {"sg-0123456789abcdef0"}}, {"interfaces", {"eni-0123456789abcdef0"}}};
   auto start = std::chrono::steady_clock::now();

@@ -331,8 +331,14 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
                             "); they may have been used by another run", {{"plan_hash", plan_hash}});
   }
   if (fresh) {
-    RunRecord rec{run_id, plan_hash, "running", "", "", plan.value("requester", ""), needs_approval ? "approval" : "auto", plan,
-                  "", this_process()};
+    RunRecord rec{.run_id = run_id,
+                  .plan_hash = plan_hash,
+                  .status = "running",
+                  .requester = plan.value("requester", ""),
+                  .mode = needs_approval ? "approval" : "auto",
+                  .plan = plan,
+                  .owner = this_process(),
+                  .recovery = rt.recovery_record()};
     if (auto st = journal.create_run(rec, to_run); !st.ok()) return report_error(rt.globals(), st.error());
   } else {
     logged(journal.set_run_owner(run_id, this_process()));

@@ -91,7 +91,8 @@ int run_rollback(GlobalOptions& g, const RollbackArgs& a) {
   if (!wait.ok()) return report_error(g, wait.error());
   // Recovery never waits on the audit log: a torn last record is quarantined (and recorded), and
   // rollback does not fail closed on a failed append (it only takes containment away).
-  auto rt_r = Runtime::open(g, !a.dry_run, RuntimeOptions{true});
+  // Nor on the settings: a broken file falls back to what the run recorded (with a warning).
+  auto rt_r = Runtime::open(g, !a.dry_run, RuntimeOptions{.repair_torn_audit = true, .recovery = true});
   if (!rt_r.ok()) return report_error(g, rt_r.error());
   Runtime& rt = **rt_r;
   auto journal_r = rt.open_journal();
@@ -99,6 +100,7 @@ int run_rollback(GlobalOptions& g, const RollbackArgs& a) {
   Journal& journal = **journal_r;
   auto run = journal.run(run_id);
   if (!run.ok()) return report_error(g, run.error());
+  rt.adopt_run_settings(*run);
   auto entries_r = plan_entries(run->plan);
   if (!entries_r.ok()) return report_error(g, entries_r.error());
   const std::vector<PlanEntry> entries = std::move(entries_r).value();
@@ -207,7 +209,7 @@ std::string owner_text(const RunRecord& r) {
 }
 
 int run_status(GlobalOptions& g, const std::string& run_id) {
-  auto rt = Runtime::open(g, false);
+  auto rt = Runtime::open(g, false, RuntimeOptions{.recovery = true});
   if (!rt.ok()) return report_error(g, rt.error());
   auto journal = (*rt)->open_journal();
   if (!journal.ok()) return report_error(g, journal.error());

@@ -31,7 +31,13 @@ Result<std::unique_ptr<Runtime>> team_runtime(const GlobalOptions& g, const Audi
   if (!a.log.empty()) return std::unique_ptr<Runtime>();
   std::unique_ptr<Session> session;
   auto settings = load_settings_for(g, session);
-  if (!settings.ok()) return settings.error();
+  if (!settings.ok()) {
+    // Reading the trail never needs the settings, unless they name the team store.
+    if (settings.error().kind == ErrorKind::kUsage) return settings.error();
+    CC_TRY(recover_without_settings(resolve_settings_path(g), settings.error(),
+                                    "the local audit log " + log_path(g, a)));
+    return std::unique_ptr<Runtime>();
+  }
   if (settings->state.backend != "aws") return std::unique_ptr<Runtime>();
   return Runtime::open(g, true);
 }

@@ -100,6 +100,8 @@ int run_export(GlobalOptions& g, const StateArgs& a) {
               {"started_at", run->started_at}, {"finished_at", run->finished_at}, {"requester", run->requester},
               {"mode", run->mode}, {"plan", run->plan}, {"steps", json::array()}};
     if (!run->case_id.empty()) r["case_id"] = run->case_id;
+    // What status and rollback fall back to when the settings are broken, wherever it is imported.
+    if (!run->recovery.is_null()) r["recovery"] = run->recovery;
     for (const auto& s : *steps) r["steps"].push_back(step_json(s));
     // What keeps the run's approvals single use and names who ran it, wherever it is imported.
     auto used = (*j)->approvals_used_by(run->run_id);
@@ -195,9 +197,18 @@ int run_import(GlobalOptions& g, const StateArgs& a) {
     if (!r.is_object() || !r.contains("run_id") || !r.at("run_id").is_string() || !r.contains("steps") ||
         !r.at("steps").is_array())
       return report_error(g, Error::invalid(a.file + ": a run without run_id or steps"));
-    RunRecord rec{r.at("run_id").get<std::string>(), r.value("plan_hash", ""), r.value("status", ""), r.value("started_at", ""),
-                  r.value("finished_at", ""), r.value("requester", ""), r.value("mode", ""), r.value("plan", json()),
-                  r.value("case_id", "")};
+    RunRecord rec{.run_id = r.at("run_id").get<std::string>(),
+                  .plan_hash = r.value("plan_hash", ""),
+                  .status = r.value("status", ""),
+                  .started_at = r.value("started_at", ""),
+                  .finished_at = r.value("finished_at", ""),
+                  .requester = r.value("requester", ""),
+                  .mode = r.value("mode", ""),
+                  .plan = r.value("plan", json()),
+                  .case_id = r.value("case_id", ""),
+                  .recovery = r.value("recovery", json())};
+    if (!rec.recovery.is_null() && !rec.recovery.is_object())
+      return report_error(g, Error::invalid(a.file + ": run " + rec.run_id + ": recovery is not an object"));
     if (rec.run_id.rfind("run-", 0) != 0 || rec.run_id.find_first_of("#/ \t\n") != std::string::npos)
       return report_error(g, Error::invalid(a.file + ": '" + rec.run_id + "' is not a run id"));
     std::vector<StepRecord> steps;

@@ -78,6 +78,10 @@ struct RunRecord {
   // Set while a `case open` is between its claim and CreateCase's answer ("<time> <token>"): the
   // case_id column holds kCasePendingPrefix + this, so two openers cannot both create a case.
   std::string case_pending;
+  // What recovery (status, rollback) needs of the settings in force when the run started, so a
+  // broken or missing settings file never blocks the way back: {"member_role_name",
+  // "s3_allow_access", "settings", "settings_sha256", "state_backend"}. Null in older journals.
+  nlohmann::json recovery;
 };
 
 inline constexpr const char* kCasePendingPrefix = "pending:";

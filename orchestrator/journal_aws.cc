@@ -235,6 +235,7 @@ Status AwsJournal::create_run(const RunRecord& run, const std::vector<PlanEntry>
   run_item["apply_counter"] = ddb_n(0);
   run_item["shards"] = ddb_n(shards);
   if (run.owner.pid > 0) run_item["owner"] = ddb_s(run.owner.to_json().dump());
+  if (!run.recovery.is_null()) run_item["recovery"] = ddb_s(run.recovery.dump());
   Status st = ddb_.put(run_item, {"attribute_not_exists(pk)"});
   if (!st.ok() && aws::ddb_condition_failed(st.error()))
     return Error::invalid("team store: run " + run.run_id + " already exists", "RunExists");
@@ -260,6 +261,8 @@ RunRecord run_from(const json& item) {
   split_case_marker(r);
   r.owner = RunOwner::from_json(json::parse(ddb_str(item, "owner").empty() ? "null" : ddb_str(item, "owner"), nullptr,
                                             false));
+  if (!ddb_str(item, "recovery").empty()) r.recovery = json::parse(ddb_str(item, "recovery"), nullptr, false);
+  if (r.recovery.is_discarded()) r.recovery = json();
   return r;
 }
 

@@ -87,6 +87,7 @@ Status AwsJournal::import_run(const RunRecord& run, const std::vector<StepRecord
   run_item["mode"] = ddb_s(run.mode);
   run_item["apply_counter"] = ddb_n(applied);
   run_item["shards"] = ddb_n(shards);
+  if (!run.recovery.is_null()) run_item["recovery"] = ddb_s(run.recovery.dump());  // what recovery falls back to
   Status st = table().put(run_item, {"attribute_not_exists(pk)"});
   if (!st.ok() && aws::ddb_condition_failed(st.error()))
     return Error::invalid("team store: run " + run.run_id + " already exists", "RunExists");

@@ -49,6 +49,29 @@ class Stmt {
 
 json parse_or_null(const std::string& s) { return s.empty() ? json() : json::parse(s, nullptr, false); }
 
+// The runs columns every read selects, in this order (the plan only when asked for: runs() skips it).
+constexpr const char* kRunColumns =
+    "run_id, plan_hash, status, started_at, finished_at, requester, mode, case_id, owner, recovery";
+
+// One row of SELECT kRunColumns[, plan]; fields set by name, so a new field cannot shift the others.
+RunRecord run_row(Stmt& s, bool with_plan) {
+  RunRecord r;
+  r.run_id = s.text(0);
+  r.plan_hash = s.text(1);
+  r.status = s.text(2);
+  r.started_at = s.text(3);
+  r.finished_at = s.text(4);
+  r.requester = s.text(5);
+  r.mode = s.text(6);
+  r.case_id = s.text(7);
+  r.owner = RunOwner::from_json(parse_or_null(s.text(8)));
+  r.recovery = parse_or_null(s.text(9));
+  if (r.recovery.is_discarded()) r.recovery = json();
+  if (with_plan) r.plan = parse_or_null(s.text(10));
+  split_case_marker(r);
+  return r;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SqliteJournal>> SqliteJournal::open(const std::string& state_dir, aws::Clock& clock) {
@@ -89,6 +112,7 @@ Result<std::unique_ptr<SqliteJournal>> SqliteJournal::open(const std::string& st
   CC_TRY(j->add_column("runs", "case_id TEXT"));
   CC_TRY(j->add_column("runs", "owner TEXT"));
   CC_TRY(j->add_column("steps", "exposure TEXT"));
+  CC_TRY(j->add_column("runs", "recovery TEXT"));
   return j;
 }
 
@@ -140,11 +164,12 @@ Status SqliteJournal::create_run(const RunRecord& run, const std::vector<PlanEnt
   CC_TRY(exec("BEGIN IMMEDIATE"));
   std::string now = aws::format_iso8601(clock_.now());
   {
-    Stmt s(db_, "INSERT INTO runs(run_id, plan_hash, status, started_at, finished_at, requester, mode, plan, owner)"
-                " VALUES(?,?,?,?,?,?,?,?,?)");
+    Stmt s(db_, "INSERT INTO runs(run_id, plan_hash, status, started_at, finished_at, requester, mode, plan, owner,"
+                " recovery) VALUES(?,?,?,?,?,?,?,?,?,?)");
     s.bind(1, run.run_id).bind(2, run.plan_hash).bind(3, run.status).bind(4, now).bind(5, std::string())
         .bind(6, run.requester).bind(7, run.mode).bind(8, run.plan.dump())
-        .bind(9, run.owner.pid > 0 ? run.owner.to_json().dump() : std::string());
+        .bind(9, run.owner.pid > 0 ? run.owner.to_json().dump() : std::string())
+        .bind(10, run.recovery.is_null() ? std::string() : run.recovery.dump());
     if (s.step() != SQLITE_DONE) {
       Error e = db_error(db_, "create run " + run.run_id);
       logged(exec("ROLLBACK"));
@@ -170,27 +195,18 @@ Status SqliteJournal::create_run(const RunRecord& run, const std::vector<PlanEnt
 
 Result<std::vector<RunRecord>> SqliteJournal::runs() {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "SELECT run_id, plan_hash, status, started_at, finished_at, requester, mode, case_id, owner FROM runs"
-              " ORDER BY started_at, rowid");
+  Stmt s(db_, (std::string("SELECT ") + kRunColumns + " FROM runs ORDER BY started_at, rowid").c_str());
   std::vector<RunRecord> out;
-  for (int rc; (rc = s.step()) == SQLITE_ROW;) {
-    out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), json(), s.text(7),
-                   RunOwner::from_json(parse_or_null(s.text(8)))});
-    split_case_marker(out.back());
-  }
+  for (int rc; (rc = s.step()) == SQLITE_ROW;) out.push_back(run_row(s, false));
   return out;
 }
 
 Result<RunRecord> SqliteJournal::run(const std::string& run_id) {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "SELECT run_id, plan_hash, status, started_at, finished_at, requester, mode, plan, case_id, owner FROM runs"
-              " WHERE run_id = ?");
+  Stmt s(db_, (std::string("SELECT ") + kRunColumns + ", plan FROM runs WHERE run_id = ?").c_str());
   s.bind(1, run_id);
   if (s.step() != SQLITE_ROW) return Error::invalid("no run '" + run_id + "' in the journal", "UnknownRun");
-  RunRecord r{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), parse_or_null(s.text(7)),
-              s.text(8), RunOwner::from_json(parse_or_null(s.text(9)))};
-  split_case_marker(r);
-  return r;
+  return run_row(s, true);
 }
 
 Result<std::vector<StepRecord>> SqliteJournal::steps(const std::string& run_id) {

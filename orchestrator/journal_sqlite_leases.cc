@@ -56,10 +56,10 @@ Status SqliteJournal::import_run(const RunRecord& run, const std::vector<StepRec
     return e;
   };
   {
-    Q q(db_, "INSERT INTO runs(run_id, plan_hash, status, started_at, finished_at, requester, mode, plan)"
-             " VALUES(?,?,?,?,?,?,?,?)");
+    Q q(db_, "INSERT INTO runs(run_id, plan_hash, status, started_at, finished_at, requester, mode, plan, recovery)"
+             " VALUES(?,?,?,?,?,?,?,?,NULLIF(?, ''))");
     q.text(1, run.run_id).text(2, run.plan_hash).text(3, run.status).text(4, run.started_at).text(5, run.finished_at)
-        .text(6, run.requester).text(7, run.mode).text(8, run.plan.dump());
+        .text(6, run.requester).text(7, run.mode).text(8, run.plan.dump()).text(9, dump_or_empty(run.recovery));
     if (q.step() != SQLITE_DONE) return fail("import run " + run.run_id);
   }
   long long ord = 0;

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -24,7 +25,17 @@ struct RuntimeOptions {
   // `state init`: the team store does not exist yet, so its audit log starts (start_team_audit)
   // once the store is made; the calls that make it are in the local audit log.
   bool team_store_being_made = false;
+  // Recovery commands (status, rollback): settings that cannot be read or parsed do not stop the
+  // command. It goes on with the local state (sqlite journal, audit log) and what each run recorded
+  // (adopt_run_settings), warning on stderr what it fell back to. Settings that name the team store
+  // (whose table and bucket are only in them) still stop it, with what to do.
+  bool recovery = false;
 };
+
+// The warning (or, when the broken settings name the team store, the error) of a recovery command
+// whose settings at `settings_path` cannot be used: Ok after warning on stderr that `fallback` is
+// used instead.
+Status recover_without_settings(const std::string& settings_path, const Error& problem, const std::string& fallback);
 
 class Runtime {
  public:
@@ -36,6 +47,13 @@ class Runtime {
   const GlobalOptions& globals() const { return g_; }
   const std::string& state_dir() const { return state_dir_; }
   const Settings& settings() const { return settings_; }
+  // Why the settings could not be used (recovery only); null when they were read.
+  const Error* settings_problem() const { return settings_problem_ ? &*settings_problem_ : nullptr; }
+  // What a run needs recorded for its recovery (RunRecord::recovery), from the settings in force.
+  nlohmann::json recovery_record() const;
+  // Recovery with unusable settings: the member role (and S3 allow-list) the run recorded stand in
+  // for the settings' (a warning says which); nothing happens when the settings were read.
+  void adopt_run_settings(const RunRecord& run);
   Session& session() { return *session_; }
   aws::Clock& clock() { return *clock_; }
 
@@ -71,6 +89,7 @@ class Runtime {
   std::mutex mu_;
   std::string run_id_;
   std::string audit_failure_;  // the first failed append
+  std::optional<Error> settings_problem_;
 };
 
 }  // namespace containctl::orch

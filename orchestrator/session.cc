@@ -30,6 +30,8 @@ std::string resolve_settings_path(const GlobalOptions& g) {
   return resolve_state_dir(g) + "/settings.json";
 }
 
+bool settings_named_explicitly(const GlobalOptions& g) { return !g.settings.empty() || !env("CONTAINCTL_SETTINGS").empty(); }
+
 Result<std::unique_ptr<Session>> Session::open(const GlobalOptions& g) {
   auto s = std::make_unique<Session>();
   std::string profile = !g.profile.empty() ? g.profile : env("AWS_PROFILE");

@@ -18,6 +18,9 @@ namespace containctl::orch {
 std::string resolve_state_dir(const GlobalOptions& g);
 // --settings, $CONTAINCTL_SETTINGS, <state-dir>/settings.json.
 std::string resolve_settings_path(const GlobalOptions& g);
+// True when --settings or $CONTAINCTL_SETTINGS names the settings (a file named on purpose must
+// exist; only the default <state-dir>/settings.json may be absent, meaning mode none).
+bool settings_named_explicitly(const GlobalOptions& g);
 
 class Session {
  public:

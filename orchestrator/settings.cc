@@ -155,6 +155,26 @@ struct Reader {
 
 }  // namespace
 
+std::string json_error_position(const std::string& text, const nlohmann::json::parse_error& e) {
+  // e.byte counts from 1 and points at the character that broke the parse (or one past the end).
+  const size_t end = std::min(e.byte == 0 ? size_t{0} : e.byte - 1, text.size());
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < end; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  // The library's reason without its prefix and without the text it read (settings read from SSM may
+  // hold more than settings).
+  std::string why = e.what();
+  if (size_t colon = why.find(": ", why.find("column")); colon != std::string::npos) why = why.substr(colon + 2);
+  if (size_t last = why.find("; last read:"); last != std::string::npos) why = why.substr(0, last);
+  return "line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + why;
+}
+
 json EffectiveSettings::to_json() const {
   return {{"mode", mode}, {"actions", actions}, {"auto_scope", auto_scope},
           {"approvals_required", approvals_required}, {"source", source}};
@@ -210,8 +230,12 @@ Result<Settings> parse_settings(const std::string& text, const std::string& path
   s.path = path;
   s.present = true;
   s.sha256 = aws::sha256_hex(text);
-  json doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded()) return Error::invalid(path + ": not valid JSON (truncated or malformed)", "InvalidSettings");
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::parse_error& e) {
+    return Error::invalid(path + ": not valid JSON (truncated or malformed) at " + json_error_position(text, e), "InvalidSettings");
+  }
   if (!doc.is_object()) return Error::invalid(path + ": must be a JSON object", "InvalidSettings");
   Reader r{path};
   CC_TRY(r.known_fields(doc, "", {"organization", "accounts", "approvers", "protected", "s3_allow_access",

@@ -85,6 +85,8 @@ Result<Settings> load_settings(const std::string& path);
 // The same from text read elsewhere (settings_source.h): `path` names it in messages and plans,
 // relative key paths resolve against `base_dir`.
 Result<Settings> parse_settings(const std::string& text, const std::string& path, const std::string& base_dir);
+// "line L, column C: <reason>" for a JSON parse error in `text` (the text read is left out).
+std::string json_error_position(const std::string& text, const nlohmann::json::parse_error& e);
 EffectiveSettings effective_settings(const Settings& s, const std::string& account);
 
 // Shell-style glob with '*' and '?' (ARN globs in `protected`).

@@ -69,7 +69,16 @@ Result<std::string> fetch_settings_text(const SettingsSource& src, aws::AwsClien
 
 Result<Settings> load_settings_for(const GlobalOptions& g, std::unique_ptr<Session>& session) {
   CC_ASSIGN(SettingsSource src, parse_settings_source(resolve_settings_path(g)));
-  if (!src.remote()) return load_settings(src.path);
+  if (!src.remote()) {
+    std::error_code ec;
+    if (settings_named_explicitly(g) && !std::filesystem::exists(src.path, ec))
+      return Error::invalid("settings " + src.path + ": no such file (named by " +
+                                (g.settings.empty() ? "CONTAINCTL_SETTINGS" : "--settings") +
+                                "); a settings file named on purpose must exist (only the default "
+                                "<state-dir>/settings.json may be absent, which means mode none)",
+                            "SettingsNotFound");
+    return load_settings(src.path);
+  }
   if (!session) { CC_ASSIGN(session, Session::open(g)); }
   CC_ASSIGN(std::string text, fetch_settings_text(src, session->client(), session->region()));
   return parse_remote_settings(text, src.spec);

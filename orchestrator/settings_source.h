@@ -2,7 +2,8 @@
 // <state-dir>/settings.json), an S3 object `s3://BUCKET/KEY` or an SSM parameter
 // `ssm:PARAMETER_NAME` (a SecureString is decrypted). Every command reads its settings this way.
 //
-// A file that does not exist means "no settings" (mode none), as before. A remote source was named
+// The default file (<state-dir>/settings.json) that does not exist means "no settings" (mode
+// none); a file named by --settings or $CONTAINCTL_SETTINGS that does not exist is an error. A remote source was named
 // on purpose, so one that is missing, unreadable or not valid settings is an error naming it, and
 // the command stops before it changes anything.
 #pragma once

@@ -388,5 +388,82 @@ TEST_F(E2eOpsTest, ReactivateKeysAfterACompletedRollback) {
   expect_original_world("after --reactivate-keys");
 }
 
+// Recovery never needs valid settings: after an apply the settings file is broken ('{'); status,
+// rollback and audit show work from the local state and what the run recorded (its member role),
+// warning what they fell back to, and rollback restores the world exactly. plan refuses naming the
+// file, line and column; a --settings file that does not exist is an error, not mode none; broken
+// settings that name the team store stop recovery with what to do.
+TEST_F(E2eOpsTest, BrokenSettingsNeverBlockRecovery) {
+  fresh_state("broken-settings");
+  seed(1);
+  json s = org_settings("auto");
+  s["member_role_name"] = "OpsRecoveryRole";
+  write_settings(s);
+  ASSERT_EQ(plan(all_target_args(), "r.json").code, 0);
+  Proc a = run({"apply", "r.json"});
+  ASSERT_EQ(a.code, 0) << a.all();
+  const std::string run_id = only_run_id();
+  const std::string settings = state_ + "/settings.json";
+  write_file(settings, "{");
+
+  Proc st = run({"status"});
+  EXPECT_EQ(st.code, 0) << st.all();
+  EXPECT_NE(st.out.find(run_id), std::string::npos) << st.out;
+  EXPECT_NE(st.err.find(settings), std::string::npos) << "the warning names the file: " << st.err;
+  EXPECT_NE(st.err.find("going on without the settings"), std::string::npos) << st.err;
+  Proc sj = run({"--output", "json", "status", run_id});
+  ASSERT_EQ(sj.code, 0) << sj.all();
+  EXPECT_EQ(json::parse(sj.out)["run_id"], run_id) << "stdout stays one JSON document";
+
+  Proc show = run({"audit", "show", run_id});
+  EXPECT_EQ(show.code, 0) << show.all();
+  EXPECT_NE(show.out.find("run_started"), std::string::npos) << show.out;
+  EXPECT_NE(show.err.find("going on without the settings"), std::string::npos) << show.err;
+  Proc verify = run({"audit", "verify"});
+  EXPECT_EQ(verify.code, 0) << verify.all();
+
+  Proc rb = run({"rollback", run_id, "--reactivate-keys", "--force"});
+  EXPECT_EQ(rb.code, 0) << rb.all();
+  EXPECT_NE(rb.err.find("member role 'OpsRecoveryRole' as the run recorded it"), std::string::npos) << rb.err;
+  expect_original_world("rollback with a broken settings file");
+  EXPECT_EQ(status_json()["runs"][0]["status"], "rolled_back");
+
+  // What needs the settings refuses, naming the file, the line and the column; nothing changes.
+  write_file(settings, "{\n  \"organization\": {\"mode\": \"auto\"},\n  oops\n}\n");
+  const size_t calls = audit_count();
+  Proc p = plan(all_target_args(), "again.json");
+  EXPECT_EQ(p.code, 1) << p.all();
+  EXPECT_NE(p.err.find(settings), std::string::npos) << p.err;
+  EXPECT_NE(p.err.find("line 3, column 3"), std::string::npos) << p.err;
+  EXPECT_FALSE(fs::exists(dir_ + "/again.json"));
+  Proc ap = run({"apply", "r.json"});
+  EXPECT_EQ(ap.code, 1) << ap.all();
+  EXPECT_NE(ap.err.find("line 3, column 3"), std::string::npos) << ap.err;
+  EXPECT_TRUE(mutating_calls_since(calls).empty());
+
+  // A settings file named on purpose that does not exist is an error, not mode none.
+  const std::string missing = state_ + "/no-such-settings.json";
+  Proc m = run({"--settings", missing, "plan", "--target", seed_["bucket_arn"].get<std::string>(), "-o", "m.json"});
+  EXPECT_EQ(m.code, 1) << m.all();
+  EXPECT_NE(m.err.find(missing), std::string::npos) << m.err;
+  EXPECT_NE(m.err.find("no such file"), std::string::npos) << m.err;
+  Proc menv = run({"plan", "--target", seed_["bucket_arn"].get<std::string>(), "-o", "m.json"},
+                  {{"CONTAINCTL_SETTINGS", missing}});
+  EXPECT_EQ(menv.code, 1) << menv.all();
+  EXPECT_NE(menv.err.find("CONTAINCTL_SETTINGS"), std::string::npos) << menv.err;
+  EXPECT_FALSE(fs::exists(dir_ + "/m.json"));
+
+  // Broken settings that name the team store: its table and bucket are only in them.
+  write_file(settings, "{\"state\": {\"backend\": \"aws\", \"table\": \"containctl-state\",");
+  Proc team = run({"status"});
+  EXPECT_EQ(team.code, 1) << team.all();
+  EXPECT_NE(team.err.find(settings), std::string::npos) << team.err;
+  EXPECT_NE(team.err.find("team store"), std::string::npos) << team.err;
+  EXPECT_NE(team.err.find("--settings"), std::string::npos) << team.err;
+  Proc team_rb = run({"rollback", run_id});
+  EXPECT_EQ(team_rb.code, 1) << team_rb.all();
+  EXPECT_NE(team_rb.err.find("team store"), std::string::npos) << team_rb.err;
+}
+
 }  // namespace
 }  // namespace containctl::e2e

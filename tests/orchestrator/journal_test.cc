@@ -36,7 +36,10 @@ std::vector<PlanEntry> entries(int n) {
   return out;
 }
 
-RunRecord run_record() { return {"r1", "h", "running", "", "", "me", "auto", nlohmann::json::object()}; }
+RunRecord run_record() {
+  return {.run_id = "r1", .plan_hash = "h", .status = "running", .requester = "me", .mode = "auto",
+          .plan = nlohmann::json::object()};
+}
 
 TEST(JournalTest, ConcurrentStepWritesShareCommitsAndAllSurviveReopening) {
   TempDir dir;
@@ -183,8 +186,14 @@ TEST(JournalTest, ImportedRunReadsBackAsExported) {
   TempDir dir;
   auto j = Journal::open(dir.path, aws::SystemClock::instance());
   ASSERT_TRUE(j.ok());
-  RunRecord run{"run-x", "h", "rolled_back", "2026-12-01T03:00:00Z", "2026-12-01T04:00:00Z", "me", "auto",
-                nlohmann::json{{"targets", nlohmann::json::array()}}};
+  RunRecord run{.run_id = "run-x",
+                .plan_hash = "h",
+                .status = "rolled_back",
+                .started_at = "2026-12-01T03:00:00Z",
+                .finished_at = "2026-12-01T04:00:00Z",
+                .requester = "me",
+                .mode = "auto",
+                .plan = nlohmann::json{{"targets", nlohmann::json::array()}}};
   StepRecord s;
   s.run_id = "run-x";
   s.entry = 0;
