@@ -4,6 +4,7 @@
 #include <set>
 
 #include "approvals/approval.h"
+#include "orchestrator/evidence.h"
 #include "orchestrator/executor.h"
 #include "orchestrator/gate.h"
 #include "orchestrator/holdings.h"
@@ -77,12 +78,14 @@ json target_summary(Journal& journal, const std::string& run_id, const std::vect
     if (skipped.count(i) || entries[i].steps.empty()) continue;
     const PlanEntry& e = entries[i];
     json holding = json::array(), pending = json::array(), failed = json::array(), cosmetic_left = json::array();
+    json evidence = json::object();
     int security = 0;
     for (const auto& rec : *steps) {
       if (rec.entry != static_cast<int>(i)) continue;
       auto st = std::find_if(e.steps.begin(), e.steps.end(), [&](const actions::Step& x) { return x.id == rec.step_id; });
       const bool cosmetic = st != e.steps.end() && st->cosmetic;
       if (!cosmetic) security++;
+      if (json ev = step_evidence(rec.applied); !ev.is_null()) evidence[rec.step_id] = ev;
       if (rec.state == step_state::kVerified) {
         if (!cosmetic) holding.push_back(rec.step_id);
       } else if (cosmetic) {
@@ -96,7 +99,8 @@ json target_summary(Journal& journal, const std::string& run_id, const std::vect
     const int held = static_cast<int>(holding.size());
     std::string state = held == security ? "contained" : held > 0 ? "partly contained" : "not contained";
     out.push_back({{"target", e.target.arn}, {"family", e.family}, {"containment", state}, {"holding", holding},
-                   {"failed", failed}, {"pending", pending}, {"cosmetic_not_done", cosmetic_left}});
+                   {"failed", failed}, {"pending", pending}, {"cosmetic_not_done", cosmetic_left},
+                   {"evidence", evidence}});
   }
   return out;
 }
@@ -110,6 +114,8 @@ std::string summary_text(const json& summary) {
     if (!t["failed"].empty()) text += "; failed: " + t["failed"].dump();
     if (!t["pending"].empty()) text += "; not started: " + t["pending"].dump();
     if (!t["cosmetic_not_done"].empty()) text += "; tags not written: " + t["cosmetic_not_done"].dump();
+    for (const auto& [step, ev] : t.value("evidence", json::object()).items())
+      text += "\n      " + step + ": " + evidence_text(ev);
   }
   return text;
 }
@@ -171,6 +177,11 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
   auto lock = journal.guard_run();
   if (!lock.ok()) return report_error(rt.globals(), lock.error());
 
+  // The run's id from here on: the gate decisions and approvals below belong to its audit trail
+  // (`audit show RUN`), also when the run is then refused and never created.
+  const bool fresh = req.resume_run_id.empty();
+  const std::string run_id = fresh ? new_run_id(rt.clock().now()) : req.resume_run_id;
+
   // One containment per resource: an entry another run holds (applied, not rolled back) is
   // skipped; a second run would journal the contained state as its "before".
   auto holdings = current_holdings(journal);
@@ -196,7 +207,7 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
     GateInput gin{e.account, e.family, e.target.arn, e.confidence, journal.last_rollback(e.target.arn), rt.clock().now()};
     GateDecision g = evaluate_gate(rt.settings(), caller, gin);
     rt.audit("gate_decision", {{"target", e.target.arn}, {"family", e.family}, {"decision", g.decision},
-                               {"reason", g.reason}, {"phase", "apply"}, {"plan_hash", plan_hash}});
+                               {"reason", g.reason}, {"phase", "apply"}, {"plan_hash", plan_hash}, {"run_id", run_id}});
     if (g.decision == "refused") refusals.push_back(e.target.arn + ": " + g.reason);
     if (g.decision == "approval") {
       needs_approval = true;
@@ -244,9 +255,11 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
     decision.satisfied = static_cast<int>(decision.accepted.size()) >= approvals_required;
     for (const auto& a : decision.accepted_approvals)
       rt.audit("approval_accepted", {{"approver", a.approver}, {"approval_id", a.id}, {"file", a.source},
-                                     {"plan_hash", plan_hash}});
-    for (const auto& r : decision.refusals) rt.audit("approval_refused", {{"reason", r}, {"plan_hash", plan_hash}});
-    for (const auto& p : problems) rt.audit("approval_refused", {{"reason", p}, {"plan_hash", plan_hash}});
+                                     {"plan_hash", plan_hash}, {"run_id", run_id}});
+    for (const auto& r : decision.refusals)
+      rt.audit("approval_refused", {{"reason", r}, {"plan_hash", plan_hash}, {"run_id", run_id}});
+    for (const auto& p : problems)
+      rt.audit("approval_refused", {{"reason", p}, {"plan_hash", plan_hash}, {"run_id", run_id}});
     if (!decision.satisfied) {
       std::string why = "apply needs " + std::to_string(approvals_required) + " approval(s) from distinct listed approvers; " +
                         std::to_string(decision.accepted.size()) + " accepted";
@@ -289,14 +302,11 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
   std::vector<PlanEntry> to_run = entries;
   for (size_t i : skipped) to_run[i].steps.clear();
 
-  std::string run_id = req.resume_run_id;
-  if (!run_id.empty()) {  // check_resumable has read it and matched its plan hash
+  if (!fresh) {  // check_resumable has read it and matched its plan hash
     // A window the dead process left open comes first: the resume closes it.
     if (auto open = open_exposures(journal, run_id); open.ok() && !open->empty())
       std::cerr << describe_exposures(*open) << std::endl;
   }
-  const bool fresh = run_id.empty();
-  if (fresh) run_id = new_run_id(rt.clock().now());
   // A lease on every target before anything is written or mutated: a target another live run
   // holds refuses this one (exit 3), naming that run.
   std::vector<std::string> resources;

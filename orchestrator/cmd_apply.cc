@@ -6,6 +6,7 @@
 #include "orchestrator/audit_log.h"
 #include "orchestrator/cli_common.h"
 #include "orchestrator/escalation.h"
+#include "orchestrator/evidence.h"
 #include "orchestrator/executor.h"
 #include "approvals/approval.h"
 #include "orchestrator/holdings.h"
@@ -186,11 +187,23 @@ int run_rollback(GlobalOptions& g, const RollbackArgs& a) {
   if (partly && !a.reactivate_keys)
     text += "\nAccess keys deactivated by containment stay inactive: containctl rollback " + run_id +
             " --reactivate-keys turns them back on.";
+  json evidence = json::array();
+  if (auto steps = journal.steps(run_id); steps.ok()) {
+    std::string lines;
+    for (const auto& s : *steps) {
+      json ev = step_evidence(s.applied);
+      if (ev.is_null()) continue;
+      evidence.push_back({{"target", s.target}, {"step", s.step_id}, {"state", s.state}, {"evidence", ev}});
+      lines += "\n  " + s.target + "  " + s.step_id + " (" + s.state + "): " + evidence_text(ev);
+    }
+    if (!lines.empty()) text += "\nEvidence of the run (kept: snapshots are not deleted by rollback):" + lines;
+  }
   json notes = note_rollback(rt, journal, *run, out->status, out->errors);
   if (notes.contains("case_note")) text += "\nSupport case " + run->case_id + ": " + notes["case_note"].get<std::string>();
   if (notes.contains("security_hub")) text += "\nSecurity Hub: " + notes["security_hub"].get<std::string>();
   json doc = {{"run_id", run_id}, {"status", out->status}, {"steps_restored", out->steps_done},
-              {"steps_failed", out->steps_failed}, {"errors", out->errors}, {"held", held_json(out->held)}};
+              {"steps_failed", out->steps_failed}, {"errors", out->errors}, {"held", held_json(out->held)},
+              {"evidence", evidence}};
   if (!notes.empty()) doc["escalation"] = notes;
   print_result(g, doc, text);
   if (out->status == "rolled_back") return kExitOk;
@@ -230,8 +243,12 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
     std::ostringstream text;
     for (const auto& r : *runs) {
       const std::string status = effective_status(r);
+      json targets = json::array();
+      if (auto steps = (*journal)->steps(r.run_id); steps.ok())
+        for (const auto& s : *steps)
+          if (std::find(targets.begin(), targets.end(), s.target) == targets.end()) targets.push_back(s.target);
       json item = {{"run_id", r.run_id}, {"status", status}, {"started_at", r.started_at},
-                   {"finished_at", r.finished_at}, {"plan_hash", r.plan_hash}, {"mode", r.mode}};
+                   {"finished_at", r.finished_at}, {"plan_hash", r.plan_hash}, {"mode", r.mode}, {"targets", targets}};
       if (!r.case_id.empty()) item["case_id"] = r.case_id;
       if (r.owner.pid > 0) item["owner"] = r.owner.to_json();
       text << r.run_id << "  " << status << "  started " << r.started_at
@@ -245,9 +262,22 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
       }
       list.push_back(item);
       text << "\n";
+      for (const auto& t : targets) text << "    " << t.get<std::string>() << "\n";
     }
     if (runs->empty()) text << "No runs in " << (*rt)->state_dir() << "\n";
-    print_result(g, {{"runs", list}, {"exposed", exposures}}, text.str());
+    // Across runs: what the journal says is contained now (applied and not rolled back).
+    json contained = json::array();
+    auto holdings = current_holdings(**journal);
+    if (!holdings.ok()) return report_error(g, holdings.error());
+    if (!holdings->empty()) text << "Contained now:\n";
+    for (const auto& h : *holdings) {
+      contained.push_back({{"target", h.target}, {"family", h.family}, {"run_id", h.run_id},
+                           {"containment", h.complete ? "contained" : "partly contained"}});
+      text << "  " << h.target << " [" << h.family << "]  " << (h.complete ? "contained" : "partly contained")
+           << " by run " << h.run_id << "\n";
+    }
+    if (!runs->empty() && holdings->empty()) text << "Contained now: nothing (every run was rolled back or did nothing)\n";
+    print_result(g, {{"runs", list}, {"contained_now", contained}, {"exposed", exposures}}, text.str());
     return kExitOk;
   }
   auto run = (*journal)->run(run_id);
@@ -259,13 +289,21 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
   const std::string status = effective_status(*run);
   text << run->run_id << "  " << status << "  started " << run->started_at
        << (run->case_id.empty() ? "" : "  support case " + run->case_id) << owner_text(*run) << "\n";
+  auto callers = (*journal)->run_caller(run_id);
+  const std::string caller = callers.ok() ? callers->first : "", plan_caller = callers.ok() ? callers->second : "";
+  if (!caller.empty())
+    text << "  run by " << caller << (plan_caller.empty() || plan_caller == caller ? "" : ", planned by " + plan_caller)
+         << "\n";
   for (const auto& s : *steps) {
     json j = {{"target", s.target}, {"family", s.family}, {"step", s.step_id}, {"state", s.state},
               {"updated_at", s.updated_at}};
     if (!s.error.empty()) j["error"] = s.error;
     if (!s.applied_at.empty()) j["applied_at"] = s.applied_at;
+    json ev = step_evidence(s.applied);
+    if (!ev.is_null()) j["evidence"] = ev;
     list.push_back(j);
     text << "  " << s.target << "  " << s.step_id << "  " << s.state << (s.error.empty() ? "" : "  " + s.error) << "\n";
+    if (!ev.is_null()) text << "      " << evidence_text(ev) << "\n";
   }
   if (status == "interrupted" || status == "partial" || status == "failed")
     text << "Next: containctl apply PLAN --resume " << run->run_id << " (finishes the pending steps), or containctl rollback "
@@ -274,6 +312,8 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
               {"finished_at", run->finished_at}, {"plan_hash", run->plan_hash}, {"steps", list}, {"exposed", exposures}};
   if (run->owner.pid > 0) doc["owner"] = run->owner.to_json();
   if (!run->case_id.empty()) doc["case_id"] = run->case_id;
+  if (!caller.empty()) doc["caller"] = caller;
+  if (!plan_caller.empty()) doc["plan_caller"] = plan_caller;
   print_result(g, doc, text.str());
   return kExitOk;
 }

@@ -465,5 +465,74 @@ TEST_F(E2eOpsTest, BrokenSettingsNeverBlockRecovery) {
   EXPECT_NE(team_rb.err.find("team store"), std::string::npos) << team_rb.err;
 }
 
+// Evidence in view: the apply summary, status RUN (text and JSON) and the rollback output show the
+// ids each step left (the isolation group, snapshots, ...); status lists each run's targets and
+// what is contained now; audit show RUN holds the run's apply-time gate decisions and approvals.
+TEST_F(E2eOpsTest, EvidenceIsInViewAndTheRunsAuditTrailIsWhole) {
+  fresh_state("evidence");
+  seed(1);
+  const std::string inst = seed_["instance_arns"][0], user = seed_["user_arn"];
+  ASSERT_EQ(plan({"--target", inst}, "e.json").code, 0);
+  Proc a = run({"apply", "e.json"});
+  ASSERT_EQ(a.code, 0) << a.all();
+  const std::string run_id = only_run_id();
+  json one = status_json(run_id);
+  std::string group;
+  for (const auto& s : one["steps"])
+    if (s["step"] == "isolate-network" && s.contains("evidence"))
+      for (const auto& [vpc, sg] : s["evidence"]["isolation_groups"].items()) group = sg;
+  ASSERT_EQ(group.rfind("sg-", 0), 0u) << "status RUN --output json carries the isolation group: " << one.dump();
+  EXPECT_NE(a.out.find(group), std::string::npos) << "the apply summary names it: " << a.out;
+  Proc st = run({"status", run_id});
+  EXPECT_NE(st.out.find(group), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("run by arn:aws:"), std::string::npos) << st.out;
+  EXPECT_TRUE(one.contains("caller")) << one.dump();
+
+  json list = status_json();
+  ASSERT_EQ(list["runs"].size(), 1u);
+  EXPECT_EQ(list["runs"][0]["targets"], json::array({inst})) << list.dump();
+  ASSERT_EQ(list["contained_now"].size(), 1u) << list.dump();
+  EXPECT_EQ(list["contained_now"][0]["target"], inst);
+  EXPECT_EQ(list["contained_now"][0]["run_id"], run_id);
+  Proc lt = run({"status"});
+  EXPECT_NE(lt.out.find("Contained now:"), std::string::npos) << lt.out;
+
+  // The apply-time gate decision is in the run's own trail.
+  Proc show = run({"--output", "json", "audit", "show", run_id});
+  ASSERT_EQ(show.code, 0) << show.all();
+  bool gate = false;
+  for (const auto& r : json::parse(show.out)["records"])
+    gate = gate || (r["event"] == "gate_decision" && r.value("phase", "") == "apply" && r.value("target", "") == inst);
+  EXPECT_TRUE(gate) << show.out;
+
+  Proc rb = run({"rollback", run_id, "--force"});
+  EXPECT_EQ(rb.code, 0) << rb.all();
+  EXPECT_NE(rb.out.find(group), std::string::npos) << "rollback lists the ids: " << rb.out;
+  EXPECT_TRUE(status_json()["contained_now"].empty());
+
+  // With an approval: approval_accepted is in the run's trail too.
+  fresh_state("evidence-approval");
+  ASSERT_EQ(run({"keys", "generate", "--name", "bob", "--out", "keys"}).code, 0);
+  json s = org_settings("approval");
+  s["approvers"] = {{"bob", dir_ + "/keys/bob.pub.pem"}};
+  write_settings(s);
+  ASSERT_EQ(plan({"--target", user}, "u.json").code, 0);
+  ASSERT_EQ(run({"approve", "u.json", "--approver", "bob", "--key", "keys/bob.key.pem", "-o", "bob.json"}).code, 0);
+  Proc ua = run({"apply", "u.json", "--approval", "bob.json"});
+  ASSERT_EQ(ua.code, 0) << ua.all();
+  const std::string run2 = only_run_id();
+  Proc show2 = run({"--output", "json", "audit", "show", run2});
+  ASSERT_EQ(show2.code, 0) << show2.all();
+  bool accepted = false, gate2 = false;
+  for (const auto& r : json::parse(show2.out)["records"]) {
+    accepted = accepted || (r["event"] == "approval_accepted" && r.value("approver", "") == "bob");
+    gate2 = gate2 || (r["event"] == "gate_decision" && r.value("phase", "") == "apply");
+  }
+  EXPECT_TRUE(accepted) << show2.out;
+  EXPECT_TRUE(gate2) << show2.out;
+  ASSERT_EQ(run({"rollback", run2, "--reactivate-keys", "--force"}).code, 0);
+  expect_original_world("evidence");
+}
+
 }  // namespace
 }  // namespace containctl::e2e
