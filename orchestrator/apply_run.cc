@@ -114,8 +114,9 @@ std::string summary_text(const json& summary) {
     if (!t["failed"].empty()) text += "; failed: " + t["failed"].dump();
     if (!t["pending"].empty()) text += "; not started: " + t["pending"].dump();
     if (!t["cosmetic_not_done"].empty()) text += "; tags not written: " + t["cosmetic_not_done"].dump();
-    for (const auto& [step, ev] : t.value("evidence", json::object()).items())
-      text += "\n      " + step + ": " + evidence_text(ev);
+    // Named: items() of the temporary value() returns would outlive it.
+    const json evidence = t.value("evidence", json::object());
+    for (const auto& [step, ev] : evidence.items()) text += "\n      " + step + ": " + evidence_text(ev);
   }
   return text;
 }
