@@ -501,7 +501,8 @@ TEST_F(E2eOpsTest, EvidenceIsInViewAndTheRunsAuditTrailIsWhole) {
   Proc show = run({"--output", "json", "audit", "show", run_id});
   ASSERT_EQ(show.code, 0) << show.all();
   bool gate = false;
-  for (const auto& r : json::parse(show.out)["records"])
+  const json shown = json::parse(show.out);
+  for (const auto& r : shown["records"])
     gate = gate || (r["event"] == "gate_decision" && r.value("phase", "") == "apply" && r.value("target", "") == inst);
   EXPECT_TRUE(gate) << show.out;
 
@@ -524,7 +525,8 @@ TEST_F(E2eOpsTest, EvidenceIsInViewAndTheRunsAuditTrailIsWhole) {
   Proc show2 = run({"--output", "json", "audit", "show", run2});
   ASSERT_EQ(show2.code, 0) << show2.all();
   bool accepted = false, gate2 = false;
-  for (const auto& r : json::parse(show2.out)["records"]) {
+  const json shown2 = json::parse(show2.out);
+  for (const auto& r : shown2["records"]) {
     accepted = accepted || (r["event"] == "approval_accepted" && r.value("approver", "") == "bob");
     gate2 = gate2 || (r["event"] == "gate_decision" && r.value("phase", "") == "apply");
   }
