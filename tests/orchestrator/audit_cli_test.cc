@@ -152,7 +152,8 @@ TEST_F(AuditCliTest, JournalRunsMustHaveStartedInTheLog) {
   {
     auto j = Journal::open(dir_ + "/state", clock);
     ASSERT_TRUE(j.ok()) << j.error().describe();
-    ASSERT_TRUE((*j)->create_run({"run-9", "hash", "succeeded", "", "", "dave", "auto", json::object()}, {}).ok());
+    ASSERT_TRUE((*j)->create_run({.run_id = "run-9", .plan_hash = "hash", .status = "succeeded",
+                                  .requester = "dave", .mode = "auto", .plan = json::object()}, {}).ok());
   }
   CliRun r = run("audit verify");
   EXPECT_EQ(r.code, 5) << r.out << r.err;

@@ -96,7 +96,8 @@ Outcome run(int targets, std::vector<std::string> steps, int workers, int per_ke
     }
     entries.push_back(e);
   }
-  EXPECT_TRUE(journal->create_run({"r1", "hash", "running", "", "", "req", "auto", json::object()}, entries).ok());
+  EXPECT_TRUE(journal->create_run({.run_id = "r1", .plan_hash = "hash", .status = "running",
+                                   .requester = "req", .mode = "auto", .plan = json::object()}, entries).ok());
   DwellFamily family;
   aws::AwsClient client{aws::ClientConfig{}};  // never called
   ExecutionEnv env;

@@ -112,7 +112,8 @@ class ExecutorS3Shared : public ::testing::Test {
   }
   RunOutcome apply(const std::vector<PlanEntry>& entries) {
     run_ = new_run_id(aws::SystemClock::instance().now());
-    EXPECT_TRUE(journal_->create_run({run_, "hash", "running", "", "", "req", "auto", json::object()}, entries).ok());
+    EXPECT_TRUE(journal_->create_run({.run_id = run_, .plan_hash = "hash", .status = "running",
+                                      .requester = "req", .mode = "auto", .plan = json::object()}, entries).ok());
     return execute_run(*journal_, run_, entries, env_);
   }
   json policy_doc(const std::string& bucket) {

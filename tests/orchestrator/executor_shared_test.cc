@@ -113,7 +113,8 @@ struct Sim {
   }
   ~Sim() { std::filesystem::remove_all(dir); }
   RunOutcome apply(const std::vector<PlanEntry>& entries) {
-    EXPECT_TRUE(journal->create_run({"r1", "hash", "running", "", "", "req", "auto", json::object()}, entries).ok());
+    EXPECT_TRUE(journal->create_run({.run_id = "r1", .plan_hash = "hash", .status = "running",
+                                     .requester = "req", .mode = "auto", .plan = json::object()}, entries).ok());
     clock.thread_enter();
     RunOutcome out = execute_run(*journal, "r1", entries, env);
     clock.thread_leave();

@@ -149,7 +149,8 @@ class ExecutorTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string start(const std::vector<PlanEntry>& entries) {
     std::string id = new_run_id(clock_.now());
-    EXPECT_TRUE(journal_->create_run({id, "hash", "running", "", "", "req", "auto", json::object()}, entries).ok());
+    EXPECT_TRUE(journal_->create_run({.run_id = id, .plan_hash = "hash", .status = "running",
+                                      .requester = "req", .mode = "auto", .plan = json::object()}, entries).ok());
     fake_.run_id = id;
     return id;
   }

@@ -257,6 +257,30 @@ TEST_F(AwsJournalTest, SupportCaseClaimIsACompareAndSet) {
   EXPECT_FALSE(journal_->swap_run_case("no-such-run", "", mine).ok());
 }
 
+TEST_F(AwsJournalTest, TheRunsRecoveryAndCaseMarkerReadBackSideBySide) {
+  PlanEntry e;
+  e.target.arn = "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0";
+  e.family = "ec2-isolate";
+  RunRecord r{.run_id = "run-rec", .plan_hash = "h", .status = "running", .plan = {{"plan_hash", "h"}}};
+  r.owner = {.pid = 4242, .host = "ir-laptop"};
+  r.recovery = {{"member_role_name", "ContainRole"}, {"state_backend", "aws"}};
+  ASSERT_TRUE(journal_->create_run(r, {e}).ok());
+  auto claimed = journal_->swap_run_case("run-rec", "", std::string(kCasePendingPrefix) + "t tok");
+  ASSERT_TRUE(claimed.ok() && *claimed);
+  auto back = journal_->run("run-rec");
+  ASSERT_TRUE(back.ok()) << back.error().describe();
+  EXPECT_EQ(back->recovery, r.recovery);
+  EXPECT_EQ(back->case_pending, "t tok");
+  EXPECT_EQ(back->owner.pid, 4242);
+  // An imported run keeps it too.
+  RunRecord imported{.run_id = "run-imp", .plan_hash = "h", .status = "rolled_back", .plan = {{"plan_hash", "h"}}};
+  imported.recovery = r.recovery;
+  ASSERT_TRUE(journal_->import_run(imported, {}).ok());
+  auto again = journal_->run("run-imp");
+  ASSERT_TRUE(again.ok()) << again.error().describe();
+  EXPECT_EQ(again->recovery, r.recovery);
+}
+
 }  // namespace
 }  // namespace containctl::orch
 

@@ -182,6 +182,30 @@ TEST(JournalTest, ARunBeingRolledBackCannotBeMovedBackToRunning) {
   EXPECT_FALSE((*j)->set_run_status("no-such-run", "rolling_back").ok());
 }
 
+// Every RunRecord field survives the journal next to the others (a field added after `owner` by two
+// changes once shifted positional initializers: the recovery JSON went into case_pending).
+TEST(JournalTest, EveryRunFieldReadsBackByName) {
+  TempDir dir;
+  auto j = Journal::open(dir.path, aws::SystemClock::instance());
+  ASSERT_TRUE(j.ok());
+  RunRecord run = run_record();
+  run.owner = {.pid = 4242, .host = "ir-laptop", .boot_id = "b-1", .start_ticks = 77};
+  run.recovery = {{"member_role_name", "ContainRole"}, {"settings_sha256", "abc"}};
+  ASSERT_TRUE((*j)->create_run(run, entries(1)).ok());
+  auto claimed = (*j)->swap_run_case("r1", "", std::string(kCasePendingPrefix) + "2026-12-01T00:00:00Z tok");
+  ASSERT_TRUE(claimed.ok() && *claimed);
+  for (const RunRecord& back : {(*j)->run("r1").value(), (*j)->runs().value().at(0)}) {
+    EXPECT_EQ(back.recovery, run.recovery);
+    EXPECT_EQ(back.owner.pid, 4242);
+    EXPECT_EQ(back.owner.host, "ir-laptop");
+    EXPECT_EQ(back.case_pending, "2026-12-01T00:00:00Z tok");
+    EXPECT_EQ(back.case_id, "");
+    EXPECT_EQ(back.requester, "me");
+    EXPECT_EQ(back.mode, "auto");
+  }
+  EXPECT_EQ((*j)->run("r1")->plan, run.plan);
+}
+
 TEST(JournalTest, ImportedRunReadsBackAsExported) {
   TempDir dir;
   auto j = Journal::open(dir.path, aws::SystemClock::instance());
@@ -193,7 +217,8 @@ TEST(JournalTest, ImportedRunReadsBackAsExported) {
                 .finished_at = "2026-12-01T04:00:00Z",
                 .requester = "me",
                 .mode = "auto",
-                .plan = nlohmann::json{{"targets", nlohmann::json::array()}}};
+                .plan = nlohmann::json{{"targets", nlohmann::json::array()}},
+                .recovery = {{"member_role_name", "ContainRole"}}};
   StepRecord s;
   s.run_id = "run-x";
   s.entry = 0;
@@ -213,6 +238,7 @@ TEST(JournalTest, ImportedRunReadsBackAsExported) {
   EXPECT_EQ(back->status, "rolled_back");
   EXPECT_EQ(back->started_at, run.started_at);
   EXPECT_EQ(back->plan, run.plan);
+  EXPECT_EQ(back->recovery, run.recovery) << "what recovery falls back to travels with an imported run";
   auto steps = (*j)->steps("run-x");
   ASSERT_TRUE(steps.ok());
   ASSERT_EQ(steps->size(), 1u);
