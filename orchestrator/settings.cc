@@ -14,6 +14,12 @@
 namespace containctl::orch {
 namespace {
 
+// libstdc++'s std::regex recurses once per character matched: a settings file (or the
+// organization's copy fetched from S3 or SSM) with a 20,000-character principal overflowed the
+// stack. Nothing these patterns accept is longer than an ARN (2,048), so longer text is refused
+// before matching.
+bool full_match(const std::string& s, const std::regex& re) { return s.size() <= 2048 && std::regex_match(s, re); }
+
 using nlohmann::json;
 
 const std::vector<std::string> kModes = {"none", "approval", "auto"};
@@ -125,10 +131,10 @@ struct Reader {
     static const std::regex kBucket("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$");
     static const std::regex kRegion("^[a-z]{2}(-[a-z]+)+-[0-9]+$");
     if (st.table.empty()) return bad("state.table", "the aws backend needs a DynamoDB table name");
-    if (!std::regex_match(st.table, kTable)) return bad("state.table", "'" + st.table + "' is not a DynamoDB table name");
+    if (!full_match(st.table, kTable)) return bad("state.table", "'" + st.table + "' is not a DynamoDB table name");
     if (st.bucket.empty()) return bad("state.bucket", "the aws backend needs an S3 bucket name");
-    if (!std::regex_match(st.bucket, kBucket)) return bad("state.bucket", "'" + st.bucket + "' is not an S3 bucket name");
-    if (!st.region.empty() && !std::regex_match(st.region, kRegion))
+    if (!full_match(st.bucket, kBucket)) return bad("state.bucket", "'" + st.bucket + "' is not an S3 bucket name");
+    if (!st.region.empty() && !full_match(st.region, kRegion))
       return bad("state.region", "'" + st.region + "' is not a region");
     return st;
   }
@@ -249,7 +255,7 @@ Result<Settings> parse_settings(const std::string& text, const std::string& path
     if (!doc["accounts"].is_object()) return r.bad("accounts", "must be an object keyed by account id");
     static const std::regex kAccount("^[0-9]{12}$");
     for (const auto& [acct, v] : doc["accounts"].items()) {
-      if (!std::regex_match(acct, kAccount)) return r.bad("accounts." + acct, "key is not a 12-digit account id");
+      if (!full_match(acct, kAccount)) return r.bad("accounts." + acct, "key is not a 12-digit account id");
       CC_ASSIGN(s.accounts[acct], r.level(v, "accounts." + acct, false));
     }
   }
@@ -268,14 +274,14 @@ Result<Settings> parse_settings(const std::string& text, const std::string& path
         CC_ASSIGN(key, r.str(v["public_key"], where + ".public_key"));
         if (v.contains("fingerprint")) {
           CC_ASSIGN(spec.fingerprint, r.str(v["fingerprint"], where + ".fingerprint"));
-          if (!std::regex_match(spec.fingerprint, kFingerprint))
+          if (!full_match(spec.fingerprint, kFingerprint))
             return r.bad(where + ".fingerprint", "must be sha256: and 64 hex digits (as `keys generate` prints it)");
         }
         if (v.contains("principals")) {
           CC_ASSIGN(spec.principals, r.strings(v["principals"], where + ".principals"));
           static const std::regex kPrincipal("^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:(user|role|assumed-role|federated-user)/.+$");
           for (size_t i = 0; i < spec.principals.size(); ++i)
-            if (!std::regex_match(spec.principals[i], kPrincipal))
+            if (!full_match(spec.principals[i], kPrincipal))
               return r.bad(where + ".principals[" + std::to_string(i) + "]",
                            "'" + spec.principals[i] + "' is not an IAM user, role, assumed-role or federated-user ARN");
         }
@@ -311,7 +317,7 @@ Result<Settings> parse_settings(const std::string& text, const std::string& path
     static const std::regex kKey("^[a-z0-9-]+(/[A-Za-z0-9]+)?$");
     for (const auto& [key, v] : doc["rate_limits"].items()) {
       const std::string where = "rate_limits." + key;
-      if (!std::regex_match(key, kKey)) return r.bad(where, "key must be a service (\"iam\") or service/Operation");
+      if (!full_match(key, kKey)) return r.bad(where, "key must be a service (\"iam\") or service/Operation");
       if (!v.is_object()) return r.bad(where, "must be an object with rate_per_second and burst");
       CC_TRY(r.known_fields(v, where + ".", {"rate_per_second", "burst"}));
       if (!v.contains("rate_per_second") || !v["rate_per_second"].is_number() || v["rate_per_second"].get<double>() <= 0)

@@ -137,6 +137,13 @@ TEST(Arn, RefusesMalformedWithTheFieldNamed) {
   }
 }
 
+// An instance ARN from an imported finding with a 200,000-letter region: refused, naming the region.
+TEST(Arn, AnInstanceArnWithAVeryLongRegionIsRefused) {
+  auto a = parse_arn("arn:aws:ec2:us-" + std::string(200000, 'a') + "-1:111122223333:instance/i-0123abcd");
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.error().message.find("region 'us-aaaa"), std::string::npos);
+}
+
 TEST(Arn, BuildersValidateAndMatchParse) {
   auto r = iam_arn("aws", "111122223333", ArnKind::kIamRole, "BreakGlass", "/x/");
   ASSERT_TRUE(r.ok());

@@ -31,6 +31,20 @@ TEST(Partitions, OfRegions) {
   EXPECT_FALSE(partition_by_name("aws-iso").ok());
 }
 
+// A region comes from ARNs in findings anyone can import: one longer than a DNS label is refused like
+// any other bad name (std::regex, which checked it before, recursed once per letter and overflowed
+// the stack). The longest label is still a region name.
+TEST(Partitions, AVeryLongRegionIsRefusedNotAStackOverflow) {
+  for (const std::string& region : {"us-" + std::string(200000, 'a') + "-1", "us-gov-" + std::string(200000, 'b') + "-2",
+                                    "us-east-" + std::string(200000, '1')}) {
+    auto r = partition_for_region(region);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "InvalidRegion");
+  }
+  EXPECT_TRUE(partition_for_region("us-" + std::string(58, 'a') + "-1").ok());
+  EXPECT_FALSE(partition_for_region("us-" + std::string(59, 'a') + "-1").ok());
+}
+
 TEST(Endpoints, GlobalIamIsSignedForThePartitionsRegion) {
   auto a = resolve("iam", "eu-west-1");
   EXPECT_EQ(a.base_url, "https://iam.amazonaws.com");

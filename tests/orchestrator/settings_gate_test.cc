@@ -135,6 +135,22 @@ TEST(Settings, StateBackend) {
   }
 }
 
+// A settings file (or the organization's copy from S3 or SSM) with a huge value gets the same clear
+// error as any bad value; std::regex recursed once per character and overflowed the stack.
+TEST(Settings, HugeValuesAreRefusedWithTheFieldNamed) {
+  const std::string huge(200000, 'a');
+  struct Bad { std::string text; const char* field; };
+  for (const Bad& b : {Bad{R"({"approvers": {"alice": {"public_key": "a.pem", "principals": ["arn:aws:iam::111122223333:user/)" +
+                               huge + R"("]}}})", "approvers.alice.principals[0]"},
+                       Bad{R"({"state": {"backend": "aws", "table": "t-1", "bucket": "b-1", "region": "us-)" + huge + R"(-1"}})",
+                           "state.region"},
+                       Bad{R"({"rate_limits": {")" + huge + R"(": {"rate_per_second": 5}}})", "rate_limits.aaaa"}}) {
+    auto r = load_settings(write_temp("huge.json", b.text));
+    ASSERT_FALSE(r.ok()) << b.field;
+    EXPECT_NE(r.error().message.find(b.field), std::string::npos) << r.error().message.substr(0, 300);
+  }
+}
+
 TEST(Gate, DecisionsFollowModeScopeFamilyAndProtection) {
   auto s = *load_settings(write_temp("gate.json", kSettings));
   const std::string inst = "arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0";
