@@ -1,5 +1,5 @@
 // The family object: planning (pure, from the discovery) and dispatch of each step to its
-// operations by Step.args["kind"]. Stateless, so the executor may run steps on several threads.
+// operations by the kind of its parsed arguments. Stateless, so the executor may run steps on several threads.
 #include "actions/ec2_isolate.h"
 
 #include "actions/ec2_isolate_util.h"
@@ -21,12 +21,18 @@ const std::map<std::string, StepOps>& ops_table() {
   return table;
 }
 
-Result<const StepOps*> ops_for(const Step& step) {
-  CC_TRY(check_step_args(step));
-  auto it = ops_table().find(step.args.at("kind").get<std::string>());
+// A step's operations and its parsed arguments: every operation reads the struct, never the json.
+struct Dispatch {
+  const StepOps* ops;
+  StepArgs args;
+};
+
+Result<Dispatch> ops_for(const Step& step) {
+  CC_ASSIGN(StepArgs args, parse_step_args(step));
+  auto it = ops_table().find(args.kind);
   if (it == ops_table().end())
     return Error::invalid("step '" + step.id + "' has no ec2-isolate operations", "InvalidPlan");
-  return &it->second;
+  return Dispatch{&it->second, std::move(args)};
 }
 
 const char* kKnownOptions[] = {"ec2.min_conntrack_timeouts", "ec2.disassociate_eips",
@@ -131,29 +137,29 @@ class Ec2Isolate final : public ActionFamily {
   }
 
   Result<json> capture(Context& ctx, const Step& step) override {
-    CC_ASSIGN(const StepOps* ops, ops_for(step));
-    return ops->capture(ctx, step);
+    CC_ASSIGN(Dispatch d, ops_for(step));
+    return d.ops->capture(ctx, step, d.args);
   }
   Result<json> apply(Context& ctx, const Step& step, const json& before) override {
-    CC_ASSIGN(const StepOps* ops, ops_for(step));
-    return ops->apply(ctx, step, before);
+    CC_ASSIGN(Dispatch d, ops_for(step));
+    return d.ops->apply(ctx, step, d.args, before);
   }
   Status verify(Context& ctx, const Step& step) override {
-    CC_ASSIGN(const StepOps* ops, ops_for(step));
-    return ops->verify(ctx, step);
+    CC_ASSIGN(Dispatch d, ops_for(step));
+    return d.ops->verify(ctx, step, d.args);
   }
   Status verify_applied(Context& ctx, const Step& step, const json& applied) override {
-    CC_ASSIGN(const StepOps* ops, ops_for(step));
-    return ops->verify_applied ? ops->verify_applied(ctx, step, applied) : ops->verify(ctx, step);
+    CC_ASSIGN(Dispatch d, ops_for(step));
+    return d.ops->verify_applied ? d.ops->verify_applied(ctx, step, d.args, applied) : d.ops->verify(ctx, step, d.args);
   }
   Status rollback(Context& ctx, const Step& step, const json& before, const json& applied,
                   const RollbackOptions& options) override {
-    CC_ASSIGN(const StepOps* ops, ops_for(step));
-    return ops->rollback(ctx, step, before, applied, options);
+    CC_ASSIGN(Dispatch d, ops_for(step));
+    return d.ops->rollback(ctx, step, d.args, before, applied, options);
   }
   Status verify_rollback(Context& ctx, const Step& step, const json& before, const RollbackOptions&) override {
-    CC_ASSIGN(const StepOps* ops, ops_for(step));
-    return ops->verify_rollback(ctx, step, before);
+    CC_ASSIGN(Dispatch d, ops_for(step));
+    return d.ops->verify_rollback(ctx, step, d.args, before);
   }
 
   // Each instance has its own isolation and all-traffic groups per run, so the network step
@@ -161,15 +167,15 @@ class Ec2Isolate final : public ActionFamily {
   // of the same subnet writes too.
   std::vector<std::string> shared_resources(const Target& target, const Step& step) const override {
     std::vector<std::string> keys;
-    if (!check_step_args(step).ok()) return keys;  // a damaged step fails in the step itself
-    const std::string kind = step.args.at("kind").get<std::string>();
-    if (kind == "nacl-hard-cut") {
-      for (const auto& subnet : step.args.at("subnets"))
-        keys.push_back("ec2:subnet-network-acl:" + target.account + ":" + target.region + ":" + subnet.get<std::string>());
-    } else if (kind == "revoke-role-sessions") {
+    auto args = parse_step_args(step);
+    if (!args.ok()) return keys;  // a damaged step fails in the step itself
+    if (args->kind == "nacl-hard-cut") {
+      for (const auto& subnet : args->subnets)
+        keys.push_back("ec2:subnet-network-acl:" + target.account + ":" + target.region + ":" + subnet);
+    } else if (args->kind == "revoke-role-sessions") {
       // The instance role's inline policies: iam-contain of the same role writes them too.
-      for (const auto& role : step.args.at("roles"))
-        keys.push_back(iam::principal_key(iam::Principal::kRole, target.partition, target.account, role.get<std::string>()));
+      for (const auto& role : args->roles)
+        keys.push_back(iam::principal_key(iam::Principal::kRole, target.partition, target.account, role));
     }
     return keys;
   }

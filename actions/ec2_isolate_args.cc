@@ -1,6 +1,6 @@
 // The shape of each ec2-isolate step's arguments, checked once before any step of a plan runs: a
 // hand-edited or damaged plan gets an error naming the step and the field, and nothing changes.
-// Past this check the operations may read their arguments without a type or presence surprise.
+// parse_step_args then reads the checked json once into StepArgs, which is all the operations see.
 #include <cctype>
 
 #include "actions/ec2_isolate_util.h"
@@ -128,6 +128,73 @@ Status check_step_args(const Step& step) {
   if (it == schemas().end())
     return bad("'" + step.id + "'", "has unknown ec2-isolate kind '" + kind->get<std::string>() + "'");
   return it->second("'" + step.id + "' args", step.args);
+}
+
+json Registration::to_json() const {
+  return {{"target_group_arn", target_group_arn}, {"id", id}, {"port", port}, {"availability_zone", availability_zone}};
+}
+
+json Timeouts::to_json() const {
+  return {{"tcpEstablishedTimeout", tcp_established}, {"udpStreamTimeout", udp_stream}, {"udpTimeout", udp}};
+}
+
+namespace {
+
+// Reads the fields check_step_args has just checked: each one present has the type its kind's
+// schema demands, and a field the kind does not have was refused as unknown.
+StepArgs read_checked(const json& j) {
+  auto str = [&](const json& o, const char* k) {
+    auto it = o.find(k);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto each = [&](const char* k, const std::function<void(const json&)>& f) {
+    auto it = j.find(k);
+    if (it != j.end() && it->is_array())
+      for (const auto& e : *it) f(e);
+  };
+  StepArgs a;
+  a.kind = str(j, "kind");
+  a.instance_id = str(j, "instance_id");
+  a.instance_arn = str(j, "instance_arn");
+  a.asg_name = str(j, "asg_name");
+  a.policy_name = str(j, "policy_name");
+  a.vpc_id = str(j, "vpc_id");
+  each("volumes", [&](const json& v) { a.volumes.push_back({str(v, "device"), str(v, "volume_id")}); });
+  each("registrations", [&](const json& r) {
+    a.registrations.push_back({str(r, "target_group_arn"), str(r, "id"), str(r, "port"), str(r, "availability_zone")});
+  });
+  each("interfaces", [&](const json& e) {
+    if (e.is_string())  // conntrack-timeouts: interface ids
+      a.interface_ids.push_back(e.get<std::string>());
+    else  // isolate-network: {id, vpc_id}
+      a.interfaces.push_back({str(e, "id"), str(e, "vpc_id")});
+  });
+  each("addresses", [&](const json& e) {
+    a.addresses.push_back({str(e, "allocation_id"), str(e, "association_id"), str(e, "public_ip"),
+                           str(e, "network_interface_id"), str(e, "private_ip")});
+  });
+  each("roles", [&](const json& r) { a.roles.push_back(r.get<std::string>()); });
+  each("subnets", [&](const json& s) { a.subnets.push_back(s.get<std::string>()); });
+  if (auto it = j.find("dwell_seconds"); it != j.end() && it->is_number_integer()) a.dwell_seconds = it->get<int>();
+  if (auto it = j.find("timeouts"); it != j.end() && it->is_object()) {
+    a.timeouts.tcp_established = it->at("tcpEstablishedTimeout").get<int>();
+    a.timeouts.udp_stream = it->at("udpStreamTimeout").get<int>();
+    a.timeouts.udp = it->at("udpTimeout").get<int>();
+  }
+  if (auto it = j.find("tags"); it != j.end() && it->is_object())
+    for (const auto& [k, v] : it->items()) a.tags[k] = v.get<std::string>();
+  return a;
+}
+
+}  // namespace
+
+Result<StepArgs> parse_step_args(const Step& step) {
+  CC_TRY(check_step_args(step));
+  try {
+    return read_checked(step.args);
+  } catch (const std::exception& e) {  // only if a schema and read_checked disagree: an error, never a crash
+    return bad("'" + step.id + "' args", std::string("could not be read: ") + e.what());
+  }
 }
 
 }  // namespace containctl::actions::ec2

@@ -11,9 +11,9 @@ Status ok_or(const Result<aws::XmlResponse>& r) { return r.ok() ? Status(Ok{}) :
 
 // ---- asg-standby ----
 
-Result<json> asg_capture(Context& ctx, const Step& step) {
-  const std::string name = step.args["asg_name"];
-  const std::string id = step.args["instance_id"];
+Result<json> asg_capture(Context& ctx, const Step& step, const StepArgs& a) {
+  const std::string& name = a.asg_name;
+  const std::string& id = a.instance_id;
   CC_ASSIGN(auto r, call(ctx, "autoscaling", "DescribeAutoScalingGroups", {{"AutoScalingGroupNames.member.1", name}}));
   for (auto g : aws::xml_list(r.root(), "AutoScalingGroups")) {
     json out = {{"min", std::stoi(text(g, "MinSize"))}, {"max", std::stoi(text(g, "MaxSize"))},
@@ -25,17 +25,16 @@ Result<json> asg_capture(Context& ctx, const Step& step) {
   return Error::invalid("Auto Scaling group " + name + " no longer exists");
 }
 
-Result<json> asg_apply(Context& ctx, const Step& step, const json&) {
+Result<json> asg_apply(Context& ctx, const Step& step, const StepArgs& a, const json&) {
   // Read again rather than trust the journaled before-state: on resume the instance may already be
   // in Standby, and a second EnterStandby would decrement the group again.
-  CC_ASSIGN(json now, asg_capture(ctx, step));
+  CC_ASSIGN(json now, asg_capture(ctx, step, a));
   const std::string state = now["lifecycle_state"];
   if (state == "Standby" || state == "EnteringStandby") return json{{"lowered_min", false}};  // already holds
   if (state != "InService")
-    return Error::invalid("instance " + step.args["instance_id"].get<std::string>() + " is " +
-                          (state.empty() ? "not in" : state + " in") + " Auto Scaling group " +
-                          step.args["asg_name"].get<std::string>() + "; it cannot enter Standby");
-  const std::string name = step.args["asg_name"];
+    return Error::invalid("instance " + a.instance_id + " is " + (state.empty() ? "not in" : state + " in") +
+                          " Auto Scaling group " + a.asg_name + "; it cannot enter Standby");
+  const std::string& name = a.asg_name;
   // EnterStandby with decrement needs desired-1 >= MinSize; lower MinSize first when it does not.
   const int min = now["min"], desired = now["desired"];
   bool lowered = false;
@@ -45,57 +44,57 @@ Result<json> asg_apply(Context& ctx, const Step& step, const json&) {
     lowered = true;
   }
   CC_TRY(ok_or(call(ctx, "autoscaling", "EnterStandby",
-                    {{"AutoScalingGroupName", name}, {"InstanceIds.member.1", step.args["instance_id"]},
+                    {{"AutoScalingGroupName", name}, {"InstanceIds.member.1", a.instance_id},
                      {"ShouldDecrementDesiredCapacity", "true"}})));
   return json{{"lowered_min", lowered}};
 }
 
-Status asg_verify(Context& ctx, const Step& step) {
-  CC_ASSIGN(json now, asg_capture(ctx, step));
+Status asg_verify(Context& ctx, const Step& step, const StepArgs& a) {
+  CC_ASSIGN(json now, asg_capture(ctx, step, a));
   const std::string state = now["lifecycle_state"];
   if (state != "Standby" && state != "EnteringStandby")
-    return not_holding("instance is " + state + " in " + step.args["asg_name"].get<std::string>() + ", not Standby");
+    return not_holding("instance is " + state + " in " + a.asg_name + ", not Standby");
   return Ok{};
 }
 
-Status asg_rollback(Context& ctx, const Step& step, const json& before, const json&) {
-  const std::string name = step.args["asg_name"];
-  CC_ASSIGN(json now, asg_capture(ctx, step));
-  const std::string was = before["lifecycle_state"];
+Status asg_rollback(Context& ctx, const Step& step, const StepArgs& a, const json& before, const json&) {
+  const std::string& name = a.asg_name;
+  CC_ASSIGN(json now, asg_capture(ctx, step, a));
+  const std::string was = before.at("lifecycle_state");
   const std::string is = now["lifecycle_state"];
   if (was == "InService" && (is == "Standby" || is == "EnteringStandby")) {
     // ExitStandby raises desired by one, back to where EnterStandby took it from.
     CC_TRY(ok_or(call(ctx, "autoscaling", "ExitStandby",
-                      {{"AutoScalingGroupName", name}, {"InstanceIds.member.1", step.args["instance_id"]}})));
-    CC_ASSIGN(now, asg_capture(ctx, step));
+                      {{"AutoScalingGroupName", name}, {"InstanceIds.member.1", a.instance_id}})));
+    CC_ASSIGN(now, asg_capture(ctx, step, a));
   }
-  if (now["min"] == before["min"] && now["max"] == before["max"] && now["desired"] == before["desired"]) return Ok{};
+  if (now["min"] == before.at("min") && now["max"] == before.at("max") && now["desired"] == before.at("desired")) return Ok{};
   return ok_or(call(ctx, "autoscaling", "UpdateAutoScalingGroup",
                     {{"AutoScalingGroupName", name},
-                     {"MinSize", std::to_string(before["min"].get<int>())},
-                     {"MaxSize", std::to_string(before["max"].get<int>())},
-                     {"DesiredCapacity", std::to_string(before["desired"].get<int>())}}));
+                     {"MinSize", std::to_string(before.at("min").get<int>())},
+                     {"MaxSize", std::to_string(before.at("max").get<int>())},
+                     {"DesiredCapacity", std::to_string(before.at("desired").get<int>())}}));
 }
 
-Status asg_verify_rollback(Context& ctx, const Step& step, const json& before) {
-  CC_ASSIGN(json now, asg_capture(ctx, step));
+Status asg_verify_rollback(Context& ctx, const Step& step, const StepArgs& a, const json& before) {
+  CC_ASSIGN(json now, asg_capture(ctx, step, a));
   for (const char* k : {"min", "max", "desired"})
-    if (now[k] != before[k]) return not_holding(std::string("Auto Scaling ") + k + " is " + now[k].dump() +
-                                                ", originally " + before[k].dump());
-  const std::string was = before["lifecycle_state"], is = now["lifecycle_state"];
+    if (now[k] != before.at(k)) return not_holding(std::string("Auto Scaling ") + k + " is " + now[k].dump() +
+                                                ", originally " + before.at(k).dump());
+  const std::string was = before.at("lifecycle_state"), is = now["lifecycle_state"];
   // After ExitStandby AWS passes through Pending before InService.
   bool ok = is == was || (was == "InService" && is.rfind("Pending", 0) == 0);
-  if (!ok) return not_holding("instance is " + is + " in " + step.args["asg_name"].get<std::string>() + ", originally " + was);
+  if (!ok) return not_holding("instance is " + is + " in " + a.asg_name + ", originally " + was);
   return Ok{};
 }
 
 // ---- deregister-targets: direct registrations (not the Auto Scaling group's own) ----
 
 aws::Params target_params(const json& reg) {
-  aws::Params p = {{"TargetGroupArn", reg["target_group_arn"]}, {"Targets.member.1.Id", reg["id"]}};
-  if (!reg["port"].get<std::string>().empty()) p.emplace_back("Targets.member.1.Port", reg["port"]);
-  if (!reg["availability_zone"].get<std::string>().empty())
-    p.emplace_back("Targets.member.1.AvailabilityZone", reg["availability_zone"]);
+  aws::Params p = {{"TargetGroupArn", reg.at("target_group_arn")}, {"Targets.member.1.Id", reg.at("id")}};
+  if (!reg.at("port").get<std::string>().empty()) p.emplace_back("Targets.member.1.Port", reg.at("port"));
+  if (!reg.at("availability_zone").get<std::string>().empty())
+    p.emplace_back("Targets.member.1.AvailabilityZone", reg.at("availability_zone"));
   return p;
 }
 
@@ -104,9 +103,9 @@ bool same_target(const json& a, const json& b) {
 }
 
 // Which of the step's registrations are registered now (draining and unregistered do not count).
-Result<json> targets_capture(Context& ctx, const Step& step) {
+Result<json> targets_capture(Context& ctx, const Step& step, const StepArgs& a) {
   std::set<std::string> groups;
-  for (const auto& r : step.args["registrations"]) groups.insert(r["target_group_arn"].get<std::string>());
+  for (const auto& r : a.registrations) groups.insert(r.target_group_arn);
   json present = json::array();
   std::mutex mu;
   std::vector<std::function<Status()>> calls;
@@ -118,10 +117,10 @@ Result<json> targets_capture(Context& ctx, const Step& step) {
           continue;
         json reg = {{"target_group_arn", tg}, {"id", text(m, "Target/Id")}, {"port", text(m, "Target/Port")},
                     {"availability_zone", text(m, "Target/AvailabilityZone")}};
-        for (const auto& want : step.args["registrations"])
-          if (same_target(want, reg)) {
+        for (const auto& want : a.registrations)
+          if (same_target(want.to_json(), reg)) {
             std::lock_guard l(mu);
-            present.push_back(want);  // the discovered form, with its availability zone
+            present.push_back(want.to_json());  // the discovered form, with its availability zone
           }
       }
       return Ok{};
@@ -131,9 +130,9 @@ Result<json> targets_capture(Context& ctx, const Step& step) {
   return json{{"registrations", present}};
 }
 
-Result<json> targets_apply(Context& ctx, const Step& step, const json& before) {
+Result<json> targets_apply(Context& ctx, const Step& step, const StepArgs& a, const json& before) {
   std::vector<std::function<Status()>> calls;
-  for (const auto& reg : before["registrations"])
+  for (const auto& reg : before.at("registrations"))
     calls.push_back([&, reg] {
       Status s = ok_or(call(ctx, "elasticloadbalancing", "DeregisterTargets", target_params(reg)));
       if (!s.ok() && has_code(s.error(), {"InvalidTarget"})) return Status(Ok{});  // already gone
@@ -143,23 +142,23 @@ Result<json> targets_apply(Context& ctx, const Step& step, const json& before) {
   return json::object();
 }
 
-Status targets_verify(Context& ctx, const Step& step) {
-  CC_ASSIGN(json now, targets_capture(ctx, step));
+Status targets_verify(Context& ctx, const Step& step, const StepArgs& a) {
+  CC_ASSIGN(json now, targets_capture(ctx, step, a));
   if (!now["registrations"].empty())
     return not_holding("still registered: " + now["registrations"].dump());
   return Ok{};
 }
 
-Status targets_rollback(Context& ctx, const Step& step, const json& before, const json&) {
+Status targets_rollback(Context& ctx, const Step& step, const StepArgs& a, const json& before, const json&) {
   std::vector<std::function<Status()>> calls;
-  for (const auto& reg : before["registrations"])
+  for (const auto& reg : before.at("registrations"))
     calls.push_back([&, reg] { return ok_or(call(ctx, "elasticloadbalancing", "RegisterTargets", target_params(reg))); });
   return parallel(ctx.clock, std::move(calls));
 }
 
-Status targets_verify_rollback(Context& ctx, const Step& step, const json& before) {
-  CC_ASSIGN(json now, targets_capture(ctx, step));
-  for (const auto& reg : before["registrations"]) {
+Status targets_verify_rollback(Context& ctx, const Step& step, const StepArgs& a, const json& before) {
+  CC_ASSIGN(json now, targets_capture(ctx, step, a));
+  for (const auto& reg : before.at("registrations")) {
     bool found = false;
     for (const auto& n : now["registrations"]) found |= same_target(n, reg);
     if (!found) return not_holding("target " + reg.dump() + " is not registered again");

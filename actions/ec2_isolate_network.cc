@@ -23,9 +23,9 @@ std::string created_key(const Context& ctx, const std::string& instance, const s
   return ctx.run_id + "/" + ctx.target.account + "/" + ctx.region + "/" + instance + "/" + vpc;
 }
 
-std::vector<std::string> vpcs_of(const Step& step) {
+std::vector<std::string> vpcs_of(const StepArgs& a) {
   std::set<std::string> vpcs;
-  for (const auto& e : step.args["interfaces"]) vpcs.insert(e["vpc_id"].get<std::string>());
+  for (const auto& e : a.interfaces) vpcs.insert(e.vpc_id);
   return {vpcs.begin(), vpcs.end()};
 }
 
@@ -37,10 +37,10 @@ std::vector<std::string> sorted_groups(const json& groups) {
 }
 
 // Current groups of the step's interfaces: id -> sorted group ids.
-Result<std::map<std::string, std::vector<std::string>>> interface_groups(Context& ctx, const Step& step) {
+Result<std::map<std::string, std::vector<std::string>>> interface_groups(Context& ctx, const Step& step, const StepArgs& a) {
   aws::Params p;
   int n = 0;
-  for (const auto& e : step.args["interfaces"]) p.emplace_back("NetworkInterfaceId." + std::to_string(++n), e["id"]);
+  for (const auto& e : a.interfaces) p.emplace_back("NetworkInterfaceId." + std::to_string(++n), e.id);
   CC_ASSIGN(auto r, call(ctx, "ec2", "DescribeNetworkInterfaces", p));
   std::map<std::string, std::vector<std::string>> out;
   for (auto eni : items(r.root(), "networkInterfaceSet")) {
@@ -133,22 +133,22 @@ Status set_groups(Context& ctx, const std::string& eni, const std::vector<std::s
 // open when this returns: an interface whose move to isolation fails goes back to the groups it
 // had (the others stay isolated); only when that fails too does the window stay recorded, for
 // status and rollback to name. An interrupted run cuts the dwell short and still isolates.
-Status untrack_then_isolate(Context& ctx, const Step& step, const std::vector<json>& to_move,
+Status untrack_then_isolate(Context& ctx, const Step& step, const StepArgs& a, const std::vector<json>& to_move,
                             const std::map<std::string, std::vector<std::string>>& current,
                             const std::map<std::string, std::string>& temp,
                             const std::map<std::string, std::string>& iso) {
   if (to_move.empty()) return Ok{};
   json window = json::array();
-  for (const auto& e : to_move) window.push_back({{"interface", e["id"]}, {"all_traffic_group", temp.at(e["vpc_id"])}});
+  for (const auto& e : to_move) window.push_back({{"interface", e.at("id")}, {"all_traffic_group", temp.at(e.at("vpc_id"))}});
   CC_TRY(open_window(ctx, step,
-                     {{"kind", "all-traffic"}, {"instance", step.args["instance_id"]}, {"interfaces", window},
+                     {{"kind", "all-traffic"}, {"instance", a.instance_id}, {"interfaces", window},
                       {"why", "interfaces in a security group that allows all traffic in and out (untrack window)"}}));
   // Worker threads only read these maps (.at, never operator[], which may insert).
   std::vector<std::function<Status()>> moves;
-  for (const auto& e : to_move) moves.push_back([&, e] { return set_groups(ctx, e["id"], {temp.at(e["vpc_id"])}); });
+  for (const auto& e : to_move) moves.push_back([&, e] { return set_groups(ctx, e.at("id"), {temp.at(e.at("vpc_id"))}); });
   Status untracked = parallel(ctx.clock, std::move(moves));
   // A failed move to the all-traffic group skips the dwell but still isolates: never left half-way.
-  const int dwell = step.args.value("dwell_seconds", 0);
+  const int dwell = a.dwell_seconds;
   if (untracked.ok() && dwell > 0) wait_without_calls(ctx, std::chrono::seconds(dwell));  // others use the slot
   moves.clear();
   std::vector<char> in_isolation(to_move.size(), 0);  // one writer per element
@@ -169,10 +169,10 @@ Status untrack_then_isolate(Context& ctx, const Step& step, const std::vector<js
   for (size_t i = 0; i < to_move.size(); ++i) {
     if (in_isolation[i]) continue;
     const json& e = to_move[i];
-    auto it = current.find(e["id"]);
-    std::vector<std::string> back = e["groups"].get<std::vector<std::string>>();
-    if (it != current.end() && it->second != std::vector<std::string>{temp.at(e["vpc_id"])}) back = it->second;
-    moves.push_back([&, e, back] { return set_groups(ctx, e["id"], back); });
+    auto it = current.find(e.at("id"));
+    std::vector<std::string> back = e.at("groups").get<std::vector<std::string>>();
+    if (it != current.end() && it->second != std::vector<std::string>{temp.at(e.at("vpc_id"))}) back = it->second;
+    moves.push_back([&, e, back] { return set_groups(ctx, e.at("id"), back); });
   }
   Status reverted = parallel(ctx.clock, std::move(moves));
   if (reverted.ok()) {
@@ -184,37 +184,37 @@ Status untrack_then_isolate(Context& ctx, const Step& step, const std::vector<js
   }
   spdlog::error("ec2-isolate: interfaces of {} may still be in the all-traffic group: {}; run apply --resume or "
                 "rollback",
-                step.args["instance_id"].get<std::string>(), reverted.error().describe());
+                a.instance_id, reverted.error().describe());
   return isolated;
 }
 
 // The interfaces' groups, and the names apply will create its groups under (journaled with the
 // before-state, so that a resumed apply or a rollback after a crash finds exactly those).
-Result<json> capture(Context& ctx, const Step& step) {
-  CC_ASSIGN(auto groups, interface_groups(ctx, step));
-  const std::string instance = step.args["instance_id"];
+Result<json> capture(Context& ctx, const Step& step, const StepArgs& a) {
+  CC_ASSIGN(auto groups, interface_groups(ctx, step, a));
+  const std::string& instance = a.instance_id;
   json before = {{"interfaces", json::array()}, {"group_names", json::object()}};
-  for (const auto& e : step.args["interfaces"]) {
-    auto it = groups.find(e["id"]);
-    if (it == groups.end()) return Error::invalid("network interface " + e["id"].get<std::string>() + " no longer exists");
-    before["interfaces"].push_back({{"id", e["id"]}, {"vpc_id", e["vpc_id"]}, {"groups", it->second}});
+  for (const auto& e : a.interfaces) {
+    auto it = groups.find(e.id);
+    if (it == groups.end()) return Error::invalid("network interface " + e.id + " no longer exists");
+    before["interfaces"].push_back({{"id", e.id}, {"vpc_id", e.vpc_id}, {"groups", it->second}});
   }
-  for (const std::string& vpc : vpcs_of(step))
+  for (const std::string& vpc : vpcs_of(a))
     before["group_names"][vpc] = {{"isolation", isolation_prefix(instance) + unguessable_suffix()},
                                   {"all_traffic", all_traffic_prefix(instance) + unguessable_suffix()}};
   return before;
 }
 
-Result<json> apply(Context& ctx, const Step& step, const json& before) {
-  const std::string instance = step.args["instance_id"];
-  if (!before.contains("group_names") || !before["group_names"].is_object())
+Result<json> apply(Context& ctx, const Step& step, const StepArgs& a, const json& before) {
+  const std::string& instance = a.instance_id;
+  if (!before.contains("group_names") || !before.at("group_names").is_object())
     return Error::invalid("the journaled before-state of isolate-network names no groups (captured by an older "
                           "containctl): roll this run back and plan again", "InvalidPlan");
   std::mutex mu;
   std::map<std::string, std::string> iso, temp;  // vpc -> group id
   std::vector<std::function<Status()>> creates, rules;
-  for (const std::string& vpc : vpcs_of(step)) {
-    const json names = before["group_names"].value(vpc, json::object());
+  for (const std::string& vpc : vpcs_of(a)) {
+    const json names = before.at("group_names").value(vpc, json::object());
     const std::string iso_name = names.value("isolation", ""), temp_name = names.value("all_traffic", "");
     if (iso_name.empty() || temp_name.empty())
       return Error::invalid("the journaled before-state of isolate-network names no groups for " + vpc, "InvalidPlan");
@@ -241,14 +241,14 @@ Result<json> apply(Context& ctx, const Step& step, const json& before) {
   // read them again (in the same round as the creates) so an isolated interface is never reopened.
   std::map<std::string, std::vector<std::string>> current;
   creates.push_back([&]() -> Status {
-    CC_ASSIGN(auto groups, interface_groups(ctx, step));
+    CC_ASSIGN(auto groups, interface_groups(ctx, step, a));
     std::lock_guard l(mu);
     current = std::move(groups);
     return Ok{};
   });
   CC_TRY(parallel(ctx.clock, std::move(creates)));
 
-  for (const std::string& vpc : vpcs_of(step)) {
+  for (const std::string& vpc : vpcs_of(a)) {
     // A new group allows all egress (IPv4, and IPv6 in a dual-stack VPC): the isolation group
     // keeps neither. Verify reads back that it has no rule at all.
     for (bool v6 : {false, true})
@@ -273,13 +273,13 @@ Result<json> apply(Context& ctx, const Step& step, const json& before) {
   CC_TRY(parallel(ctx.clock, std::move(rules)));
 
   std::vector<json> to_move;
-  for (const auto& e : before["interfaces"]) {
-    const std::vector<std::string> target = {iso[e["vpc_id"]]};
-    auto it = current.find(e["id"]);
-    if (it == current.end()) return Error::invalid("network interface " + e["id"].get<std::string>() + " no longer exists");
+  for (const auto& e : before.at("interfaces")) {
+    const std::vector<std::string> target = {iso[e.at("vpc_id")]};
+    auto it = current.find(e.at("id"));
+    if (it == current.end()) return Error::invalid("network interface " + e.at("id").get<std::string>() + " no longer exists");
     if (it->second != target) to_move.push_back(e);
   }
-  CC_TRY(untrack_then_isolate(ctx, step, to_move, current, temp, iso));
+  CC_TRY(untrack_then_isolate(ctx, step, a, to_move, current, temp, iso));
 
   std::vector<std::function<Status()>> deletes;
   std::vector<std::string> kept;
@@ -301,19 +301,19 @@ Result<json> apply(Context& ctx, const Step& step, const json& before) {
 // The run's isolation group of each VPC: the id apply created in this process; after a restart,
 // the group under this instance's isolation name carrying the run's id (the name's random part
 // is in the journal, which verify does not see).
-Result<std::map<std::string, GroupInfo>> run_isolation_groups(Context& ctx, const Step& step) {
-  const std::string instance = step.args["instance_id"];
+Result<std::map<std::string, GroupInfo>> run_isolation_groups(Context& ctx, const Step& step, const StepArgs& a) {
+  const std::string& instance = a.instance_id;
   aws::Params p;
   std::map<std::string, std::string> known;
-  for (const std::string& vpc : vpcs_of(step)) {
+  for (const std::string& vpc : vpcs_of(a)) {
     const std::string id = created_in_process(created_key(ctx, instance, vpc));
     if (!id.empty()) known[vpc] = id;
   }
-  if (known.size() == vpcs_of(step).size()) {
+  if (known.size() == vpcs_of(a).size()) {
     int n = 0;
     for (const auto& [vpc, id] : known) p.emplace_back("GroupId." + std::to_string(++n), id);
   } else {
-    add_filter(p, 1, "vpc-id", vpcs_of(step));
+    add_filter(p, 1, "vpc-id", vpcs_of(a));
     add_filter(p, 2, std::string("tag:") + kTagInstance, {instance});
     add_filter(p, 3, std::string("tag:") + kTagRunId, {ctx.run_id});
   }
@@ -327,21 +327,21 @@ Result<std::map<std::string, GroupInfo>> run_isolation_groups(Context& ctx, cons
   return out;
 }
 
-Status verify(Context& ctx, const Step& step) {
+Status verify(Context& ctx, const Step& step, const StepArgs& a) {
   std::map<std::string, std::vector<std::string>> groups;
   std::map<std::string, GroupInfo> iso;
   CC_TRY(parallel(ctx.clock, {[&]() -> Status {
-                     CC_ASSIGN(groups, interface_groups(ctx, step));
+                     CC_ASSIGN(groups, interface_groups(ctx, step, a));
                      return Ok{};
                    },
                    [&]() -> Status {
-                     CC_ASSIGN(iso, run_isolation_groups(ctx, step));
+                     CC_ASSIGN(iso, run_isolation_groups(ctx, step, a));
                      return Ok{};
                    }}));
-  for (const auto& e : step.args["interfaces"]) {
-    const std::string id = e["id"];
-    auto g = iso.find(e["vpc_id"]);
-    if (g == iso.end()) return not_holding("this run has no isolation group in " + e["vpc_id"].get<std::string>());
+  for (const auto& e : a.interfaces) {
+    const std::string& id = e.id;
+    auto g = iso.find(e.vpc_id);
+    if (g == iso.end()) return not_holding("this run has no isolation group in " + e.vpc_id);
     if (!g->second.rule_free())
       return not_holding("isolation group " + g->second.id + " has " + std::to_string(g->second.ingress) +
                          " inbound and " + std::to_string(g->second.egress) + " outbound rule(s)");
@@ -394,7 +394,7 @@ Result<std::set<std::string>> run_created_groups(Context& ctx, const json& befor
 // Puts each interface back in its original groups when it is still in this run's groups. An
 // interface in any other group changed after this run's apply (another run contained it again,
 // or someone moved it): restoring would undo that, so rollback stops unless forced.
-Status rollback(Context& ctx, const Step& step, const json& before, const json& applied,
+Status rollback(Context& ctx, const Step& step, const StepArgs& a, const json& before, const json& applied,
                 const RollbackOptions& options) {
   std::set<std::string> ours;
   std::map<std::string, std::vector<std::string>> current;
@@ -403,25 +403,25 @@ Status rollback(Context& ctx, const Step& step, const json& before, const json& 
                      return Ok{};
                    },
                    [&]() -> Status {
-                     CC_ASSIGN(current, interface_groups(ctx, step));
+                     CC_ASSIGN(current, interface_groups(ctx, step, a));
                      return Ok{};
                    }}));
   std::vector<std::function<Status()>> restores;
   std::string conflicts;
-  for (const auto& e : before["interfaces"]) {
-    auto it = current.find(e["id"]);
+  for (const auto& e : before.at("interfaces")) {
+    auto it = current.find(e.at("id"));
     if (it == current.end()) continue;  // the interface was deleted since; nothing to restore
-    const std::vector<std::string> original = sorted_groups(e["groups"]);
+    const std::vector<std::string> original = sorted_groups(e.at("groups"));
     if (it->second == original) continue;
     const bool only_ours = !it->second.empty() && std::all_of(it->second.begin(), it->second.end(),
                                                               [&](const std::string& g) { return ours.count(g) > 0; });
     if (!only_ours && !options.force) {
-      conflicts += (conflicts.empty() ? "" : "; ") + e["id"].get<std::string>() + " is in " + json(it->second).dump() +
+      conflicts += (conflicts.empty() ? "" : "; ") + e.at("id").get<std::string>() + " is in " + json(it->second).dump() +
                    " (original " + json(original).dump() + ")";
       continue;
     }
     restores.push_back([&, e] {
-      return tolerate(set_groups(ctx, e["id"], e["groups"].get<std::vector<std::string>>()),
+      return tolerate(set_groups(ctx, e.at("id"), e.at("groups").get<std::vector<std::string>>()),
                       {"InvalidNetworkInterfaceID.NotFound"});
     });
   }
@@ -437,14 +437,14 @@ Status rollback(Context& ctx, const Step& step, const json& before, const json& 
   return Ok{};
 }
 
-Status verify_rollback(Context& ctx, const Step& step, const json& before) {
-  CC_ASSIGN(auto groups, interface_groups(ctx, step));
-  for (const auto& e : before["interfaces"]) {
-    const std::string id = e["id"];
+Status verify_rollback(Context& ctx, const Step& step, const StepArgs& a, const json& before) {
+  CC_ASSIGN(auto groups, interface_groups(ctx, step, a));
+  for (const auto& e : before.at("interfaces")) {
+    const std::string id = e.at("id");
     auto it = groups.find(id);
     if (it == groups.end()) continue;  // the interface was deleted since; nothing to restore
-    if (it->second != sorted_groups(e["groups"]))
-      return not_holding("interface " + id + " is in " + json(it->second).dump() + ", originally " + e["groups"].dump());
+    if (it->second != sorted_groups(e.at("groups")))
+      return not_holding("interface " + id + " is in " + json(it->second).dump() + ", originally " + e.at("groups").dump());
   }
   return Ok{};
 }

@@ -19,12 +19,12 @@ Status ok_or(const Result<aws::XmlResponse>& r) { return r.ok() ? Status(Ok{}) :
 
 // EC2's defaults, restored when an interface had no explicit configuration. There is no call that
 // removes the configuration, and Nitro v6 instances default TCP to 350 s (docs/ec2-isolate.md).
-const json kDefaultTimeouts = {{"tcpEstablishedTimeout", 432000}, {"udpStreamTimeout", 180}, {"udpTimeout", 30}};
+const Timeouts kDefaultTimeouts{432000, 180, 30};
 
-Result<json> conntrack_capture(Context& ctx, const Step& step) {
+Result<json> conntrack_capture(Context& ctx, const Step& step, const StepArgs& a) {
   aws::Params p;
   int n = 0;
-  for (const auto& id : step.args["interfaces"]) p.emplace_back("NetworkInterfaceId." + std::to_string(++n), id);
+  for (const auto& id : a.interface_ids) p.emplace_back("NetworkInterfaceId." + std::to_string(++n), id);
   CC_ASSIGN(auto r, call(ctx, "ec2", "DescribeNetworkInterfaces", p));
   json out = json::object();
   for (auto eni : items(r.root(), "networkInterfaceSet")) {
@@ -39,43 +39,58 @@ Result<json> conntrack_capture(Context& ctx, const Step& step) {
   return json{{"interfaces", out}};
 }
 
-Status set_timeouts(Context& ctx, const std::string& eni, const json& t) {
+Status set_timeouts(Context& ctx, const std::string& eni, const Timeouts& t) {
   return ok_or(call(ctx, "ec2", "ModifyNetworkInterfaceAttribute",
                     {{"NetworkInterfaceId", eni},
-                     {"ConnectionTrackingSpecification.TcpEstablishedTimeout", t["tcpEstablishedTimeout"].dump()},
-                     {"ConnectionTrackingSpecification.UdpStreamTimeout", t["udpStreamTimeout"].dump()},
-                     {"ConnectionTrackingSpecification.UdpTimeout", t["udpTimeout"].dump()}}));
+                     {"ConnectionTrackingSpecification.TcpEstablishedTimeout", std::to_string(t.tcp_established)},
+                     {"ConnectionTrackingSpecification.UdpStreamTimeout", std::to_string(t.udp_stream)},
+                     {"ConnectionTrackingSpecification.UdpTimeout", std::to_string(t.udp)}}));
 }
 
-Result<json> conntrack_apply(Context& ctx, const Step& step, const json&) {
+// A journaled before-state's timeouts (null: the interface had no explicit configuration).
+Result<Timeouts> journaled_timeouts(const std::string& eni, const json& t) {
+  if (t.is_null()) return kDefaultTimeouts;
+  Timeouts out;
+  for (auto [key, field] : {std::pair{"tcpEstablishedTimeout", &out.tcp_established},
+                            std::pair{"udpStreamTimeout", &out.udp_stream}, std::pair{"udpTimeout", &out.udp}}) {
+    auto it = t.is_object() ? t.find(key) : t.end();
+    if (!t.is_object() || it == t.end() || !it->is_number_integer())
+      return Error::invalid("the journaled connection tracking of " + eni + " has no integer " + key, "InvalidJournal");
+    *field = it->get<int>();
+  }
+  return out;
+}
+
+Result<json> conntrack_apply(Context& ctx, const Step& step, const StepArgs& a, const json&) {
   std::vector<std::function<Status()>> calls;
-  for (const auto& id : step.args["interfaces"])
-    calls.push_back([&, id] { return set_timeouts(ctx, id, step.args["timeouts"]); });
+  for (const auto& id : a.interface_ids) calls.push_back([&, id] { return set_timeouts(ctx, id, a.timeouts); });
   CC_TRY(parallel(ctx.clock, std::move(calls)));
   return json::object();
 }
 
-Status conntrack_verify(Context& ctx, const Step& step) {
-  CC_ASSIGN(json now, conntrack_capture(ctx, step));
-  for (const auto& id : step.args["interfaces"])
-    if (now["interfaces"].value(id.get<std::string>(), json()) != step.args["timeouts"])
-      return not_holding("connection tracking of " + id.get<std::string>() + " is " +
-                         now["interfaces"].value(id.get<std::string>(), json()).dump());
+Status conntrack_verify(Context& ctx, const Step& step, const StepArgs& a) {
+  CC_ASSIGN(json now, conntrack_capture(ctx, step, a));
+  for (const auto& id : a.interface_ids)
+    if (now["interfaces"].value(id, json()) != a.timeouts.to_json())
+      return not_holding("connection tracking of " + id + " is " + now["interfaces"].value(id, json()).dump());
   return Ok{};
 }
 
-Status conntrack_rollback(Context& ctx, const Step& step, const json& before, const json&) {
+Status conntrack_rollback(Context& ctx, const Step& step, const StepArgs& a, const json& before, const json&) {
   std::vector<std::function<Status()>> calls;
-  for (const auto& [id, t] : before["interfaces"].items())
-    calls.push_back([&, id = id, t = t] { return set_timeouts(ctx, id, t.is_null() ? kDefaultTimeouts : t); });
+  const json journaled = before.value("interfaces", json::object());
+  for (const auto& [id, t] : journaled.items()) {
+    CC_ASSIGN(Timeouts want, journaled_timeouts(id, t));
+    calls.push_back([&, id = id, want] { return set_timeouts(ctx, id, want); });
+  }
   return parallel(ctx.clock, std::move(calls));
 }
 
-Status conntrack_verify_rollback(Context& ctx, const Step& step, const json& before) {
-  CC_ASSIGN(json now, conntrack_capture(ctx, step));
-  for (const auto& [id, t] : before["interfaces"].items()) {
+Status conntrack_verify_rollback(Context& ctx, const Step& step, const StepArgs& a, const json& before) {
+  CC_ASSIGN(json now, conntrack_capture(ctx, step, a));
+  for (const auto& [id, t] : before.at("interfaces").items()) {
     const json is = now["interfaces"].value(id, json());
-    if (is != t && !(t.is_null() && is == kDefaultTimeouts))
+    if (is != t && !(t.is_null() && is == kDefaultTimeouts.to_json()))
       return not_holding("connection tracking of " + id + " is " + is.dump() + ", originally " + t.dump());
   }
   return Ok{};
@@ -84,14 +99,13 @@ Status conntrack_verify_rollback(Context& ctx, const Step& step, const json& bef
 // ---- revoke-role-sessions (ec2.revoke_instance_role_sessions) ----
 
 // GetRolePolicy text for each role (null: no such inline policy).
-Result<json> role_capture(Context& ctx, const Step& step) {
+Result<json> role_capture(Context& ctx, const Step& step, const StepArgs& a) {
   json out = json::object();
   std::mutex mu;
   std::vector<std::function<Status()>> calls;
-  for (const auto& role : step.args["roles"])
+  for (const auto& role : a.roles)
     calls.push_back([&, role]() -> Status {
-      auto r = ctx.client.query("iam", ctx.region, "GetRolePolicy",
-                                {{"RoleName", role}, {"PolicyName", step.args["policy_name"]}});
+      auto r = ctx.client.query("iam", ctx.region, "GetRolePolicy", {{"RoleName", role}, {"PolicyName", a.policy_name}});
       json doc = nullptr;
       if (r.ok()) {
         doc = aws::uri_decode(aws::xml_text(r->root(), "PolicyDocument"));
@@ -99,7 +113,7 @@ Result<json> role_capture(Context& ctx, const Step& step) {
         return r.error();
       }
       std::lock_guard l(mu);
-      out[role.get<std::string>()] = doc;
+      out[role] = doc;
       return Ok{};
     });
   CC_TRY(parallel(ctx.clock, std::move(calls)));
@@ -124,25 +138,24 @@ std::string revocation_document(const std::string& instance_arn, const std::stri
 // The document's cutoff when it is exactly what role_apply writes, whatever cutoff; nullopt
 // otherwise. Judged on the document's content, never its Sid or name (an adversary can write a
 // policy under our name with our Sid and Effect Allow).
-std::optional<std::string> our_cutoff(const json& doc, const Step& step) {
+std::optional<std::string> our_cutoff(const json& doc, const StepArgs& a) {
   if (!doc.is_string()) return std::nullopt;
-  const std::string instance_arn = step.args.value("instance_arn", "");
+  const std::string& instance_arn = a.instance_arn;
   return iam::match_document(doc.get<std::string>(), true, [&](const std::string& cutoff) {
     return revocation_document(instance_arn, cutoff);
   });
 }
 
-Result<json> role_apply(Context& ctx, const Step& step, const json&) {
+Result<json> role_apply(Context& ctx, const Step& step, const StepArgs& a, const json&) {
   const std::string issued_before = aws::format_iso8601(ctx.clock.now());
-  const std::string policy = revocation_document(step.args["instance_arn"], issued_before);
+  const std::string policy = revocation_document(a.instance_arn, issued_before);
   std::vector<std::function<Status()>> calls;
   // Always written, with this apply's cutoff: a document already there in our exact shape may be
   // an adversary's, dated so that it revokes nothing (a resumed apply writing again is harmless).
-  for (const auto& role : step.args["roles"]) {
+  for (const auto& role : a.roles) {
     calls.push_back([&, role] {
       return ok_or(ctx.client.query("iam", ctx.region, "PutRolePolicy",
-                                    {{"RoleName", role}, {"PolicyName", step.args["policy_name"]},
-                                     {"PolicyDocument", policy}}));
+                                    {{"RoleName", role}, {"PolicyName", a.policy_name}, {"PolicyDocument", policy}}));
     });
   }
   CC_TRY(parallel(ctx.clock, std::move(calls)));
@@ -150,52 +163,52 @@ Result<json> role_apply(Context& ctx, const Step& step, const json&) {
 }
 
 // Each role holds our revocation document, with a cutoff no earlier than `not_before` when set.
-Status role_expect(Context& ctx, const Step& step, const std::optional<aws::TimePoint>& not_before) {
-  CC_ASSIGN(json now, role_capture(ctx, step));
-  for (const auto& role : step.args["roles"]) {
-    const auto cutoff = our_cutoff(now["policies"][role.get<std::string>()], step);
+Status role_expect(Context& ctx, const Step& step, const StepArgs& a, const std::optional<aws::TimePoint>& not_before) {
+  CC_ASSIGN(json now, role_capture(ctx, step, a));
+  for (const auto& role : a.roles) {
+    const auto cutoff = our_cutoff(now["policies"].value(role, json()), a);
     if (!cutoff)
-      return not_holding("role " + role.get<std::string>() + " has no session-revocation policy for this instance");
+      return not_holding("role " + role + " has no session-revocation policy for this instance");
     aws::TimePoint at;
     if (not_before && (!aws::parse_time(*cutoff, at) || at < *not_before))
-      return not_holding("the session-revocation policy on role " + role.get<std::string>() + " revokes sessions issued before " +
+      return not_holding("the session-revocation policy on role " + role + " revokes sessions issued before " +
                          *cutoff + ", not those before " + aws::format_iso8601(*not_before) + " as applied");
   }
   return Ok{};
 }
 
 // Without the apply record: the content only.
-Status role_verify(Context& ctx, const Step& step) { return role_expect(ctx, step, std::nullopt); }
+Status role_verify(Context& ctx, const Step& step, const StepArgs& a) { return role_expect(ctx, step, a, std::nullopt); }
 
 // Apply always writes its own cutoff, so a document of ours dated earlier than the one it
 // recorded (say planted after apply, before a resumed run's verify) revokes too little.
-Status role_verify_applied(Context& ctx, const Step& step, const json& applied) {
+Status role_verify_applied(Context& ctx, const Step& step, const StepArgs& a, const json& applied) {
   const json& t = applied.is_object() && applied.contains("token_issue_time") ? applied.at("token_issue_time") : json();
   aws::TimePoint cutoff;
   if (!t.is_string() || !aws::parse_time(t.get<std::string>(), cutoff))
     return not_holding("the apply record of " + step.id + " holds no token_issue_time to check the revocation against");
-  return role_expect(ctx, step, cutoff);
+  return role_expect(ctx, step, a, cutoff);
 }
 
-Status role_rollback(Context& ctx, const Step& step, const json& before, const json&) {
+Status role_rollback(Context& ctx, const Step& step, const StepArgs& a, const json& before, const json&) {
   std::vector<std::function<Status()>> calls;
-  for (const auto& [role, doc] : before["policies"].items())
+  for (const auto& [role, doc] : before.at("policies").items())
     calls.push_back([&, role = role, doc = doc]() -> Status {
       if (doc.is_string())
         return ok_or(ctx.client.query("iam", ctx.region, "PutRolePolicy",
-                                      {{"RoleName", role}, {"PolicyName", step.args["policy_name"]},
+                                      {{"RoleName", role}, {"PolicyName", a.policy_name},
                                        {"PolicyDocument", doc.get<std::string>()}}));
       auto r = ctx.client.query("iam", ctx.region, "DeleteRolePolicy",
-                                {{"RoleName", role}, {"PolicyName", step.args["policy_name"]}});
+                                {{"RoleName", role}, {"PolicyName", a.policy_name}});
       if (!r.ok() && !has_code(r.error(), {"NoSuchEntity"})) return r.error();
       return Ok{};
     });
   return parallel(ctx.clock, std::move(calls));
 }
 
-Status role_verify_rollback(Context& ctx, const Step& step, const json& before) {
-  CC_ASSIGN(json now, role_capture(ctx, step));
-  for (const auto& [role, doc] : before["policies"].items()) {
+Status role_verify_rollback(Context& ctx, const Step& step, const StepArgs& a, const json& before) {
+  CC_ASSIGN(json now, role_capture(ctx, step, a));
+  for (const auto& [role, doc] : before.at("policies").items()) {
     const json& is = now["policies"][role];
     bool same = doc.is_null() ? is.is_null()
                               : is.is_string() && json::parse(is.get<std::string>(), nullptr, false) ==
@@ -208,9 +221,8 @@ Status role_verify_rollback(Context& ctx, const Step& step, const json& before) 
 // ---- nacl-hard-cut (ec2.nacl_hard_cut): subnet-wide ----
 
 // subnet -> {network_acl_id, association_id} now.
-Result<json> nacl_capture(Context& ctx, const Step& step) {
-  std::vector<std::string> subnets;
-  for (const auto& s : step.args["subnets"]) subnets.push_back(s);
+Result<json> nacl_capture(Context& ctx, const Step& step, const StepArgs& a) {
+  const std::vector<std::string>& subnets = a.subnets;
   aws::Params p;
   add_filter(p, 1, "association.subnet-id", subnets);
   CC_ASSIGN(auto r, call(ctx, "ec2", "DescribeNetworkAcls", p));
@@ -234,14 +246,14 @@ struct CutAcl {
 // otherwise (a restarted process without an apply record) the ACL tagged for this instance and
 // run. Tags are anyone's to write, so what is found by them only counts as ours when its content
 // is what CreateNetworkAcl made: see nacl_rollback.
-Result<CutAcl> find_cut_acl(Context& ctx, const Step& step, std::string known_id = "") {
-  if (known_id.empty()) known_id = created_in_process("nacl/" + nacl_token(ctx, step));
+Result<CutAcl> find_cut_acl(Context& ctx, const Step& step, const StepArgs& a, std::string known_id = "") {
+  if (known_id.empty()) known_id = created_in_process("nacl/" + nacl_token(ctx, step, a));
   aws::Params p;
   if (!known_id.empty()) {
     p.emplace_back("NetworkAclId.1", known_id);
   } else {
     add_filter(p, 1, std::string("tag:") + kTagPurpose, {"hard-cut"});
-    add_filter(p, 2, std::string("tag:") + kTagInstance, {step.args.value("instance_id", "")});
+    add_filter(p, 2, std::string("tag:") + kTagInstance, {a.instance_id});
     add_filter(p, 3, std::string("tag:") + kTagRunId, {ctx.run_id});
   }
   CC_ASSIGN(auto r, call(ctx, "ec2", "DescribeNetworkAcls", p));
@@ -254,7 +266,7 @@ Result<CutAcl> find_cut_acl(Context& ctx, const Step& step, std::string known_id
   return CutAcl{};
 }
 
-Result<json> nacl_apply(Context& ctx, const Step& step, const json&) {
+Result<json> nacl_apply(Context& ctx, const Step& step, const StepArgs& a, const json&) {
   if (ctx.run_id.empty()) return Error::internal("nacl-hard-cut applied without a run id");
   // Current associations, not the journaled ones: a resumed apply finds them already replaced
   // (an association id changes with every replacement).
@@ -262,17 +274,17 @@ Result<json> nacl_apply(Context& ctx, const Step& step, const json&) {
   json now;
   CC_TRY(parallel(ctx.clock, {[&]() -> Status {
                      // A new custom network ACL has no entries: it denies all traffic both ways.
-                     aws::Params p = {{"VpcId", step.args["vpc_id"]}, {"ClientToken", nacl_token(ctx, step)}};
+                     aws::Params p = {{"VpcId", a.vpc_id}, {"ClientToken", nacl_token(ctx, step, a)}};
                      add_tag_spec(p, "network-acl",
-                                  {{kTagPurpose, "hard-cut"}, {kTagInstance, step.args["instance_id"]},
+                                  {{kTagPurpose, "hard-cut"}, {kTagInstance, a.instance_id},
                                    {kTagRunId, ctx.run_id}});
                      CC_ASSIGN(auto r, call(ctx, "ec2", "CreateNetworkAcl", p));
                      acl = text(r.root(), "networkAcl/networkAclId");
-                     remember_created("nacl/" + nacl_token(ctx, step), acl);
+                     remember_created("nacl/" + nacl_token(ctx, step, a), acl);
                      return Ok{};
                    },
                    [&]() -> Status {
-                     CC_ASSIGN(now, nacl_capture(ctx, step));
+                     CC_ASSIGN(now, nacl_capture(ctx, step, a));
                      return Ok{};
                    }}));
   std::vector<std::function<Status()>> calls;
@@ -287,37 +299,37 @@ Result<json> nacl_apply(Context& ctx, const Step& step, const json&) {
   return json{{"network_acl_id", acl}};
 }
 
-Status nacl_check(Context& ctx, const Step& step, const CutAcl& acl) {
-  CC_ASSIGN(json now, nacl_capture(ctx, step));
+Status nacl_check(Context& ctx, const Step& step, const StepArgs& a, const CutAcl& acl) {
+  CC_ASSIGN(json now, nacl_capture(ctx, step, a));
   if (acl.allows) return not_holding("hard-cut network ACL " + acl.id + " has an allow entry");
-  for (const auto& s : step.args["subnets"])
-    if (acl.id.empty() || now["subnets"].value(s.get<std::string>(), json::object()).value("network_acl_id", "") != acl.id)
-      return not_holding("subnet " + s.get<std::string>() + " is not on the hard-cut network ACL");
+  for (const auto& s : a.subnets)
+    if (acl.id.empty() || now["subnets"].value(s, json::object()).value("network_acl_id", "") != acl.id)
+      return not_holding("subnet " + s + " is not on the hard-cut network ACL");
   return Ok{};
 }
 
-Status nacl_verify(Context& ctx, const Step& step) {
-  CC_ASSIGN(CutAcl acl, find_cut_acl(ctx, step));
-  return nacl_check(ctx, step, acl);
+Status nacl_verify(Context& ctx, const Step& step, const StepArgs& a) {
+  CC_ASSIGN(CutAcl acl, find_cut_acl(ctx, step, a));
+  return nacl_check(ctx, step, a, acl);
 }
 
 // The ACL apply recorded, never one found by its tags.
-Status nacl_verify_applied(Context& ctx, const Step& step, const json& applied) {
+Status nacl_verify_applied(Context& ctx, const Step& step, const StepArgs& a, const json& applied) {
   const std::string id = applied.is_object() ? applied.value("network_acl_id", "") : "";
   if (id.empty()) return not_holding("the apply record of " + step.id + " holds no network_acl_id");
-  CC_ASSIGN(CutAcl acl, find_cut_acl(ctx, step, id));
-  return nacl_check(ctx, step, acl);
+  CC_ASSIGN(CutAcl acl, find_cut_acl(ctx, step, a, id));
+  return nacl_check(ctx, step, a, acl);
 }
 
-Status nacl_rollback(Context& ctx, const Step& step, const json& before, const json& applied) {
-  CC_ASSIGN(json now, nacl_capture(ctx, step));
+Status nacl_rollback(Context& ctx, const Step& step, const StepArgs& a, const json& before, const json& applied) {
+  CC_ASSIGN(json now, nacl_capture(ctx, step, a));
   std::vector<std::function<Status()>> calls;
-  for (const auto& [subnet, orig] : before["subnets"].items()) {
+  for (const auto& [subnet, orig] : before.at("subnets").items()) {
     const json cur = now["subnets"].value(subnet, json());
-    if (cur.is_null() || cur["network_acl_id"] == orig["network_acl_id"]) continue;
+    if (cur.is_null() || cur["network_acl_id"] == orig.at("network_acl_id")) continue;
     calls.push_back([&, cur, orig = orig] {
       return ok_or(call(ctx, "ec2", "ReplaceNetworkAclAssociation",
-                        {{"AssociationId", cur["association_id"]}, {"NetworkAclId", orig["network_acl_id"]}}));
+                        {{"AssociationId", cur["association_id"]}, {"NetworkAclId", orig.at("network_acl_id")}}));
     });
   }
   CC_TRY(parallel(ctx.clock, std::move(calls)));
@@ -327,10 +339,10 @@ Status nacl_rollback(Context& ctx, const Step& step, const json& before, const j
     // anyone can write. Only one shaped as CreateNetworkAcl left it (no allow entry, and no subnet
     // now that theirs are back) is deleted; another is not containctl's to touch, and deleting
     // one still in use would fail and block the rollback.
-    CC_ASSIGN(CutAcl found, find_cut_acl(ctx, step));
+    CC_ASSIGN(CutAcl found, find_cut_acl(ctx, step, a));
     if (!found.id.empty() && (found.allows || found.associated)) {
       spdlog::warn("network ACL {} carries the tags of run {}'s hard cut for {} but has {}: not containctl's, left as is",
-                   found.id, ctx.run_id, step.args.value("instance_id", ""),
+                   found.id, ctx.run_id, a.instance_id,
                    found.allows ? "an allow entry" : "a subnet association");
       return Ok{};
     }
@@ -342,11 +354,11 @@ Status nacl_rollback(Context& ctx, const Step& step, const json& before, const j
   return Ok{};
 }
 
-Status nacl_verify_rollback(Context& ctx, const Step& step, const json& before) {
-  CC_ASSIGN(json now, nacl_capture(ctx, step));
-  for (const auto& [subnet, orig] : before["subnets"].items())
-    if (now["subnets"].value(subnet, json::object()).value("network_acl_id", "") != orig["network_acl_id"])
-      return not_holding("subnet " + subnet + " is not back on network ACL " + orig["network_acl_id"].get<std::string>());
+Status nacl_verify_rollback(Context& ctx, const Step& step, const StepArgs& a, const json& before) {
+  CC_ASSIGN(json now, nacl_capture(ctx, step, a));
+  for (const auto& [subnet, orig] : before.at("subnets").items())
+    if (now["subnets"].value(subnet, json::object()).value("network_acl_id", "") != orig.at("network_acl_id"))
+      return not_holding("subnet " + subnet + " is not back on network ACL " + orig.at("network_acl_id").get<std::string>());
   return Ok{};
 }
 
@@ -355,8 +367,8 @@ Status nacl_verify_rollback(Context& ctx, const Step& step, const json& before) 
 // The idempotency token of the run's hard-cut ACL for this instance, the same in every attempt
 // and every process: a retried (lost answer) or resumed CreateNetworkAcl returns the ACL the first
 // request made instead of making a second one.
-std::string nacl_token(const Context& ctx, const Step& step) {
-  return aws::ec2_client_token({ctx.run_id, step.id, step.args.value("instance_id", "")});
+std::string nacl_token(const Context& ctx, const Step& step, const StepArgs& a) {
+  return aws::ec2_client_token({ctx.run_id, step.id, a.instance_id});
 }
 
 StepOps conntrack_ops() {

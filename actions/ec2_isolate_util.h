@@ -54,24 +54,66 @@ json params_json(const aws::Params& params);
 // The instance's ARN in the target's partition and account and the context's region.
 Result<std::string> instance_arn(const Context& ctx, const std::string& instance_id);
 
-// What each step kind does. Step.args["kind"] selects the entry.
+// A step's arguments, typed: parsed once from Step.args by parse_step_args (which checks every
+// field first, ec2_isolate_args.cc), so no operation reads a json field that may be missing or
+// mistyped. Each kind fills the fields its schema has; the others stay empty.
+struct Volume {
+  std::string device, volume_id;
+};
+struct Registration {  // a direct target-group registration of the instance
+  std::string target_group_arn, id, port, availability_zone;
+  json to_json() const;  // the discovered form, as captured and journaled
+};
+struct Interface {
+  std::string id, vpc_id;
+};
+struct Address {  // an Elastic IP association
+  std::string allocation_id, association_id, public_ip, network_interface_id, private_ip;
+};
+struct Timeouts {  // connection-tracking timeouts, seconds
+  int tcp_established = 0, udp_stream = 0, udp = 0;
+  json to_json() const;  // as DescribeNetworkInterfaces reads them back
+};
+struct StepArgs {
+  std::string kind;
+  std::string instance_id;                  // all kinds but conntrack-timeouts, disassociate-eips, revoke-role-sessions
+  std::string instance_arn;                 // snapshot, revoke-role-sessions
+  std::vector<Volume> volumes;              // snapshot
+  std::string asg_name;                     // asg-standby
+  std::vector<Registration> registrations;  // deregister-targets
+  std::vector<Interface> interfaces;        // isolate-network
+  int dwell_seconds = 0;                    // isolate-network
+  std::vector<std::string> interface_ids;   // conntrack-timeouts
+  Timeouts timeouts;                        // conntrack-timeouts
+  std::map<std::string, std::string> tags;  // tag-instance
+  std::vector<Address> addresses;           // disassociate-eips
+  std::vector<std::string> roles;           // revoke-role-sessions
+  std::string policy_name;                  // revoke-role-sessions
+  std::string vpc_id;                       // nacl-hard-cut
+  std::vector<std::string> subnets;         // nacl-hard-cut
+};
+
+// Checks the step (check_step_args) and parses its arguments; the error names the step and field.
+Result<StepArgs> parse_step_args(const Step& step);
+
+// What each step kind does, on the step and its parsed arguments. StepArgs.kind selects the entry.
 struct StepOps {
-  std::function<Result<json>(Context&, const Step&)> capture;
-  std::function<Result<json>(Context&, const Step&, const json&)> apply;
-  std::function<Status(Context&, const Step&)> verify;
-  std::function<Status(Context&, const Step&, const json& before, const json& applied, const RollbackOptions&)>
+  std::function<Result<json>(Context&, const Step&, const StepArgs&)> capture;
+  std::function<Result<json>(Context&, const Step&, const StepArgs&, const json&)> apply;
+  std::function<Status(Context&, const Step&, const StepArgs&)> verify;
+  std::function<Status(Context&, const Step&, const StepArgs&, const json& before, const json& applied,
+                       const RollbackOptions&)>
       rollback;
-  std::function<Status(Context&, const Step&, const json& before)> verify_rollback;
+  std::function<Status(Context&, const Step&, const StepArgs&, const json& before)> verify_rollback;
   // Optional: verify with the apply record (ActionFamily::verify_applied); unset, verify.
-  std::function<Status(Context&, const Step&, const json& applied)> verify_applied = {};
+  std::function<Status(Context&, const Step&, const StepArgs&, const json& applied)> verify_applied = {};
 };
 
 // A rollback that does not depend on the options.
 template <class F>
 auto without_options(F f) {
-  return [f](Context& ctx, const Step& step, const json& before, const json& applied, const RollbackOptions&) {
-    return f(ctx, step, before, applied);
-  };
+  return [f](Context& ctx, const Step& step, const StepArgs& a, const json& before, const json& applied,
+             const RollbackOptions&) { return f(ctx, step, a, before, applied); };
 }
 
 // For calls that are not idempotent (CreateSecurityGroup, CreateSnapshots): the client retries only
@@ -111,7 +153,7 @@ StepOps role_sessions_ops();
 StepOps nacl_ops();
 // CreateNetworkAcl's ClientToken for a nacl-hard-cut step: derived from the run, the step and the
 // instance (aws::ec2_client_token), so every attempt and every resumed process sends the same one.
-std::string nacl_token(const Context& ctx, const Step& step);
+std::string nacl_token(const Context& ctx, const Step& step, const StepArgs& a);
 
 // False (with the reason) for interfaces whose groups the account cannot change: requester-managed
 // ones and service-managed types (Lambda, NAT gateway, endpoints...). ec2_isolate_discover.cc.

@@ -91,7 +91,7 @@ Step tag_step(const json& d, const std::string& ctx_run_id, const std::string& b
 Result<TargetPlan> plan_bucket(Context& ctx, const json& d, TargetPlan tp) {
   const std::string bucket = d["bucket"];
   CC_ASSIGN(auto patterns, allow_patterns(ctx, d));
-  ordered_json statement = bucket_deny_statement(d["partition"], bucket, patterns);
+  CC_ASSIGN(ordered_json statement, bucket_deny_statement(d["partition"], bucket, patterns));
   std::string desired = single_statement_policy(statement);
   std::string prev;  // the step the next one waits for: one chain, see the step ids in s3_contain.h
 
@@ -177,7 +177,7 @@ Result<TargetPlan> plan_object(Context& ctx, const json& d, TargetPlan tp) {
   CC_ASSIGN(auto patterns, allow_patterns(ctx, d));
   std::string current = d["policy"].value("present", false) ? d["policy"]["text"].get<std::string>() : "";
   bool vars = supports_policy_variables(current);
-  ordered_json statement = object_deny_statement(d["partition"], bucket, key, patterns, vars);
+  CC_ASSIGN(ordered_json statement, object_deny_statement(d["partition"], bucket, key, patterns, vars));
   bool deny_holds = policy_holds(d["policy"], statement);
   bool acls_off = ownership_enforced(d["ownership"]);
   bool acl_private = acl_is_private(d["object_acl"]);

@@ -85,10 +85,11 @@ ordered_json deny_statement(const std::string& sid, ordered_json resource, const
 
 }  // namespace
 
-ordered_json bucket_deny_statement(const std::string& partition, const std::string& bucket,
-                                   const std::vector<std::string>& patterns) {
-  std::string arn = "arn:" + partition + ":s3:::" + bucket;
-  return deny_statement(kBucketDenySid, ordered_json::array({arn, arn + "/*"}), patterns);
+Result<ordered_json> bucket_deny_statement(const std::string& partition, const std::string& bucket,
+                                           const std::vector<std::string>& patterns) {
+  CC_ASSIGN(aws::Arn arn, aws::s3_arn(partition, bucket));
+  CC_ASSIGN(aws::Arn objects, aws::s3_arn(partition, bucket, "*"));
+  return deny_statement(kBucketDenySid, ordered_json::array({arn.str(), objects.str()}), patterns);
 }
 
 std::string resource_key(const std::string& key, bool policy_variables) {
@@ -106,10 +107,11 @@ std::string resource_key(const std::string& key, bool policy_variables) {
   return out;
 }
 
-ordered_json object_deny_statement(const std::string& partition, const std::string& bucket, const std::string& key,
-                                   const std::vector<std::string>& patterns, bool policy_variables) {
-  std::string arn = "arn:" + partition + ":s3:::" + bucket + "/" + resource_key(key, policy_variables);
-  return deny_statement(object_deny_sid(key), arn, patterns);
+Result<ordered_json> object_deny_statement(const std::string& partition, const std::string& bucket,
+                                           const std::string& key, const std::vector<std::string>& patterns,
+                                           bool policy_variables) {
+  CC_ASSIGN(aws::Arn arn, aws::s3_arn(partition, bucket, resource_key(key, policy_variables)));
+  return deny_statement(object_deny_sid(key), arn.str(), patterns);
 }
 
 std::string single_statement_policy(const ordered_json& statement) {

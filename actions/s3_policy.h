@@ -32,13 +32,15 @@ Result<std::vector<std::string>> principal_patterns(const std::string& principal
 Result<std::vector<std::string>> allow_list_patterns(const std::vector<std::string>& principals);
 
 // Deny s3:* on the bucket and every object in it unless aws:PrincipalArn matches a pattern.
-ordered_json bucket_deny_statement(const std::string& partition, const std::string& bucket,
-                                   const std::vector<std::string>& patterns);
+// The resources are printed by aws::Arn; an invalid partition or bucket is an error naming it.
+Result<ordered_json> bucket_deny_statement(const std::string& partition, const std::string& bucket,
+                                           const std::vector<std::string>& patterns);
 // Deny s3:* on one object (all its versions) unless aws:PrincipalArn matches a pattern.
 // `policy_variables`: the document is Version 2012-10-17, so * ? $ in the key are escaped as
 // ${*} ${?} ${$} and match literally. Without them a * or ? in the key widens the deny (never narrows).
-ordered_json object_deny_statement(const std::string& partition, const std::string& bucket, const std::string& key,
-                                   const std::vector<std::string>& patterns, bool policy_variables);
+Result<ordered_json> object_deny_statement(const std::string& partition, const std::string& bucket,
+                                           const std::string& key, const std::vector<std::string>& patterns,
+                                           bool policy_variables);
 // The object key as it appears in an S3 resource ARN.
 std::string resource_key(const std::string& key, bool policy_variables);
 

@@ -116,8 +116,12 @@ Result<aws::AwsClient*> Session::client_for_account(const std::string& account, 
   if (auto it = member_clients_.find(account); it != member_clients_.end()) return it->second.get();
   if (role_name.empty())
     return Error::invalid("target is in account " + account + " but no member_role_name is configured");
+  auto role = aws::iam_arn(partition, account, aws::ArnKind::kIamRole, role_name);
+  if (!role.ok())
+    return Error::invalid("member_role_name '" + role_name + "' does not make a role ARN in account " + account + ": " +
+                          role.error().message);
   aws::AssumeRoleParams p;
-  p.role_arn = "arn:" + partition + ":iam::" + account + ":role/" + role_name;
+  p.role_arn = role->str();
   p.external_id = account;  // as AWS's containment role requires: ExternalId = the member account id
   p.session_name = "containctl";
   p.region = region_;

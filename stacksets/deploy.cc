@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include "aws/arn.h"
+
 namespace containctl::stacksets {
 namespace {
 
@@ -86,9 +88,11 @@ class Deployer {
       p.emplace_back("AutoDeployment.Enabled", "true");
       p.emplace_back("AutoDeployment.RetainStacksOnAccountRemoval", "false");
     } else {
-      if (!req_.caller_account.empty())
-        p.emplace_back("AdministrationRoleARN", "arn:" + req_.partition + ":iam::" + req_.caller_account +
-                                                    ":role/AWSCloudFormationStackSetAdministrationRole");
+      if (!req_.caller_account.empty()) {
+        CC_ASSIGN(aws::Arn admin, aws::iam_arn(req_.partition, req_.caller_account, aws::ArnKind::kIamRole,
+                                               "AWSCloudFormationStackSetAdministrationRole"));
+        p.emplace_back("AdministrationRoleARN", admin.str());
+      }
       p.emplace_back("ExecutionRoleName", "AWSCloudFormationStackSetExecutionRole");
     }
 

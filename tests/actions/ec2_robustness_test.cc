@@ -108,7 +108,7 @@ TEST_F(Ec2Robustness, CreateNetworkAclTokenIsTheSameForTheSameStepOfTheSameRun) 
     auto p = family_->plan(ctx, *d);
     if (!p.ok()) return p.error().describe();
     for (const Step& s : p->steps)
-      if (s.id == "nacl-hard-cut") return ec2::nacl_token(ctx, s);
+      if (s.id == "nacl-hard-cut") return ec2::nacl_token(ctx, s, ec2::parse_step_args(s).value());
     return "no nacl-hard-cut step";
   };
   const Target other = world_.target(world_.launch({world_.group("db")}));
@@ -202,6 +202,71 @@ TEST_F(Ec2Robustness, HandEditedPlanIsRefusedNamingTheFieldAndChangesNothing) {
     EXPECT_FALSE(family_->apply(ctx, s, json::object()).ok()) << c.field;
     EXPECT_FALSE(family_->verify(ctx, s).ok()) << c.field;
     EXPECT_FALSE(family_->rollback(ctx, s, json::object(), nullptr, {}).ok()) << c.field;
+  }
+  EXPECT_EQ(mutating().size(), before_calls);
+  EXPECT_EQ(read_state(*client_, id_), original_);
+}
+
+// The optional steps read typed arguments like the others (StepArgs, parsed before any operation):
+// each field they use, missing or mistyped in a hand-edited plan, is named, no operation reads a
+// missing json field, and nothing changes.
+TEST_F(Ec2Robustness, HandEditedOptionalStepsAreRefusedNamingTheFieldAndChangeNothing) {
+  options_.values = {{"ec2.min_conntrack_timeouts", "true"}, {"ec2.nacl_hard_cut", "true"}};
+  Context ctx = context();
+  TargetPlan p = plan(ctx);
+  auto step_of = [&](const std::string& id) {
+    auto it = std::find_if(p.steps.begin(), p.steps.end(), [&](const Step& s) { return s.id == id; });
+    EXPECT_NE(it, p.steps.end()) << id;
+    return it == p.steps.end() ? Step{} : *it;
+  };
+  Step revoke;  // needs an instance profile the fixture's instance lacks: as the planner writes it
+  revoke.id = "revoke-role-sessions";
+  revoke.args = {{"kind", "revoke-role-sessions"},
+                 {"roles", {"app-role"}},
+                 {"policy_name", "ContainctlRevokeSessions-i"},
+                 {"instance_arn", target_.arn}};
+  const std::map<std::string, Step> steps = {{"conntrack-timeouts", step_of("conntrack-timeouts")},
+                                             {"nacl-hard-cut", step_of("nacl-hard-cut")},
+                                             {"revoke-role-sessions", revoke}};
+  for (const auto& [id, s] : steps) ASSERT_TRUE(family_->check_step(s).ok()) << family_->check_step(s).error().describe();
+  struct Case {
+    std::string step;
+    std::function<void(json&)> edit;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {"conntrack-timeouts", [](json& a) { a.erase("interfaces"); }, "no field 'interfaces'"},
+      {"conntrack-timeouts", [](json& a) { a.erase("timeouts"); }, "no field 'timeouts'"},
+      {"conntrack-timeouts", [](json& a) { a["timeouts"]["udpTimeout"] = "30"; }, "timeouts.udpTimeout"},
+      {"conntrack-timeouts", [](json& a) { a["interfaces"][0] = {{"id", "eni-0123456789abcdef0"}}; }, "interfaces[0]"},
+      {"nacl-hard-cut", [](json& a) { a.erase("subnets"); }, "no field 'subnets'"},
+      {"nacl-hard-cut", [](json& a) { a.erase("vpc_id"); }, "no field 'vpc_id'"},
+      {"nacl-hard-cut", [](json& a) { a.erase("instance_id"); }, "no field 'instance_id'"},
+      {"nacl-hard-cut", [](json& a) { a["subnets"][0] = 7; }, "subnets[0]"},
+      {"revoke-role-sessions", [](json& a) { a.erase("roles"); }, "no field 'roles'"},
+      {"revoke-role-sessions", [](json& a) { a.erase("policy_name"); }, "no field 'policy_name'"},
+      {"revoke-role-sessions", [](json& a) { a.erase("instance_arn"); }, "no field 'instance_arn'"},
+      {"revoke-role-sessions", [](json& a) { a["roles"] = json::array(); }, "roles must not be empty"},
+      {"revoke-role-sessions", [](json& a) { a["policy_name"] = json::array({"P"}); }, "policy_name"},
+  };
+  const size_t before_calls = mutating().size();
+  for (const Case& c : cases) {
+    Step s = steps.at(c.step);
+    c.edit(s.args);
+    Status checked = family_->check_step(s);
+    ASSERT_FALSE(checked.ok()) << c.field;
+    EXPECT_NE(checked.error().message.find(c.field), std::string::npos) << c.field << ": " << checked.error().message;
+    auto cap = family_->capture(ctx, s);
+    ASSERT_FALSE(cap.ok()) << c.field;
+    EXPECT_EQ(cap.error().code, "InvalidPlan") << c.field;
+    EXPECT_NE(cap.error().message.find(c.field), std::string::npos) << c.field << ": " << cap.error().message;
+    EXPECT_NE(cap.error().message.find(c.step), std::string::npos) << cap.error().message;
+    EXPECT_FALSE(family_->apply(ctx, s, json::object()).ok()) << c.field;
+    EXPECT_FALSE(family_->verify(ctx, s).ok()) << c.field;
+    EXPECT_FALSE(family_->verify_applied(ctx, s, json::object()).ok()) << c.field;
+    EXPECT_FALSE(family_->rollback(ctx, s, json::object(), nullptr, {}).ok()) << c.field;
+    EXPECT_FALSE(family_->verify_rollback(ctx, s, json::object(), {}).ok()) << c.field;
+    EXPECT_TRUE(family_->shared_resources(target_, s).empty()) << c.field;
   }
   EXPECT_EQ(mutating().size(), before_calls);
   EXPECT_EQ(read_state(*client_, id_), original_);

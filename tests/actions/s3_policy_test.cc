@@ -86,7 +86,7 @@ TEST(S3Policy, AllowListEntriesCannotReachBeyondOneAccountOrEveryone) {
 }
 
 TEST(S3Policy, BucketStatementDeniesEverythingButTheAllowList) {
-  auto st = bucket_deny_statement("aws", "b-1", {"arn:aws:iam::123456789012:role/R"});
+  auto st = bucket_deny_statement("aws", "b-1", {"arn:aws:iam::123456789012:role/R"}).value();
   EXPECT_EQ(st["Sid"], kBucketDenySid);
   EXPECT_EQ(st["Effect"], "Deny");
   EXPECT_EQ(st["Principal"], "*");
@@ -99,10 +99,28 @@ TEST(S3Policy, BucketStatementDeniesEverythingButTheAllowList) {
   EXPECT_EQ((*doc)["Version"], "2012-10-17");
 }
 
+// The resources are printed by aws::Arn (one type for every ARN): byte for byte the text S3
+// policies have always held in each partition, and a partition or bucket that does not make an
+// S3 ARN is an error naming it instead of a statement holding a malformed resource.
+TEST(S3Policy, StatementResourcesArePrintedByTheArnType) {
+  auto cn = bucket_deny_statement("aws-cn", "b-1", {"arn:aws-cn:iam::123456789012:role/R"});
+  ASSERT_TRUE(cn.ok()) << cn.error().describe();
+  EXPECT_EQ((*cn)["Resource"].dump(), R"(["arn:aws-cn:s3:::b-1","arn:aws-cn:s3:::b-1/*"])");
+  auto gov = object_deny_statement("aws-us-gov", "b-1", "a/b*c", {"arn:aws-us-gov:iam::123456789012:role/R"}, false);
+  ASSERT_TRUE(gov.ok()) << gov.error().describe();
+  EXPECT_EQ((*gov)["Resource"], "arn:aws-us-gov:s3:::b-1/a/b*c");
+  auto bad_partition = bucket_deny_statement("aws-xx", "b-1", {"arn:aws:iam::123456789012:role/R"});
+  ASSERT_FALSE(bad_partition.ok());
+  EXPECT_NE(bad_partition.error().message.find("aws-xx"), std::string::npos) << bad_partition.error().message;
+  auto bad_bucket = object_deny_statement("aws", "b-1/x", "k", {"arn:aws:iam::123456789012:role/R"}, true);
+  ASSERT_FALSE(bad_bucket.ok());
+  EXPECT_NE(bad_bucket.error().message.find("b-1/x"), std::string::npos) << bad_bucket.error().message;
+}
+
 TEST(S3Policy, ObjectStatementEscapesWildcardsInTheKey) {
   EXPECT_EQ(resource_key("a*b?c$d", true), "a${*}b${?}c${$}d");
   EXPECT_EQ(resource_key("a*b", false), "a*b");
-  auto st = object_deny_statement("aws", "b-1", "logs/x*.gz", {"arn:aws:iam::123456789012:role/R"}, true);
+  auto st = object_deny_statement("aws", "b-1", "logs/x*.gz", {"arn:aws:iam::123456789012:role/R"}, true).value();
   EXPECT_EQ(st["Resource"], "arn:aws:s3:::b-1/logs/x${*}.gz");
   EXPECT_EQ(st["Sid"], object_deny_sid("logs/x*.gz"));
   EXPECT_NE(object_deny_sid("a"), object_deny_sid("b"));
@@ -113,7 +131,7 @@ TEST(S3Policy, ObjectStatementEscapesWildcardsInTheKey) {
 TEST(S3Policy, WithStatementAddsOrReplacesBySidAndKeepsTheRest) {
   const std::string owner =
       R"({"Version":"2012-10-17","Id":"keep","Statement":{"Sid":"Owner","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b-1/*"}})";
-  auto st = object_deny_statement("aws", "b-1", "k", {"arn:aws:iam::123456789012:role/R"}, true);
+  auto st = object_deny_statement("aws", "b-1", "k", {"arn:aws:iam::123456789012:role/R"}, true).value();
   auto once = with_statement(owner, st);
   ASSERT_TRUE(once.ok());
   auto doc = parse_policy(*once);
@@ -123,7 +141,7 @@ TEST(S3Policy, WithStatementAddsOrReplacesBySidAndKeepsTheRest) {
   EXPECT_EQ((*doc)["Statement"][0]["Sid"], "Owner");
   EXPECT_TRUE(same_json(find_statement(*doc, st["Sid"]), st));
   // Again: still two statements; the changed allow-list replaces ours.
-  auto st2 = object_deny_statement("aws", "b-1", "k", {"arn:aws:iam::123456789012:role/Other"}, true);
+  auto st2 = object_deny_statement("aws", "b-1", "k", {"arn:aws:iam::123456789012:role/Other"}, true).value();
   auto twice = with_statement(*once, st2);
   ASSERT_TRUE(twice.ok());
   auto doc2 = parse_policy(*twice);

@@ -88,7 +88,7 @@ TEST_F(S3RollbackPolicy, BucketRollbackRefusesToDiscardALaterChangeUnlessForced)
   // run could not read the object.)
   auto doc = s3::parse_policy(policy_text("pol-b"));
   ASSERT_TRUE(doc.ok());
-  auto st = s3::object_deny_statement("aws", "pol-b", "one.csv", {"arn:aws:iam::123456789012:user/containctl-tool"}, true);
+  auto st = s3::object_deny_statement("aws", "pol-b", "one.csv", {"arn:aws:iam::123456789012:user/containctl-tool"}, true).value();
   auto merged = s3::with_statement(policy_text("pol-b"), st);
   ASSERT_TRUE(merged.ok());
   put_policy("pol-b", *merged);
@@ -193,7 +193,7 @@ TEST_F(S3RollbackPolicy, AKeyThatIsNotUtf8IsAClearErrorNotACrash) {
   EXPECT_EQ(d.error().code, "InvalidObjectKey");
   EXPECT_NE(d.error().message.find("not valid UTF-8"), std::string::npos) << d.error().message;
   // And the pure merge refuses instead of throwing.
-  auto st = s3::object_deny_statement("aws", "pol-b", "bad\xff", {"arn:aws:iam::123456789012:role/R"}, true);
+  auto st = s3::object_deny_statement("aws", "pol-b", "bad\xff", {"arn:aws:iam::123456789012:role/R"}, true).value();
   auto merged = s3::with_statement("", st);
   ASSERT_FALSE(merged.ok());
   EXPECT_EQ(merged.error().code, "InvalidUtf8");
@@ -206,7 +206,7 @@ TEST(S3StepArgs, AHandEditedStepIsRefusedNamingTheFieldAndNothingThrows) {
   ok.id = s3::kStepObjectDeny;
   ok.args = {{"bucket", "pol-b"}, {"region", "us-east-1"}, {"partition", "aws"}, {"key", "one.csv"}};
   ok.args["statement"] = json::parse(
-      s3::object_deny_statement("aws", "pol-b", "one.csv", {"arn:aws:iam::123456789012:role/R"}, true).dump());
+      s3::object_deny_statement("aws", "pol-b", "one.csv", {"arn:aws:iam::123456789012:role/R"}, true).value().dump());
   ASSERT_TRUE(family.check_step(ok).ok()) << family.check_step(ok).error().describe();
   auto refused = [&](Step s, const std::string& field) {
     Status st = family.check_step(s);

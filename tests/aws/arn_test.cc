@@ -160,6 +160,25 @@ TEST(Arn, BuildersValidateAndMatchParse) {
   EXPECT_EQ(s3_arn("aws", "bucket")->kind, ArnKind::kS3Bucket);
 }
 
+// The forms the S3 deny statements and the member-account role are printed in (s3_policy.cc,
+// session.cc): the builder's text is the hand-concatenated one, and a field that would change the
+// ARN's form is refused instead of printed.
+TEST(Arn, S3AndRoleBuildersPrintTheStatementFormsAndRefuseTheRest) {
+  EXPECT_EQ(s3_arn("aws-cn", "b-1", "*")->str(), "arn:aws-cn:s3:::b-1/*");
+  EXPECT_EQ(s3_arn("aws", "b-1", "logs/x${*}.gz")->str(), "arn:aws:s3:::b-1/logs/x${*}.gz");
+  EXPECT_EQ(s3_arn("aws-us-gov", "b.1-x")->str(), "arn:aws-us-gov:s3:::b.1-x");
+  EXPECT_FALSE(s3_arn("aws", "b-1/k").ok());    // a key smuggled into the bucket
+  EXPECT_FALSE(s3_arn("aws", "Bad_Bucket").ok());
+  EXPECT_FALSE(s3_arn("aws-xx", "b-1").ok());
+  EXPECT_FALSE(s3_arn("aws", "b-1", std::string("a\x01b")).ok());  // a control character in a key
+  auto role = iam_arn("aws", "111122223333", ArnKind::kIamRole, "ContainctlMember");
+  ASSERT_TRUE(role.ok());
+  EXPECT_EQ(role->str(), "arn:aws:iam::111122223333:role/ContainctlMember");
+  auto slash = iam_arn("aws", "111122223333", ArnKind::kIamRole, "team/ContainctlMember");
+  ASSERT_FALSE(slash.ok());
+  EXPECT_NE(slash.error().message.find("team/ContainctlMember"), std::string::npos) << slash.error().message;
+}
+
 TEST(Arn, PrincipalOfAndSameEntityIgnoreSessionPathAndCase) {
   auto session = *parse_arn("arn:aws:sts::111122223333:assumed-role/Responder/alice");
   EXPECT_EQ(principal_of(session).str(), "arn:aws:iam::111122223333:role/Responder");

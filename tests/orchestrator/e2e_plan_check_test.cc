@@ -15,9 +15,11 @@ class E2ePlanCheckTest : public E2eTest {
     seed(1);
   }
   // Plans the instance, lets `edit` change the plan, and re-seals it with a correct hash.
-  void plan_and_edit(const std::function<void(json&)>& edit) {
+  void plan_and_edit(const std::function<void(json&)>& edit, std::vector<std::string> extra = {}) {
     write_settings(org_settings("auto"));
-    Proc p = plan({"--target", seed_["instance_arns"][0].get<std::string>()});
+    std::vector<std::string> args = {"--target", seed_["instance_arns"][0].get<std::string>()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Proc p = plan(args);
     ASSERT_EQ(p.code, 0) << p.all();
     json doc = json::parse(slurp(dir_ + "/plan.json"));
     ASSERT_GE(doc["targets"][0]["steps"].size(), 2u) << doc.dump(1);
@@ -61,6 +63,38 @@ TEST_F(E2ePlanCheckTest, StepsThatDependOnEachOtherAreRefused) {
 TEST_F(E2ePlanCheckTest, MistypedCallFieldIsRefused) {
   plan_and_edit([](json& doc) { doc["targets"][0]["steps"][0]["calls"][0]["mutating"] = "no"; });
   expect_refused("calls.mutating");
+}
+
+// The optional EC2 steps' arguments are typed like the others': a field missing from a hand-edited
+// plan is named (exit 1) and nothing is called, instead of an operation reading a missing field.
+TEST_F(E2ePlanCheckTest, OptionalEc2StepMissingAFieldIsRefusedNamingIt) {
+  plan_and_edit(
+      [](json& doc) {
+        bool found = false;
+        for (auto& s : doc["targets"][0]["steps"])
+          if (s["id"] == "nacl-hard-cut") {
+            s["args"].erase("subnets");
+            found = true;
+          }
+        ASSERT_TRUE(found) << doc.dump(1);
+      },
+      {"--option", "ec2.nacl_hard_cut=true"});
+  expect_refused("no field 'subnets'");
+}
+
+TEST_F(E2ePlanCheckTest, ConntrackStepWithAMistypedTimeoutIsRefusedNamingIt) {
+  plan_and_edit(
+      [](json& doc) {
+        bool found = false;
+        for (auto& s : doc["targets"][0]["steps"])
+          if (s["id"] == "conntrack-timeouts") {
+            s["args"]["timeouts"]["tcpEstablishedTimeout"] = "60";
+            found = true;
+          }
+        ASSERT_TRUE(found) << doc.dump(1);
+      },
+      {"--option", "ec2.min_conntrack_timeouts=true"});
+  expect_refused("timeouts.tcpEstablishedTimeout");
 }
 
 }  // namespace
