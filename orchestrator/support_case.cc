@@ -53,6 +53,69 @@ std::string reported(const json& obj, const char* name) {
   return t.size() > 200 ? utf8_prefix(t, 200) + "..." : t;
 }
 
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+bool is_value_char(char c) { return !is_space(c) && c != '"' && c != ',' && c != ';' && c != '}'; }
+bool is_name_tail(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == '-'; }
+
+bool istarts(std::string_view s, std::string_view lower) {
+  if (s.size() < lower.size()) return false;
+  for (size_t i = 0; i < lower.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != lower[i]) return false;
+  return true;
+}
+
+// Length of a secret's name at the start of `s` (case-insensitive), 0 if none.
+size_t secret_name(std::string_view s) {
+  static constexpr std::string_view kNames[] = {"secret", "password", "passwd", "token", "credential", "sessiontoken"};
+  for (std::string_view n : kNames)
+    if (istarts(s, n)) return n.size();
+  if (!istarts(s, "private")) return 0;
+  size_t j = 7;
+  if (j < s.size() && (s[j] == '_' || s[j] == ' ' || s[j] == '-') && istarts(s.substr(j + 1), "key")) return j + 4;
+  return istarts(s.substr(j), "key") ? j + 3 : 0;
+}
+
+// Where the value of a "name <sep> value" pair at the start of `s` begins and ends, as the pattern
+//   (secret|password|passwd|token|credential|private[_ -]?key|sessiontoken)[A-Za-z_-]*"?\s*[:=]\s*"?([^\s",;}]+)
+// (case-insensitive) finds it, with at most 64 letters after the name; false if there is none.
+// Scanned by hand, not with std::regex: its matcher recursed once per character of the value, and
+// this text holds what AWS echoed back in errors (a 50,000-character value overflowed the stack).
+// The bound on the letters keeps "tokentokentoken..." from being scanned again from every name.
+bool secret_pair(std::string_view s, size_t& value_start, size_t& value_end) {
+  size_t i = secret_name(s);
+  if (i == 0) return false;
+  for (size_t end = std::min(s.size(), i + 64); i < end && is_name_tail(s[i]);) ++i;
+  if (i < s.size() && s[i] == '"') ++i;
+  while (i < s.size() && is_space(s[i])) ++i;
+  if (i >= s.size() || (s[i] != ':' && s[i] != '=')) return false;
+  ++i;
+  while (i < s.size() && is_space(s[i])) ++i;
+  if (i < s.size() && s[i] == '"') ++i;
+  size_t v = i;
+  while (i < s.size() && is_value_char(s[i])) ++i;
+  if (i == v) return false;
+  value_start = v;
+  value_end = i;
+  return true;
+}
+
+// Every such value replaced by [REDACTED], the name kept so the reader knows something was there.
+std::string redact_pairs(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t vs, ve;
+    if (secret_pair(text.substr(i), vs, ve)) {
+      out.append(text.substr(i, vs)).append("[REDACTED]");
+      i += ve;
+    } else {
+      out.push_back(text[i++]);
+    }
+  }
+  return out;
+}
+
 bool is_b64_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '+' || c == '='; }
 
 // Every string in `v` (any depth) that matches `re`, in order, once.
@@ -113,11 +176,7 @@ Status check_case_options(CaseOptions& o) {
 std::string scrub_secrets(std::string_view in) {
   std::string text = aws::redact_service_text(in);
   // name <sep> value pairs: the value goes, the name stays so the reader knows something was there.
-  static const std::regex kPair(
-      "((?:secret|password|passwd|token|credential|private[_ -]?key|sessiontoken)[A-Za-z_-]*\"?\\s*[:=]\\s*\"?)"
-      "([^\\s\",;}]+)",
-      std::regex::icase);
-  text = std::regex_replace(text, kPair, "$1[REDACTED]");
+  text = redact_pairs(text);
   // Tokens of base64 characters: exactly 40 with mixed case and a digit (a secret access key), or
   // 100 and more (a session token). Hex hashes (lower case only) and key ids (AKIA + 16) stay.
   std::string out;

@@ -148,6 +148,19 @@ TEST(SupportCase, ScrubKeepsIdentifiersAndRemovesSecrets) {
   EXPECT_EQ(echoed.find("canaryTOKEN"), std::string::npos) << echoed;
 }
 
+// Errors echo whatever text AWS was sent, so a value can be huge and names can repeat: both are
+// scrubbed like any other (std::regex, used before, recursed once per character and overflowed the
+// stack on these).
+TEST(SupportCase, ScrubHandlesHugeEchoedValuesAndRepeatedNames) {
+  const std::string value(200000, 'x');
+  EXPECT_EQ(scrub_secrets("token=" + value + " end"), "token=[REDACTED] end");
+  std::string names;
+  for (int i = 0; i < 40000; ++i) names += "token";
+  EXPECT_EQ(scrub_secrets(names + "=v"), names + "=[REDACTED]");
+  EXPECT_EQ(scrub_secrets("Private Key: abc; private_key=def, privatekey \"ghi\""),
+            "Private Key: [REDACTED]; private_key=[REDACTED], privatekey \"ghi\"");
+}
+
 TEST(SupportCase, LongRunsAreCutToTheLimitWithANote) {
   CaseFacts f = facts();
   for (int i = 0; i < 400; ++i)
