@@ -77,7 +77,8 @@ json target_summary(Journal& journal, const std::string& run_id, const std::vect
   for (size_t i = 0; i < entries.size(); ++i) {
     if (skipped.count(i) || entries[i].steps.empty()) continue;
     const PlanEntry& e = entries[i];
-    json holding = json::array(), pending = json::array(), failed = json::array(), cosmetic_left = json::array();
+    json holding = json::array(), pending = json::array(), failed = json::array(), cosmetic_left = json::array(),
+         unverified = json::array();
     json evidence = json::object();
     int security = 0;
     for (const auto& rec : *steps) {
@@ -92,6 +93,8 @@ json target_summary(Journal& journal, const std::string& run_id, const std::vect
         cosmetic_left.push_back(rec.step_id);
       } else if (rec.state == step_state::kFailed) {
         failed.push_back(rec.step_id);
+      } else if (rec.state == step_state::kApplied) {
+        unverified.push_back(rec.step_id);  // applied; its verification is not recorded
       } else {
         pending.push_back(rec.step_id);
       }
@@ -99,7 +102,8 @@ json target_summary(Journal& journal, const std::string& run_id, const std::vect
     const int held = static_cast<int>(holding.size());
     std::string state = held == security ? "contained" : held > 0 ? "partly contained" : "not contained";
     out.push_back({{"target", e.target.arn}, {"family", e.family}, {"containment", state}, {"holding", holding},
-                   {"failed", failed}, {"pending", pending}, {"cosmetic_not_done", cosmetic_left},
+                   {"failed", failed}, {"pending", pending}, {"applied_not_verified", unverified},
+                   {"cosmetic_not_done", cosmetic_left},
                    {"evidence", evidence}});
   }
   return out;
@@ -112,6 +116,8 @@ std::string summary_text(const json& summary) {
             t["containment"].get<std::string>();
     if (t["containment"] == "partly contained") text += " (holding: " + t["holding"].dump() + ")";
     if (!t["failed"].empty()) text += "; failed: " + t["failed"].dump();
+    if (!t["applied_not_verified"].empty())
+      text += "; applied, not verified (apply --resume verifies): " + t["applied_not_verified"].dump();
     if (!t["pending"].empty()) text += "; not started: " + t["pending"].dump();
     if (!t["cosmetic_not_done"].empty()) text += "; tags not written: " + t["cosmetic_not_done"].dump();
     // Named: items() of the temporary value() returns would outlive it.

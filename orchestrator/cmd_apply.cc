@@ -301,8 +301,14 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
     if (!s.applied_at.empty()) j["applied_at"] = s.applied_at;
     json ev = step_evidence(s.applied);
     if (!ev.is_null()) j["evidence"] = ev;
+    // Applied in a run that is over: its verification was never recorded (a failed journal write
+    // or a cut-off run); apply --resume verifies it.
+    const bool unverified = s.state == step_state::kApplied && status != "running";
+    if (unverified) j["verified"] = false;
     list.push_back(j);
-    text << "  " << s.target << "  " << s.step_id << "  " << s.state << (s.error.empty() ? "" : "  " + s.error) << "\n";
+    text << "  " << s.target << "  " << s.step_id << "  " << s.state
+         << (unverified ? " (not verified: apply --resume verifies it)" : "") << (s.error.empty() ? "" : "  " + s.error)
+         << "\n";
     if (!ev.is_null()) text << "      " << evidence_text(ev) << "\n";
   }
   if (status == "interrupted" || status == "partial" || status == "failed")

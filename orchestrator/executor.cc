@@ -208,7 +208,19 @@ struct Runner {
       note("  " + e.target.arn + "  " + s.id + ": verify FAILED: " + v.error().describe());
       return StepResult::kFailed;
     }
-    logged(journal.set_state(run_id, idx, s.id, step_state::kVerified));
+    if (Status recorded = journal.set_state(run_id, idx, s.id, step_state::kVerified); !recorded.ok()) {
+      // The step holds (verify passed), so the steps after it may go on; but the journal still
+      // says applied, so the run is not a success: status shows the step applied, not verified,
+      // and apply --resume verifies it again.
+      const std::string why = "verified, but the journal could not record it (" + recorded.error().describe() +
+                              "): it stays applied, not verified, until apply --resume verifies it again";
+      audit("step_verified", {{"target", e.target.arn}, {"step", s.id}, {"journal_error", recorded.error().describe()}});
+      note("  " + e.target.arn + "  " + s.id + ": " + why);
+      std::lock_guard lock(mu);
+      outcome.steps_unrecorded++;
+      outcome.errors.push_back(e.target.arn + " " + s.id + ": " + why);
+      return StepResult::kDone;
+    }
     if (!rec.exposure.is_null()) logged(journal.set_exposure(run_id, idx, s.id, json()));  // a killed run's window
     audit("step_verified", {{"target", e.target.arn}, {"step", s.id}});
     note("  " + e.target.arn + "  " + s.id + ": done");
@@ -379,10 +391,13 @@ RunOutcome execute_run(Journal& journal, const std::string& run_id, const std::v
   int total = 0;
   for (const auto& e : entries) total += static_cast<int>(e.steps.size());
   const bool complete = r.outcome.steps_failed == 0 && r.outcome.steps_done == total;
-  r.outcome.status = complete                   ? "succeeded"
-                     : r.interrupted()            ? "interrupted"
-                     : r.outcome.steps_done == 0  ? "failed"
-                                                  : "partial";
+  // A step that holds but whose verification the journal could not record is not done (the
+  // journal says applied), yet the run did contain something: partial, not failed.
+  const bool nothing_held = r.outcome.steps_done == 0 && r.outcome.steps_unrecorded == 0;
+  r.outcome.status = complete           ? "succeeded"
+                     : r.interrupted()  ? "interrupted"
+                     : nothing_held     ? "failed"
+                                        : "partial";
   logged(journal.set_run_status(run_id, r.outcome.status));
   return r.outcome;
 }

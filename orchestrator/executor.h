@@ -56,6 +56,9 @@ struct RunOutcome {
   std::string status;
   int steps_done = 0;
   int steps_failed = 0;
+  // apply: steps that verified but whose "verified" the journal could not record (still applied
+  // there; apply --resume verifies them again). Not counted in steps_done.
+  int steps_unrecorded = 0;
   std::vector<std::string> errors;  // "<target> <step>: <error>"
   std::vector<HeldStep> held;       // rollback only
 };

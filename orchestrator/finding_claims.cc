@@ -109,8 +109,12 @@ Status FindingClaims::finish(const FindingKey& key, const std::string& request_i
   cond.values = {{":me", ddb_s(request_id)}, {":handling", ddb_s("handling")}, {":out", ddb_s(outcome)},
                  {":fin", ddb_s(aws::format_iso8601(clock_.now()))}};
   auto r = ddb_.update(claim_key(key), "SET #st = :out, #fin = :fin", cond);
-  if (!r.ok()) return r.error();
-  return Ok{};
+  if (r.ok()) return Ok{};
+  if (!aws::ddb_condition_failed(r.error())) return r.error();
+  // Our own update, retried after its answer was lost, finds the claim already finished by us.
+  CC_ASSIGN(std::optional<json> now, ddb_.get(claim_key(key)));
+  if (now && aws::ddb_str(*now, "request_id") == request_id && aws::ddb_str(*now, "st") == outcome) return Ok{};
+  return r.error();
 }
 
 Result<std::optional<json>> FindingClaims::get(const FindingKey& key) { return ddb_.get(claim_key(key)); }

@@ -197,17 +197,66 @@ Result<json> AwsJournal::read_json(const json& item, const std::string& name) {
   return v;
 }
 
+Result<std::string> AwsJournal::claim_run(json run_item, bool take_over_unfinished) {
+  const std::string run_id = ddb_str(run_item, "run_id");
+  const std::string tok = token();
+  run_item["wtok"] = ddb_s(tok);
+  run_item["creating"] = ddb_s(tok);
+  // An import may finish one an earlier import left unfinished (it writes the same run); a new
+  // run never takes an id that is anyone's.
+  aws::DdbCondition cond{take_over_unfinished ? "attribute_not_exists(pk) OR attribute_exists(creating)"
+                                              : "attribute_not_exists(pk)"};
+  Status st = ddb_.put(run_item, cond);
+  if (st.ok()) return tok;
+  if (!aws::ddb_condition_failed(st.error())) return st.error();
+  // Refused: the id is another run's, or our own put landed on an attempt whose answer was lost
+  // and the client's retry met it. Only our write carries our token.
+  CC_ASSIGN(std::optional<json> item, ddb_.get(run_key(run_id)));
+  if (item && ddb_str(*item, "run_id") == run_id && ddb_str(*item, "wtok") == tok) return tok;
+  return Error::invalid("team store: run " + run_id + " already exists; nothing was written", "RunExists");
+}
+
+Status AwsJournal::finish_run(const std::string& run_id, const std::string& tok, int shards) {
+  // Conditional on our token: a retry of this update after a lost answer meets the same token
+  // (REMOVE leaves wtok), while an import that took the unfinished run over has its own.
+  auto r = ddb_.update(run_key(run_id), "REMOVE creating", {"wtok = :tok", json::object(), {{":tok", ddb_s(tok)}}});
+  if (!r.ok()) {
+    if (aws::ddb_condition_failed(r.error()))
+      return Error{ErrorKind::kClient, "StateConflict",
+                   "team store: run " + run_id + " was taken over by another import while this one wrote it"};
+    return Error::io("team store: complete run " + run_id + ": " + r.error().describe());
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  shards_[run_id] = shards;
+  return Ok{};
+}
+
 Status AwsJournal::create_run(const RunRecord& run, const std::vector<PlanEntry>& entries) {
   std::string now = aws::format_iso8601(clock_.now());
-  // The plan and the steps first, the run item last: a run is listed only once all of it is
-  // stored, and its put is conditional, so one run id is never created twice.
+  // The run item first, by a conditional put marked "creating": one run id is never created
+  // twice, and a colliding id is refused before anything of this run is written (the plan and
+  // step items of the run holding it stay as they are). The mark comes off once the plan and the
+  // steps are stored; until then the run is not listed.
+  const int shards = step_shards_for(entries.size());
+  json run_item = run_key(run.run_id);
+  run_item["run_id"] = ddb_s(run.run_id);
+  run_item["plan_hash"] = ddb_s(run.plan_hash);
+  run_item["status"] = ddb_s(run.status);
+  run_item["started_at"] = ddb_s(now);
+  run_item["requester"] = ddb_s(run.requester);
+  run_item["mode"] = ddb_s(run.mode);
+  run_item["apply_counter"] = ddb_n(0);
+  run_item["shards"] = ddb_n(shards);
+  if (run.owner.pid > 0) run_item["owner"] = ddb_s(run.owner.to_json().dump());
+  if (!run.recovery.is_null()) run_item["recovery"] = ddb_s(run.recovery.dump());
+  CC_ASSIGN(std::string tok, claim_run(run_item, false));
+
   json values = json::object();
   std::string attr;
   CC_TRY(put_json(values, ":p", run.plan, attr, "plan"));
   json plan_item = plan_key(run.run_id);
   plan_item[attr] = values[":p"];
   std::vector<json> items = {plan_item};
-  const int shards = step_shards_for(entries.size());
   long long ord = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
     for (const auto& step : entries[i].steps) {
@@ -225,25 +274,7 @@ Status AwsJournal::create_run(const RunRecord& run, const std::vector<PlanEntry>
     }
   }
   CC_TRY(ddb_.batch_put(items));
-  json run_item = run_key(run.run_id);
-  run_item["run_id"] = ddb_s(run.run_id);
-  run_item["plan_hash"] = ddb_s(run.plan_hash);
-  run_item["status"] = ddb_s(run.status);
-  run_item["started_at"] = ddb_s(now);
-  run_item["requester"] = ddb_s(run.requester);
-  run_item["mode"] = ddb_s(run.mode);
-  run_item["apply_counter"] = ddb_n(0);
-  run_item["shards"] = ddb_n(shards);
-  if (run.owner.pid > 0) run_item["owner"] = ddb_s(run.owner.to_json().dump());
-  if (!run.recovery.is_null()) run_item["recovery"] = ddb_s(run.recovery.dump());
-  Status st = ddb_.put(run_item, {"attribute_not_exists(pk)"});
-  if (!st.ok() && aws::ddb_condition_failed(st.error()))
-    return Error::invalid("team store: run " + run.run_id + " already exists", "RunExists");
-  if (st.ok()) {
-    std::lock_guard<std::mutex> l(mu_);
-    shards_[run.run_id] = shards;
-  }
-  return st;
+  return finish_run(run.run_id, tok, shards);
 }
 
 namespace {
@@ -271,7 +302,8 @@ RunRecord run_from(const json& item) {
 Result<std::vector<RunRecord>> AwsJournal::runs() {
   CC_ASSIGN(std::vector<json> items, ddb_.query("RUNS", "RUN#"));
   std::vector<RunRecord> out;
-  for (const auto& it : items) out.push_back(run_from(it));
+  for (const auto& it : items)
+    if (!it.contains("creating")) out.push_back(run_from(it));  // still being written (or cut off doing so)
   std::stable_sort(out.begin(), out.end(), [](const RunRecord& a, const RunRecord& b) {
     return a.started_at < b.started_at;
   });
@@ -281,6 +313,9 @@ Result<std::vector<RunRecord>> AwsJournal::runs() {
 Result<RunRecord> AwsJournal::run(const std::string& run_id) {
   CC_ASSIGN(std::optional<json> item, ddb_.get(run_key(run_id)));
   if (!item) return Error::invalid("no run '" + run_id + "' in the team store (" + location() + ")", "UnknownRun");
+  if (item->contains("creating"))
+    return Error::invalid("run '" + run_id + "' is not completely written to the team store (its creation or import "
+                          "is under way or was cut off; state import of the run finishes it)", "UnknownRun");
   RunRecord r = run_from(*item);
   CC_ASSIGN(std::optional<json> plan, ddb_.get(plan_key(run_id)));
   if (plan) { CC_ASSIGN(r.plan, read_json(*plan, "plan")); }
@@ -432,6 +467,11 @@ Result<bool> AwsJournal::swap_run_case(const std::string& run_id, const std::str
     return Error::io("team store: record the support case of run " + run_id + ": " + r.error().describe());
   auto exists = run(run_id);  // no such run: say so, not "someone else holds it"
   if (!exists.ok()) return exists.error();
+  // Our own swap, retried after its answer was lost, finds `desired` already there (a pending
+  // marker carries its writer's time and nonce, a case id is AWS Support's: nobody else's).
+  // The run record holds the marker apart from the case id (split_case_marker), so read the item.
+  CC_ASSIGN(std::optional<json> item, ddb_.get(run_key(run_id)));
+  if (item && ddb_str(*item, "case_id") == desired) return true;
   return false;
 }
 

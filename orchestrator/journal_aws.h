@@ -93,6 +93,12 @@ class AwsJournal : public Journal {
   Status put_json(nlohmann::json& values, const std::string& placeholder, const nlohmann::json& v, std::string& expr,
                   const std::string& name);
   Result<nlohmann::json> read_json(const nlohmann::json& item, const std::string& name);
+  // Puts the run item, marked "creating", only if the id is free (or, `take_over_unfinished`, held
+  // by a run whose writing never finished); returns the token the item carries. A put refused
+  // because our own earlier attempt landed (its answer lost) is ours. Errors: RunExists.
+  Result<std::string> claim_run(nlohmann::json run_item, bool take_over_unfinished);
+  // Removes the mark once the run's plan and steps are stored, if the item still carries `tok`.
+  Status finish_run(const std::string& run_id, const std::string& tok, int shards);
   // A conditional update of one step; a condition that fails because our own earlier attempt
   // already landed (same token) is success.
   Status step_update(const std::string& run_id, int entry, const std::string& step_id, std::string update,

@@ -30,16 +30,33 @@ Lease lease_from(const json& item) {
 }  // namespace
 
 Status AwsJournal::import_run(const RunRecord& run, const std::vector<StepRecord>& steps) {
+  // The run item first (conditional, marked "creating", as create_run): a run id already in the
+  // store is refused before any of its step items is overwritten. An earlier import of this run
+  // that was cut off is finished, not refused.
+  int max_entry = 0;
+  for (const auto& s : steps) max_entry = std::max(max_entry, s.entry);
+  const int shards = step_shards_for(static_cast<size_t>(max_entry) + 1);  // today's layout, spread like a new run's
+  long long applied = 0;
+  for (const auto& s : steps) applied = std::max(applied, s.apply_seq);
+  json run_item = run_key(run.run_id);
+  run_item["run_id"] = ddb_s(run.run_id);
+  run_item["plan_hash"] = ddb_s(run.plan_hash);
+  run_item["status"] = ddb_s(run.status);
+  run_item["started_at"] = ddb_s(run.started_at);
+  run_item["finished_at"] = ddb_s(run.finished_at);
+  run_item["requester"] = ddb_s(run.requester);
+  run_item["mode"] = ddb_s(run.mode);
+  run_item["apply_counter"] = ddb_n(applied);
+  run_item["shards"] = ddb_n(shards);
+  if (!run.recovery.is_null()) run_item["recovery"] = ddb_s(run.recovery.dump());
+  CC_ASSIGN(std::string tok, claim_run(run_item, true));
+
   json values = json::object();
   std::string attr;
   CC_TRY(put_json(values, ":p", run.plan, attr, "plan"));
   json plan_item = {{"pk", ddb_s("RUN#" + run.run_id)}, {"sk", ddb_s("PLAN")}};
   plan_item[attr] = values[":p"];
   std::vector<json> items = {plan_item};
-  // Imported runs take today's layout, spread like a new run's.
-  int max_entry = 0;
-  for (const auto& s : steps) max_entry = std::max(max_entry, s.entry);
-  const int shards = step_shards_for(static_cast<size_t>(max_entry) + 1);
   long long ord = 0;
   for (const auto& s : steps) {
     json item = step_key(run.run_id, s.entry, s.step_id, shards);
@@ -75,27 +92,7 @@ Status AwsJournal::import_run(const RunRecord& run, const std::vector<StepRecord
                              {{":at", ddb_s(s.updated_at)}, {":run", ddb_s(run.run_id)}}});
     if (!r.ok() && !aws::ddb_condition_failed(r.error())) return r.error();
   }
-  long long applied = 0;
-  for (const auto& s : steps) applied = std::max(applied, s.apply_seq);
-  json run_item = run_key(run.run_id);
-  run_item["run_id"] = ddb_s(run.run_id);
-  run_item["plan_hash"] = ddb_s(run.plan_hash);
-  run_item["status"] = ddb_s(run.status);
-  run_item["started_at"] = ddb_s(run.started_at);
-  run_item["finished_at"] = ddb_s(run.finished_at);
-  run_item["requester"] = ddb_s(run.requester);
-  run_item["mode"] = ddb_s(run.mode);
-  run_item["apply_counter"] = ddb_n(applied);
-  run_item["shards"] = ddb_n(shards);
-  if (!run.recovery.is_null()) run_item["recovery"] = ddb_s(run.recovery.dump());  // what recovery falls back to
-  Status st = table().put(run_item, {"attribute_not_exists(pk)"});
-  if (!st.ok() && aws::ddb_condition_failed(st.error()))
-    return Error::invalid("team store: run " + run.run_id + " already exists", "RunExists");
-  if (st.ok()) {
-    std::lock_guard<std::mutex> l(mu_);
-    shards_[run.run_id] = shards;
-  }
-  return st;
+  return finish_run(run.run_id, tok, shards);
 }
 
 Result<Lease> AwsJournal::take_lease(const Lease& want) {

@@ -1,6 +1,7 @@
 // The executor against a fake action family: journal-before-mutate, dependency waves with real
 // concurrency, failure isolation, resume, and rollback order and holds. No AWS, no sleeps.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <functional>
@@ -219,6 +220,43 @@ std::map<std::string, std::string> states_of(Journal& j, const std::string& run)
 std::vector<PlanEntry> chain_and_pair() {
   return {entry("i-0000000000000000a", {step("x"), step("y", {"x"}), step("z", {"y"})}),
           entry("i-0000000000000000b", {step("p"), step("q", {"p"})})};
+}
+
+// The journal refuses the write of y's "verified" (here a trigger; on the team store a failed
+// UpdateItem takes the same path). y holds, so z after it still runs, but the run must not read
+// as succeeded with y stuck at applied: it is partial, names y, and apply --resume verifies y
+// again (no second apply) and then succeeds.
+TEST_F(ExecutorTest, AVerifiedTheJournalCouldNotRecordLeavesTheRunPartialAndResumeVerifiesIt) {
+  std::vector<PlanEntry> entries = chain_and_pair();
+  std::string run = start(entries);
+  auto sql = [&](const std::string& text) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "journal.db").c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, text.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_free(err);
+    sqlite3_close(db);
+  };
+  sql("CREATE TRIGGER no_verified_y BEFORE UPDATE OF state ON steps WHEN NEW.state = 'verified' AND NEW.step_id = 'y' "
+      "BEGIN SELECT RAISE(ABORT, 'journal write refused (test)'); END;");
+  RunOutcome out = execute_run(*journal_, run, entries, env_);
+  EXPECT_EQ(out.status, "partial") << "a step the journal still holds as applied was reported as succeeded";
+  EXPECT_EQ(out.steps_unrecorded, 1);
+  EXPECT_EQ(out.steps_done, 4);  // x, z, p, q
+  ASSERT_EQ(out.errors.size(), 1u);
+  EXPECT_NE(out.errors[0].find(" y: verified, but the journal could not record it"), std::string::npos) << out.errors[0];
+  EXPECT_NE(out.errors[0].find("apply --resume"), std::string::npos) << out.errors[0];
+  auto states = states_of(*journal_, run);
+  EXPECT_EQ(states["ay"], "applied");
+  EXPECT_EQ(states["az"], "verified") << "y holds, so the step after it went on";
+  EXPECT_EQ(journal_->run(run)->status, "partial");
+
+  sql("DROP TRIGGER no_verified_y;");
+  fake_.log.clear();
+  RunOutcome resumed = execute_run(*journal_, run, entries, env_);
+  EXPECT_EQ(resumed.status, "succeeded");
+  EXPECT_EQ(states_of(*journal_, run)["ay"], "verified");
+  EXPECT_EQ(std::count(fake_.log.begin(), fake_.log.end(), "apply i-0000000000000000a/y"), 0) << "resume applied y again";
 }
 
 TEST_F(ExecutorTest, FailedStepStopsItsTargetOthersGoOnAndRollbackRestoresInReverse) {

@@ -13,6 +13,7 @@
 #include "aws/curl_transport.h"
 #include "aws/sigv4.h"
 #include "orchestrator/executor.h"
+#include "orchestrator/finding_claims.h"
 #include "orchestrator/journal_aws.h"
 #include "orchestrator/state_init.h"
 #include "tests/support/moto_server.h"
@@ -36,7 +37,8 @@ class LossyTransport : public aws::HttpTransport {
       ops.push_back(op);
     }
     auto r = real.send(req);
-    if (op == "DynamoDB_20120810.UpdateItem" && lose_next_update.exchange(false)) {
+    if ((op == "DynamoDB_20120810.UpdateItem" && lose_next_update.exchange(false)) ||
+        (op == "DynamoDB_20120810.PutItem" && lose_next_put.exchange(false))) {
       lost++;
       return Error{ErrorKind::kTimeout, "Timeout", "answer lost (test)"};
     }
@@ -50,6 +52,7 @@ class LossyTransport : public aws::HttpTransport {
   std::mutex mu;
   std::vector<std::string> ops;
   std::atomic<bool> lose_next_update{false};
+  std::atomic<bool> lose_next_put{false};
   std::atomic<int> lost{0};
 };
 
@@ -255,6 +258,122 @@ TEST_F(AwsJournalTest, SupportCaseClaimIsACompareAndSet) {
   EXPECT_TRUE(swap(theirs, "case-2"));
   EXPECT_EQ(journal_->run("run-case")->case_id, "case-2");
   EXPECT_FALSE(journal_->swap_run_case("no-such-run", "", mine).ok());
+}
+
+// The run item's conditional put lands, its answer is lost, the client retries and the retry's
+// condition fails: that is our run, not "run already exists". A second creator of the same id is
+// refused before it writes anything: the first run's steps and plan stay as they are.
+TEST_F(AwsJournalTest, ACreatedRunWhoseAnswerWasLostIsOursAndACollidingIdOverwritesNothing) {
+  transport_->lose_next_put = true;
+  create_run("run-lost");
+  EXPECT_EQ(transport_->lost.load(), 1);
+  auto run = journal_->run("run-lost");
+  ASSERT_TRUE(run.ok()) << run.error().describe();
+  ASSERT_TRUE(journal_->set_state("run-lost", 0, "isolate", step_state::kApplying).ok());
+
+  AwsJournal other(client_, state_.region, state_.table, state_.bucket, aws::SystemClock::instance());
+  PlanEntry e;
+  e.target.arn = "arn:aws:ec2:us-east-1:123456789012:instance/i-0fedcba9876543210";
+  e.family = "ec2-isolate";
+  actions::Step s;
+  s.id = "isolate";
+  e.steps.push_back(s);
+  RunRecord r{.run_id = "run-lost", .plan_hash = "other", .status = "running", .plan = {{"plan_hash", "other"}}};
+  Status st = other.create_run(r, {e});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, "RunExists");
+  EXPECT_EQ(ddb_str(step_item("run-lost"), "st"), "applying") << "the colliding create overwrote the run's step";
+  EXPECT_EQ(ddb_str(step_item("run-lost"), "target"), "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0");
+  auto again = journal_->run("run-lost");
+  ASSERT_TRUE(again.ok()) << again.error().describe();
+  EXPECT_EQ(again->plan_hash, "h");
+  EXPECT_EQ(again->plan, (json{{"plan_hash", "h"}}));
+}
+
+// state import of a run id the store already holds (a second import racing the first's check,
+// or an id collision) is refused before any step item is written.
+TEST_F(AwsJournalTest, AnImportOfARunIdAlreadyThereOverwritesNoStep) {
+  create_run("run-there");
+  ASSERT_TRUE(journal_->set_state("run-there", 0, "isolate", step_state::kApplying).ok());
+  RunRecord r{.run_id = "run-there", .plan_hash = "imported", .status = "rolled_back", .plan = {{"plan_hash", "imported"}}};
+  StepRecord s;
+  s.run_id = "run-there";
+  s.entry = 0;
+  s.step_id = "isolate";
+  s.target = "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0";
+  s.family = "ec2-isolate";
+  s.state = step_state::kRolledBack;
+  s.before = {{"interfaces", json::array()}};
+  Status st = journal_->import_run(r, {s});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, "RunExists");
+  EXPECT_EQ(ddb_str(step_item("run-there"), "st"), "applying") << "the import overwrote the run's step";
+  EXPECT_EQ(journal_->run("run-there")->plan_hash, "h");
+  // A lost answer to an import's own put is not a collision either.
+  transport_->lose_next_put = true;
+  RunRecord fresh{.run_id = "run-imported", .plan_hash = "imported", .status = "rolled_back",
+                  .plan = {{"plan_hash", "imported"}}};
+  s.run_id = "run-imported";
+  st = journal_->import_run(fresh, {s});
+  EXPECT_EQ(transport_->lost.load(), 1);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  auto steps = journal_->steps("run-imported");
+  ASSERT_TRUE(steps.ok());
+  ASSERT_EQ(steps->size(), 1u);
+  EXPECT_EQ((*steps)[0].state, step_state::kRolledBack);
+}
+
+// A run item whose writing was cut off (the process died between its put and the step items) is
+// neither listed nor read as a run; an import of that run finishes it.
+TEST_F(AwsJournalTest, ARunWhoseWritingWasCutOffIsNotListedAndAnImportFinishesIt) {
+  json item = run_key("run-cut");
+  item["run_id"] = ddb_s("run-cut");
+  item["status"] = ddb_s("running");
+  item["creating"] = ddb_s("tok-of-a-dead-process");
+  item["wtok"] = ddb_s("tok-of-a-dead-process");
+  ASSERT_TRUE(journal_->table().put(item, {"attribute_not_exists(pk)"}).ok());
+  auto runs = journal_->runs();
+  ASSERT_TRUE(runs.ok());
+  for (const auto& r : *runs) EXPECT_NE(r.run_id, "run-cut");
+  EXPECT_FALSE(journal_->run("run-cut").ok());
+  RunRecord r{.run_id = "run-cut", .plan_hash = "h", .status = "rolled_back", .plan = {{"plan_hash", "h"}}};
+  ASSERT_TRUE(journal_->import_run(r, {}).ok());
+  auto back = journal_->run("run-cut");
+  ASSERT_TRUE(back.ok()) << back.error().describe();
+  EXPECT_EQ(back->status, "rolled_back");
+}
+
+// The support-case claim's compare-and-set lands, its answer is lost, the retry finds `desired`
+// there: the claim is ours, not lost to another opener.
+TEST_F(AwsJournalTest, ASupportCaseClaimWhoseAnswerWasLostIsOurs) {
+  create_run("run-case-lost");
+  const std::string mine = std::string(kCasePendingPrefix) + "2026-12-01T10:00:00Z a";
+  transport_->lose_next_update = true;
+  auto r = journal_->swap_run_case("run-case-lost", "", mine);
+  EXPECT_EQ(transport_->lost.load(), 1);
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_TRUE(*r) << "our own landed claim was reported as held by another opener";
+  EXPECT_FALSE(*journal_->swap_run_case("run-case-lost", "", std::string(kCasePendingPrefix) + "t b"));
+}
+
+// A finding claim's finish lands, its answer is lost, the retry's condition (still handling) fails:
+// finished by us, not an error that would make the function report the finding as failed.
+TEST_F(AwsJournalTest, AFindingClaimFinishWhoseAnswerWasLostSucceeds) {
+  FindingClaims claims(client_, state_.region, state_.table, aws::SystemClock::instance());
+  FindingKey key{"aws.guardduty", "arn:aws:guardduty:us-east-1:123456789012:detector/d/finding/f", "f",
+                 "2026-12-01T10:00:00Z"};
+  auto c = claims.claim(key, "req-1", aws::SystemClock::instance().now() + std::chrono::minutes(5));
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  ASSERT_EQ(*c, FindingClaims::Claim::kMine);
+  transport_->lose_next_update = true;
+  Status st = claims.finish(key, "req-1", "done");
+  EXPECT_EQ(transport_->lost.load(), 1);
+  ASSERT_TRUE(st.ok()) << st.error().describe();
+  auto item = claims.get(key);
+  ASSERT_TRUE(item.ok() && *item);
+  EXPECT_EQ(ddb_str(**item, "st"), "done");
+  // Another request's finish of the same claim is still refused.
+  EXPECT_FALSE(claims.finish(key, "req-2", "failed").ok());
 }
 
 TEST_F(AwsJournalTest, TheRunsRecoveryAndCaseMarkerReadBackSideBySide) {
