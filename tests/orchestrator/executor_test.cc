@@ -4,6 +4,8 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <filesystem>
 #include <mutex>
@@ -30,6 +32,8 @@ class FakeFamily : public actions::ActionFamily {
   // Steps whose apply, rollback or shared_resources throws, as a surprising field or answer does
   // (std::out_of_range from json::at, std::stoi, ...).
   std::set<std::string> throw_apply, throw_rollback, throw_shared;
+  std::mutex active_mu;  // guards active and max_active's updates; active_cv wakes waiting steps
+  std::condition_variable active_cv;
   std::atomic<int> active{0}, max_active{0};
   std::atomic<bool> before_missing{false};
   std::function<void(actions::Context&, const actions::Step&)> on_apply;  // runs inside apply
@@ -53,13 +57,18 @@ class FakeFamily : public actions::ActionFamily {
     for (const auto& r : *steps)
       if (r.step_id == s.id && r.target == ctx.target.arn && !r.before.is_null() && r.state == "applying") found = true;
     if (!found) before_missing = true;
-    int now = ++active;
-    int prev = max_active.load();
-    while (now > prev && !max_active.compare_exchange_weak(prev, now)) {
+    {
+      std::unique_lock l(active_mu);
+      const int now = ++active;
+      if (now > max_active) max_active = now;
+      active_cv.notify_all();
+      // Give a sibling the chance to overlap: wait until two steps were active at once, or 2 s of
+      // real time (a bound in time, not in spins: yielding 2 million times took minutes under
+      // ThreadSanitizer on a loaded machine). Only a run that never overlaps waits the full bound.
+      if (s.args.value("wait_sibling", false))
+        active_cv.wait_for(l, std::chrono::seconds(2), [&] { return max_active.load() >= 2; });
+      --active;
     }
-    // Let a concurrent sibling start: spin until another step is active or we gave it a chance.
-    for (int i = 0; i < 2000000 && active.load() < 2 && s.args.value("wait_sibling", false); ++i) std::this_thread::yield();
-    --active;
     if (on_apply) on_apply(ctx, s);
     std::lock_guard l(mu);
     log.push_back("apply " + ctx.target.name + "/" + s.id);
