@@ -241,6 +241,9 @@ Result<Settings> parse_settings(const std::string& text, const std::string& path
     doc = json::parse(text);
   } catch (const json::parse_error& e) {
     return Error::invalid(path + ": not valid JSON (truncated or malformed) at " + json_error_position(text, e), "InvalidSettings");
+  } catch (const json::out_of_range& e) {
+    // A number beyond a double (1e999) is out_of_range, not a parse_error: it used to end the process.
+    return Error::invalid(path + ": not valid JSON: " + e.what(), "InvalidSettings");
   }
   if (!doc.is_object()) return Error::invalid(path + ": must be a JSON object", "InvalidSettings");
   Reader r{path};

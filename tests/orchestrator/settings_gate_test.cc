@@ -151,6 +151,15 @@ TEST(Settings, HugeValuesAreRefusedWithTheFieldNamed) {
   }
 }
 
+// A number too large for a double is a clear error, not an uncaught nlohmann out_of_range (found by
+// fuzz_settings).
+TEST(Settings, ANumberBeyondADoubleIsAClearError) {
+  auto r = load_settings(write_temp("big.json", R"({"max_targets_per_run": 1e999})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "InvalidSettings");
+  EXPECT_NE(r.error().message.find("number overflow"), std::string::npos) << r.error().message;
+}
+
 TEST(Gate, DecisionsFollowModeScopeFamilyAndProtection) {
   auto s = *load_settings(write_temp("gate.json", kSettings));
   const std::string inst = "arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0";
