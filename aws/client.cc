@@ -260,6 +260,10 @@ Result<HttpResponse> AwsClient::send(const CallSpec& call, const HttpRequest& re
     }
     auto delay = config_.retry.backoff(attempt, config_.jitter(), err);
     spdlog::debug("aws {} {} retry {} after {}ms: {}", service, operation, attempt, delay.count(), err.code);
+    if (config_.on_retry)
+      config_.on_retry({service, operation, region, config_.account_id, attempt, config_.retry.max_attempts, delay,
+                        err.code.empty() ? std::string(to_string(err.kind)) : err.code,
+                        err.kind == ErrorKind::kThrottling});
     config_.clock->sleep_for(delay);
   }
 }

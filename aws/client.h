@@ -38,6 +38,18 @@ struct CallRecord {
 using CallObserver = std::function<void(const CallRecord&)>;
 using Params = std::vector<std::pair<std::string, std::string>>;
 
+// A call about to be retried: which, what failed (AWS's error code or the network error's class,
+// never a message: messages can echo request input) and how long the client waits first.
+struct RetryNotice {
+  std::string service, operation, region, account;
+  int attempt = 0;  // the attempt that failed
+  int max_attempts = 0;
+  std::chrono::milliseconds delay{0};
+  std::string error_code;
+  bool throttled = false;
+};
+using RetryObserver = std::function<void(const RetryNotice&)>;
+
 struct ClientConfig {
   std::shared_ptr<HttpTransport> transport;
   Clock* clock = &SystemClock::instance();
@@ -47,6 +59,7 @@ struct ClientConfig {
   std::shared_ptr<RetryQuota> retry_quota;  // optional; share one per client set to bound retries in an outage
   std::shared_ptr<RateLimiter> limiter;  // optional; every attempt takes a token, throttles adapt it
   CallObserver observer;                 // optional
+  RetryObserver on_retry;                // optional: told before each retry's wait
   std::string account_id;                // the account these credentials act in (rate-limit key, s3control)
   std::function<double()> jitter;        // uniform [0,1); default: a per-client PRNG
 };

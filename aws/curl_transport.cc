@@ -57,6 +57,23 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+// What the slow-request notice follows: when the request started and when it last said so.
+struct SlowWatch {
+  const TransportOptions* options;
+  std::string what;  // "METHOD host"
+  std::chrono::steady_clock::time_point start, last;
+};
+
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* w = static_cast<SlowWatch*>(user);
+  auto now = std::chrono::steady_clock::now();
+  if (now - w->last >= w->options->slow_every) {
+    w->last = now;
+    w->options->on_slow(w->what, std::chrono::duration_cast<std::chrono::seconds>(now - w->start));
+  }
+  return 0;
+}
+
 // "scheme://host:port/path", never the query: what an error may name.
 std::string describe_target(const std::string& method, const std::string& url) {
   auto parsed = split_url(url);
@@ -199,6 +216,14 @@ Result<HttpResponse> CurlTransport::send(const HttpRequest& request) {
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &response.headers);
+  SlowWatch watch{&impl_->options, "", std::chrono::steady_clock::now(), std::chrono::steady_clock::now()};
+  if (impl_->options.on_slow) {
+    auto parsed = split_url(request.url);
+    watch.what = request.method + " " + (parsed.ok() ? std::string(parsed->host) : std::string("AWS"));
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &watch);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  }
 
   CURLcode rc = curl_easy_perform(h);
   long new_connects = 0;
@@ -209,6 +234,8 @@ Result<HttpResponse> CurlTransport::send(const HttpRequest& request) {
   // Detach per-request pointers (errbuf, headers, body) before the handle goes back to the pool.
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, nullptr);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
   impl_->give_back(std::move(handle));
 
   if (rc != CURLE_OK) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,8 +36,12 @@ struct HttpResponse {
 };
 
 struct TransportOptions {
-  std::chrono::milliseconds connect_timeout{5000};
-  std::chrono::milliseconds total_timeout{60000};
+  std::chrono::milliseconds connect_timeout{5000};  // 0: libcurl's own (300 s)
+  std::chrono::milliseconds total_timeout{60000};   // 0: no limit
+  // Optional: told every `slow_every` while one request is still unanswered ("POST host", the
+  // time waited so far), so a hung endpoint is never silent. Never the path or the query.
+  std::function<void(const std::string& what, std::chrono::seconds waited)> on_slow;
+  std::chrono::milliseconds slow_every{5000};
 };
 
 class HttpTransport {

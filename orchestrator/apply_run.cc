@@ -1,5 +1,7 @@
 #include "orchestrator/apply_run.h"
 
+#include <unistd.h>
+
 #include <iostream>
 #include <set>
 
@@ -109,11 +111,12 @@ json target_summary(Journal& journal, const std::string& run_id, const std::vect
   return out;
 }
 
-std::string summary_text(const json& summary) {
+std::string summary_text(const json& summary, bool color) {
   std::string text;
   for (const auto& t : summary) {
+    const std::string state = t["containment"].get<std::string>();
     text += "\n  " + t["target"].get<std::string>() + " [" + t["family"].get<std::string>() + "]: " +
-            t["containment"].get<std::string>();
+            paint(state, state == "contained" ? kGreen : state == "partly contained" ? kYellow : kRed, color);
     if (t["containment"] == "partly contained") text += " (holding: " + t["holding"].dump() + ")";
     if (!t["failed"].empty()) text += "; failed: " + t["failed"].dump();
     if (!t["applied_not_verified"].empty())
@@ -153,6 +156,13 @@ void fill_execution_env(Runtime& rt, const json& plan, const actions::Identity& 
   env.per_account_region = rt.settings().per_account_region;
   env.audit = [&rt](const std::string& event, const json& fields) { rt.audit(event, fields); };
   if (!rt.globals().json()) env.progress = [](const std::string& line) { std::cout << line << std::endl; };
+  // A long wait (the untrack dwell) counts down on a terminal: never a silent minute.
+  if (::isatty(STDERR_FILENO))
+    env.heartbeat = [](const std::string& target, std::chrono::seconds left) {
+      std::cerr << "containctl: " << target << ": waiting " << left.count()
+                << " s more (dwell before the next step; Ctrl-C cuts it short and still closes the window)"
+                << std::endl;
+    };
 }
 
 int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
@@ -406,7 +416,7 @@ int apply_plan(Runtime& rt, const json& plan, const ApplyRequest& req) {
                      std::to_string(out.steps_failed) + " failed";
   if (out.status == "interrupted") text += " (interrupted: steps not started stay pending)";
   for (const auto& e : out.errors) text += "\n  " + e;
-  text += "\nTargets:" + summary_text(summary);
+  text += "\nTargets:" + summary_text(summary, color_on(rt.globals(), STDOUT_FILENO));
   if (!skipped_text.empty()) text += "\nSkipped:" + skipped_text;
   if (out.status != "succeeded")
     text += "\nNext: " + next[0].get<std::string>() + " (finishes the pending steps)\n      " +

@@ -28,6 +28,10 @@ struct GlobalOptions {
   std::string settings;      // --settings
   std::string output = "text";
   std::string log_level = "warn";
+  // --connect-timeout / --read-timeout SECONDS (the AWS CLI's --cli-connect-timeout and
+  // --cli-read-timeout, also accepted): -1 keeps the defaults (5 s, 60 s); 0 means no limit.
+  double connect_timeout = -1;
+  double read_timeout = -1;
   bool json() const { return output == "json"; }
 };
 
@@ -35,6 +39,13 @@ struct GlobalOptions {
 int exit_code_for(const Error& e);
 // Prints "containctl: <describe>" on stderr (text) or {"error": {...}} on stdout (json).
 int report_error(const GlobalOptions& g, const Error& e);
+// ANSI colour for people: only when `fd` is a terminal, NO_COLOR is unset and the output is text.
+bool color_on(const GlobalOptions& g, int fd);
+inline constexpr const char* kRed = "31";
+inline constexpr const char* kGreen = "32";
+inline constexpr const char* kYellow = "33";
+// `text` in the SGR colour `sgr` when `on`, else `text` unchanged.
+std::string paint(const std::string& text, const char* sgr, bool on);
 // Prints one JSON document (json output) or `text` (text output).
 void print_result(const GlobalOptions& g, const nlohmann::json& doc, const std::string& text);
 

@@ -1,4 +1,6 @@
 // apply, rollback and status.
+#include <unistd.h>
+
 #include <iostream>
 #include <sstream>
 
@@ -221,6 +223,14 @@ std::string owner_text(const RunRecord& r) {
          (l == Liveness::kAlive ? ", alive)" : l == Liveness::kGone ? ", gone)" : ", another host: not checked)");
 }
 
+// A run's status for a terminal: done green, cut short or partial yellow, failed red.
+std::string painted_status(const std::string& status, bool on) {
+  if (status == "succeeded" || status == "rolled_back") return paint(status, kGreen, on);
+  if (status == "failed" || status == "refused") return paint(status, kRed, on);
+  if (status == "running" || status == "rolling_back") return status;
+  return paint(status, kYellow, on);
+}
+
 int run_status(GlobalOptions& g, const std::string& run_id) {
   auto rt = Runtime::open(g, false, RuntimeOptions{.recovery = true});
   if (!rt.ok()) return report_error(g, rt.error());
@@ -228,6 +238,7 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
   if (!journal.ok()) return report_error(g, journal.error());
   // Windows a dead process left open come first, on stderr so JSON on stdout stays one document.
   auto open = open_exposures(**journal, run_id);
+  const bool color = color_on(g, STDOUT_FILENO);
   json exposures = json::array();
   if (open.ok()) {
     for (const auto& x : *open)
@@ -251,7 +262,7 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
                    {"finished_at", r.finished_at}, {"plan_hash", r.plan_hash}, {"mode", r.mode}, {"targets", targets}};
       if (!r.case_id.empty()) item["case_id"] = r.case_id;
       if (r.owner.pid > 0) item["owner"] = r.owner.to_json();
-      text << r.run_id << "  " << status << "  started " << r.started_at
+      text << r.run_id << "  " << painted_status(status, color) << "  started " << r.started_at
            << (r.finished_at.empty() ? "" : "  finished " + r.finished_at) << owner_text(r);
       // Unfinished, and no live process holds any of its targets: it was cut off.
       if (r.status == "running" || r.status == "rolling_back") {
@@ -273,7 +284,8 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
     for (const auto& h : *holdings) {
       contained.push_back({{"target", h.target}, {"family", h.family}, {"run_id", h.run_id},
                            {"containment", h.complete ? "contained" : "partly contained"}});
-      text << "  " << h.target << " [" << h.family << "]  " << (h.complete ? "contained" : "partly contained")
+      text << "  " << h.target << " [" << h.family << "]  "
+           << (h.complete ? paint("contained", kGreen, color) : paint("partly contained", kYellow, color))
            << " by run " << h.run_id << "\n";
     }
     if (!runs->empty() && holdings->empty()) text << "Contained now: nothing (every run was rolled back or did nothing)\n";
@@ -287,7 +299,7 @@ int run_status(GlobalOptions& g, const std::string& run_id) {
   json list = json::array();
   std::ostringstream text;
   const std::string status = effective_status(*run);
-  text << run->run_id << "  " << status << "  started " << run->started_at
+  text << run->run_id << "  " << painted_status(status, color) << "  started " << run->started_at
        << (run->case_id.empty() ? "" : "  support case " + run->case_id) << owner_text(*run) << "\n";
   auto callers = (*journal)->run_caller(run_id);
   const std::string caller = callers.ok() ? callers->first : "", plan_caller = callers.ok() ? callers->second : "";

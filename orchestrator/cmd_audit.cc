@@ -1,9 +1,12 @@
 // audit verify, audit show.
 #include <filesystem>
+#include <optional>
+#include <regex>
 #include <memory>
 #include <set>
 #include <sstream>
 
+#include "aws/clock.h"
 #include "orchestrator/audit_log.h"
 #include "orchestrator/cli_common.h"
 #include "orchestrator/journal.h"
@@ -20,7 +23,51 @@ struct AuditArgs {
   std::string log;
   std::string run_id;
   std::string expect_head;
+  std::string run_flag;             // audit show --run (the same as the positional RUN_ID)
+  std::vector<std::string> events;  // audit show --event (repeatable, or comma-separated)
+  std::string since;                // audit show --since: a time (2026-12-01T03:00:00Z) or an age (30m, 2h, 1d)
 };
+
+// --since: an ISO-8601 time, or an age back from now (90s, 30m, 2h, 1d).
+Result<aws::TimePoint> since_time(const std::string& text) {
+  aws::TimePoint t;
+  if (aws::parse_time(text, t)) return t;
+  static const std::regex kAge("^([0-9]{1,7})([smhd])$");
+  std::smatch m;
+  if (!std::regex_match(text, m, kAge))
+    return Error{ErrorKind::kUsage, "Usage",
+                 "--since " + text + ": give a time (2026-12-01T03:00:00Z) or an age (90s, 30m, 2h, 1d)"};
+  const long long n = std::stoll(m[1].str());
+  const long long unit = m[2] == "s" ? 1 : m[2] == "m" ? 60 : m[2] == "h" ? 3600 : 86400;
+  return aws::SystemClock::instance().now() - std::chrono::seconds(n * unit);
+}
+
+// The records `audit show` keeps: of the events asked for, at or after `since`.
+Result<std::vector<json>> filtered(std::vector<json> records, const AuditArgs& a) {
+  std::set<std::string> events;
+  for (const auto& e : a.events) {
+    std::stringstream in(e);
+    for (std::string one; std::getline(in, one, ',');)
+      if (!one.empty()) events.insert(one);
+  }
+  std::optional<aws::TimePoint> since;
+  if (!a.since.empty()) {
+    CC_ASSIGN(aws::TimePoint t, since_time(a.since));
+    since = t;
+  }
+  std::vector<json> out;
+  for (auto& r : records) {
+    if (!events.empty() && !events.count(r.value("event", ""))) continue;
+    if (since) {
+      aws::TimePoint at;
+      if (!r.contains("time") || !r["time"].is_string() || !aws::parse_time(r["time"].get<std::string>(), at) ||
+          at < *since)
+        continue;
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
 
 std::string log_path(const GlobalOptions& g, const AuditArgs& a) {
   return a.log.empty() ? resolve_state_dir(g) + "/audit.jsonl" : a.log;
@@ -152,7 +199,13 @@ std::string render(const json& rec) {
   return out.str();
 }
 
-int run_show(const GlobalOptions& g, const AuditArgs& a) {
+int run_show(const GlobalOptions& g, AuditArgs a) {
+  if (!a.run_flag.empty()) {
+    if (!a.run_id.empty() && a.run_id != a.run_flag)
+      return report_error(g, Error{ErrorKind::kUsage, "Usage", "audit show: RUN_ID " + a.run_id + " and --run " +
+                                                                   a.run_flag + " name different runs"});
+    a.run_id = a.run_flag;
+  }
   auto team = team_runtime(g, a);
   if (!team.ok()) return report_error(g, team.error());
   std::string path = *team ? (*team)->team_audit()->location() : log_path(g, a);
@@ -160,10 +213,14 @@ int run_show(const GlobalOptions& g, const AuditArgs& a) {
   if (!recs.ok()) return report_error(g, recs.error());
   if (!a.run_id.empty() && recs->empty())
     return report_error(g, Error::invalid("no audit records for run " + a.run_id + " in " + path, "NotFound"));
+  const bool filtering = !a.events.empty() || !a.since.empty();
+  auto kept = filtered(std::move(recs).value(), a);
+  if (!kept.ok()) return report_error(g, kept.error());
+  const std::vector<json>& shown = *kept;
   std::ostringstream text;
-  if (recs->empty()) text << "audit log " << path << " is empty\n";
-  for (const auto& r : *recs) text << render(r) << "\n";
-  print_result(g, {{"log", path}, {"records", *recs}}, text.str());
+  if (shown.empty()) text << "audit log " << path << (filtering ? ": no record matches" : " is empty") << "\n";
+  for (const auto& r : shown) text << render(r) << "\n";
+  print_result(g, {{"log", path}, {"records", shown}}, text.str());
   return kExitOk;
 }
 
@@ -197,6 +254,9 @@ void add_audit_commands(CLI::App& app, GlobalOptions& g, int& rc) {
   CLI::App* show = audit->add_subcommand("show", "print the audit trail, or one run's");
   show->add_option("run_id", args->run_id, "run id");
   show->add_option("--log", args->log, "audit log (default: <state-dir>/audit.jsonl)");
+  show->add_option("--run", args->run_flag, "only this run's records (as RUN_ID)");
+  show->add_option("--event", args->events, "only these events (repeatable or comma-separated: gate_decision,step_applied)");
+  show->add_option("--since", args->since, "only records at or after a time (2026-12-01T03:00:00Z) or an age (30m, 2h, 1d)");
   show->callback([&g, &rc, args] { rc = run_show(g, *args); });
   CLI::App* repair = audit->add_subcommand("repair", "move a torn last record (a crash mid-append) to a quarantine file");
   repair->add_option("--log", args->log, "audit log (default: <state-dir>/audit.jsonl)");

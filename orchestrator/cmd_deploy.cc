@@ -35,6 +35,12 @@ int run_generate(const GlobalOptions& g, const DeployFlags& f, const CLI::App& c
   o.member_role_name = f.member_role_name;
   auto t = stacksets::auto_containment_template(o, actions::all_families());
   if (!t.ok()) return report_error(g, t.error());
+  if (g.json()) {  // --output json: one JSON document holding the template
+    stacksets::Doc doc = stacksets::Doc::object();
+    doc["template"] = *t;  // key order kept
+    std::cout << doc.dump(2) << std::endl;
+    return kExitOk;
+  }
   std::cout << stacksets::emit(*t, o.format);
   std::cout.flush();
   return kExitOk;

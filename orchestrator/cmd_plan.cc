@@ -1,5 +1,6 @@
 // plan and respond.
 #include <iostream>
+#include <regex>
 
 #include "orchestrator/apply_run.h"
 #include "orchestrator/cli_common.h"
@@ -94,6 +95,16 @@ void add_plan_commands(CLI::App& app, GlobalOptions& g, int& rc) {
     if (plan_args.targets.empty() && plan_args.finding.empty()) {
       rc = report_error(g, Error{ErrorKind::kUsage, "NoTargets", "plan needs --target ARN or --finding FILE"});
       return;
+    }
+    for (const auto& t : plan_args.targets) {
+      // An instance id alone names no account or region: say what to write instead.
+      static const std::regex kInstanceId("^i-([0-9a-f]{8}|[0-9a-f]{17})$");
+      if (std::regex_match(t, kInstanceId)) {
+        rc = report_error(g, Error{ErrorKind::kUsage, "InstanceIdNotArn",
+                                   "--target " + t + " is an instance id; give its ARN: arn:aws:ec2:REGION:ACCOUNT:instance/" +
+                                       t + " (e.g. arn:aws:ec2:us-east-1:123456789012:instance/" + t + ")"});
+        return;
+      }
     }
     rc = run_plan(g, plan_args);
   });

@@ -63,6 +63,19 @@ int run_generate(const GlobalOptions& g, const StacksetFlags& f) {
   if (!resolved.ok()) return report_error(g, resolved.error());
   auto bundle = stacksets::generate(*resolved);
   if (!bundle.ok()) return report_error(g, bundle.error());
+  if (f.out.empty() && g.json()) {  // --output json: one JSON document holding the templates
+    stacksets::Doc doc = stacksets::Doc::object();
+    doc["templates"] = stacksets::Doc::array();
+    for (const auto& file : bundle->files) {
+      stacksets::Doc item = stacksets::Doc::object();
+      item["name"] = file.name;
+      item["purpose"] = file.purpose;
+      item["template"] = file.doc;  // key order kept, as the YAML and JSON files have it
+      doc["templates"].push_back(std::move(item));
+    }
+    std::cout << doc.dump(2) << std::endl;
+    return kExitOk;
+  }
   if (f.out.empty()) {
     std::cout << stacksets::render(*bundle, resolved->format);
     std::cout.flush();

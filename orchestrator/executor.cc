@@ -58,7 +58,9 @@ class IdleHold {
     running_--;
     release_if_all_wait();
   }
-  void wait(std::chrono::milliseconds d) { idle([&] { sleep(d); }); }
+  void wait(std::chrono::milliseconds d, const std::function<void(std::chrono::seconds)>& tick = {}) {
+    idle([&] { sleep(d, tick); });
+  }
   // Runs `block`, a wait that makes no calls (a dwell, or waiting for a shared resource that
   // another target's step writes), with the slot handed back when every running step waits.
   void idle(const std::function<void()>& block) {
@@ -90,16 +92,23 @@ class IdleHold {
 
  private:
   // Wakes early once the run is interrupted: the waiting step goes on to close what it opened.
-  void sleep(std::chrono::milliseconds d) {
-    if (!interrupted_) {
+  // With `tick`, says how long is left at the start and every kBeat after.
+  void sleep(std::chrono::milliseconds d, const std::function<void(std::chrono::seconds)>& tick) {
+    if (!interrupted_ && !tick) {
       clock_.sleep_for(d);
       return;
     }
-    constexpr std::chrono::milliseconds kSlice{100};
-    while (d.count() > 0 && !interrupted_()) {
+    constexpr std::chrono::milliseconds kSlice{100}, kBeat{5000};
+    std::chrono::milliseconds since_beat = kBeat;
+    while (d.count() > 0 && !(interrupted_ && interrupted_())) {
+      if (tick && since_beat >= kBeat) {
+        tick(std::chrono::duration_cast<std::chrono::seconds>(d + std::chrono::milliseconds(999)));
+        since_beat = std::chrono::milliseconds(0);
+      }
       auto slice = std::min(d, kSlice);
       clock_.sleep_for(slice);
       d -= slice;
+      since_beat += slice;
     }
   }
   void release_if_all_wait() {  // mu_ held
@@ -250,7 +259,10 @@ struct Runner {
     actions::Context ctx{target_client, e.target, e.region, run_id, env.caller, env.options, env.allow_principals,
                          *env.clock};
     IdleHold hold(*env.clock, slot, env.interrupted);
-    ctx.idle_wait = [&hold](std::chrono::milliseconds d) { hold.wait(d); };
+    ctx.idle_wait = [&hold, &e, this](std::chrono::milliseconds d) {
+      if (!env.heartbeat) return hold.wait(d);
+      hold.wait(d, [&](std::chrono::seconds left) { env.heartbeat(e.target.arn, left); });
+    };
     ctx.exposure = [this, idx](const actions::Step& s, const json& what) {
       return journal.set_exposure(run_id, idx, s.id, what);
     };
@@ -410,8 +422,15 @@ Result<std::vector<RollbackItem>> rollback_order(Journal& journal, const std::st
   if (request.options.reactivate_keys) reverse.insert(step_state::kPartlyRestored);
   std::set<std::string> wanted(request.targets.begin(), request.targets.end()), known;
   for (const auto& e : entries) known.insert(e.target.arn);
-  for (const auto& t : wanted)
-    if (!known.count(t)) return Error::invalid("--target " + t + " is not a target of run " + run_id, "UnknownTarget");
+  for (const auto& t : wanted) {
+    if (known.count(t)) continue;
+    // A bare id or name (i-0abc, a user name) of one of the run's targets: name its ARN.
+    std::string hint;
+    for (const auto& k : known)
+      if (k.size() > t.size() && k.ends_with(t) && (k[k.size() - t.size() - 1] == '/' || k[k.size() - t.size() - 1] == ':'))
+        hint = "; did you mean " + k + "?";
+    return Error::invalid("--target " + t + " is not a target of run " + run_id + hint, "UnknownTarget");
+  }
   std::vector<RollbackItem> items;
   for (const auto& rec : steps) {
     if (!reverse.count(rec.state) || rec.before.is_null()) continue;  // never mutated

@@ -29,6 +29,9 @@ struct ExecutionEnv {
   // Audit sink (event name, fields) and text progress; both optional.
   std::function<void(const std::string&, const nlohmann::json&)> audit;
   std::function<void(const std::string&)> progress;
+  // During a wait without calls (a dwell): told at its start and every few seconds how long is
+  // left, so a terminal never sits silent. Optional.
+  std::function<void(const std::string& target, std::chrono::seconds left)> heartbeat;
   int workers = 8;             // targets in flight at once, in all
   int per_account_region = 4;  // targets in flight at once per (account, region)
   // Asked before every mutating step (apply and rollback), after its before-state is durable; an

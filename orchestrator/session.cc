@@ -1,6 +1,11 @@
 #include "orchestrator/session.h"
 
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
+#include <iostream>
 
 #include "aws/arn.h"
 #include "aws/assume_role.h"
@@ -30,6 +35,32 @@ std::string resolve_settings_path(const GlobalOptions& g) {
   return resolve_state_dir(g) + "/settings.json";
 }
 
+void report_retry(const aws::RetryNotice& n) {
+  char wait[32];
+  std::snprintf(wait, sizeof wait, "%.1f", static_cast<double>(n.delay.count()) / 1000.0);
+  const std::string line = n.service + " " + n.operation + " (" + n.region + "): " + n.error_code +
+                           (n.throttled ? " (throttled)" : "") + "; retrying in " + wait + " s (attempt " +
+                           std::to_string(n.attempt + 1) + " of " + std::to_string(n.max_attempts) + ")";
+  // On a terminal the responder sees it whatever the log level; otherwise it is an info log line.
+  if (::isatty(STDERR_FILENO) && !spdlog::should_log(spdlog::level::info))
+    std::cerr << "containctl: " << line << std::endl;
+  else
+    spdlog::info("{}", line);
+}
+
+aws::TransportOptions transport_options(const GlobalOptions& g) {
+  aws::TransportOptions t;
+  auto ms = [](double seconds) { return std::chrono::milliseconds(static_cast<long long>(seconds * 1000)); };
+  if (g.connect_timeout >= 0) t.connect_timeout = ms(g.connect_timeout);
+  if (g.read_timeout >= 0) t.total_timeout = ms(g.read_timeout);
+  // A request AWS has not answered yet says so every few seconds on a terminal: never a silent minute.
+  if (::isatty(STDERR_FILENO))
+    t.on_slow = [](const std::string& what, std::chrono::seconds waited) {
+      std::cerr << "containctl: still waiting for AWS (" << what << "): " << waited.count() << " s" << std::endl;
+    };
+  return t;
+}
+
 bool settings_named_explicitly(const GlobalOptions& g) { return !g.settings.empty() || !env("CONTAINCTL_SETTINGS").empty(); }
 
 Result<std::unique_ptr<Session>> Session::open(const GlobalOptions& g) {
@@ -37,7 +68,8 @@ Result<std::unique_ptr<Session>> Session::open(const GlobalOptions& g) {
   std::string profile = !g.profile.empty() ? g.profile : env("AWS_PROFILE");
   s->region_ = aws::resolve_region(g.region, profile);
   CC_TRY(aws::partition_for_region(s->region_));
-  s->base_.transport = std::make_shared<aws::CurlTransport>();
+  s->base_.transport = std::make_shared<aws::CurlTransport>(transport_options(g));
+  s->base_.on_retry = report_retry;
   // One limiter for every client of the run, so calls to one account's buckets are paced together
   // whichever target makes them (EC2's published figures by default; the rest from settings).
   s->base_.limiter = std::make_shared<aws::RateLimiter>(*s->base_.clock, true);

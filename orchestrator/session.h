@@ -22,6 +22,13 @@ std::string resolve_settings_path(const GlobalOptions& g);
 // exist; only the default <state-dir>/settings.json may be absent, meaning mode none).
 bool settings_named_explicitly(const GlobalOptions& g);
 
+// Says on stderr that a call is being retried (service, operation, region, AWS's error code, the
+// wait): printed on a terminal, an info log line otherwise. Never a message or a request value.
+void report_retry(const aws::RetryNotice& notice);
+// The HTTP timeouts of --connect-timeout/--read-timeout, and a "still waiting" line every few
+// seconds of an unanswered request when stderr is a terminal.
+aws::TransportOptions transport_options(const GlobalOptions& g);
+
 class Session {
  public:
   static Result<std::unique_ptr<Session>> open(const GlobalOptions& g);
