@@ -76,6 +76,19 @@ int step_shards_for(size_t entries) {
   return static_cast<int>(std::clamp<size_t>(entries, 1, AwsJournal::kStepShards));
 }
 json plan_key(const std::string& run_id) { return {{"pk", ddb_s("RUN#" + run_id)}, {"sk", ddb_s("PLAN")}}; }
+json run_item_of(const RunRecord& run, const std::string& started_at, long long apply_counter, int shards) {
+  json item = run_key(run.run_id);
+  item["run_id"] = ddb_s(run.run_id);
+  item["plan_hash"] = ddb_s(run.plan_hash);
+  item["status"] = ddb_s(run.status);
+  item["started_at"] = ddb_s(started_at);
+  item["requester"] = ddb_s(run.requester);
+  item["mode"] = ddb_s(run.mode);
+  item["apply_counter"] = ddb_n(apply_counter);
+  item["shards"] = ddb_n(shards);
+  if (!run.recovery.is_null()) item["recovery"] = ddb_s(run.recovery.dump());
+  return item;
+}
 
 Status put_blob(aws::AwsClient& client, const std::string& region, const std::string& bucket, const std::string& key,
                 const std::string& body) {
@@ -238,17 +251,8 @@ Status AwsJournal::create_run(const RunRecord& run, const std::vector<PlanEntry>
   // step items of the run holding it stay as they are). The mark comes off once the plan and the
   // steps are stored; until then the run is not listed.
   const int shards = step_shards_for(entries.size());
-  json run_item = run_key(run.run_id);
-  run_item["run_id"] = ddb_s(run.run_id);
-  run_item["plan_hash"] = ddb_s(run.plan_hash);
-  run_item["status"] = ddb_s(run.status);
-  run_item["started_at"] = ddb_s(now);
-  run_item["requester"] = ddb_s(run.requester);
-  run_item["mode"] = ddb_s(run.mode);
-  run_item["apply_counter"] = ddb_n(0);
-  run_item["shards"] = ddb_n(shards);
+  json run_item = run_item_of(run, now, 0, shards);
   if (run.owner.pid > 0) run_item["owner"] = ddb_s(run.owner.to_json().dump());
-  if (!run.recovery.is_null()) run_item["recovery"] = ddb_s(run.recovery.dump());
   CC_ASSIGN(std::string tok, claim_run(run_item, false));
 
   json values = json::object();

@@ -126,11 +126,15 @@ class AwsJournal : public Journal {
 
 // Keys.
 nlohmann::json run_key(const std::string& run_id);
+nlohmann::json plan_key(const std::string& run_id);
 // `shards` 0: the layout of runs created before step items were spread (pk "RUN#<run_id>").
 nlohmann::json step_key(const std::string& run_id, int entry, const std::string& step_id, int shards);
 std::string step_partition(const std::string& run_id, int entry, int shards);
 // How many partition keys a run of `entries` entries spreads its step items over.
 int step_shards_for(size_t entries);
+// The run item's attributes that a created and an imported run share (key, ids, status, times,
+// apply counter, shards, recovery); each adds its own (the owner, the finish time).
+nlohmann::json run_item_of(const RunRecord& run, const std::string& started_at, long long apply_counter, int shards);
 
 // S3 objects of the team store (content-addressed blobs, audit checkpoints).
 Status put_blob(aws::AwsClient& client, const std::string& region, const std::string& bucket, const std::string& key,

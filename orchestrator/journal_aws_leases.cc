@@ -38,23 +38,14 @@ Status AwsJournal::import_run(const RunRecord& run, const std::vector<StepRecord
   const int shards = step_shards_for(static_cast<size_t>(max_entry) + 1);  // today's layout, spread like a new run's
   long long applied = 0;
   for (const auto& s : steps) applied = std::max(applied, s.apply_seq);
-  json run_item = run_key(run.run_id);
-  run_item["run_id"] = ddb_s(run.run_id);
-  run_item["plan_hash"] = ddb_s(run.plan_hash);
-  run_item["status"] = ddb_s(run.status);
-  run_item["started_at"] = ddb_s(run.started_at);
+  json run_item = run_item_of(run, run.started_at, applied, shards);
   run_item["finished_at"] = ddb_s(run.finished_at);
-  run_item["requester"] = ddb_s(run.requester);
-  run_item["mode"] = ddb_s(run.mode);
-  run_item["apply_counter"] = ddb_n(applied);
-  run_item["shards"] = ddb_n(shards);
-  if (!run.recovery.is_null()) run_item["recovery"] = ddb_s(run.recovery.dump());
   CC_ASSIGN(std::string tok, claim_run(run_item, true));
 
   json values = json::object();
   std::string attr;
   CC_TRY(put_json(values, ":p", run.plan, attr, "plan"));
-  json plan_item = {{"pk", ddb_s("RUN#" + run.run_id)}, {"sk", ddb_s("PLAN")}};
+  json plan_item = plan_key(run.run_id);
   plan_item[attr] = values[":p"];
   std::vector<json> items = {plan_item};
   long long ord = 0;
