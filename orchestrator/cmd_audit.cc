@@ -1,5 +1,6 @@
 // audit verify, audit show.
 #include <filesystem>
+#include <algorithm>
 #include <optional>
 #include <regex>
 #include <memory>
@@ -39,7 +40,11 @@ Result<aws::TimePoint> since_time(const std::string& text) {
                  "--since " + text + ": give a time (2026-12-01T03:00:00Z) or an age (90s, 30m, 2h, 1d)"};
   const long long n = std::stoll(m[1].str());
   const long long unit = m[2] == "s" ? 1 : m[2] == "m" ? 60 : m[2] == "h" ? 3600 : 86400;
-  return aws::SystemClock::instance().now() - std::chrono::seconds(n * unit);
+  // An age past 1970 means every record (no record is older); capped, so the clock's nanoseconds
+  // cannot overflow (9999999d is 8.6e20 ns: it wrapped into the future and hid every record).
+  const auto now = aws::SystemClock::instance().now();
+  const long long to_epoch = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  return now - std::chrono::seconds(std::min(n * unit, to_epoch));
 }
 
 // The records `audit show` keeps: of the events asked for, at or after `since`.

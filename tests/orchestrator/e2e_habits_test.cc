@@ -243,6 +243,9 @@ TEST_F(E2eHabitsTest, AuditShowFilters) {
   EXPECT_EQ(records({"--event", "gate_decision", "--event", "run_started"}).size(), two.size());
 
   EXPECT_EQ(records({"--since", "1h"}).size(), all.size());
+  // An age longer than the clock's range means every record, not none.
+  EXPECT_EQ(records({"--since", "9999999d"}).size(), all.size());
+  EXPECT_EQ(records({"--since", "9999999h"}).size(), all.size());
   EXPECT_TRUE(records({"--since", "2261-01-01T00:00:00Z"}).empty());
   EXPECT_EQ(records({"--since", "2000-01-01T00:00:00Z"}).size(), all.size());
   Proc bad = run({"audit", "show", "--since", "yesterday"});
