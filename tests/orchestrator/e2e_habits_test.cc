@@ -20,24 +20,12 @@ class E2eHabitsTest : public E2eTest {
   // terminal showed (stdout and stderr together).
   Proc run_on_tty(const std::vector<std::string>& args, const std::map<std::string, std::string>& extra = {},
                   std::chrono::seconds limit = std::chrono::seconds(120)) {
-    auto env = base_env();
-    for (const auto& [k, v] : extra) env[k] = v;
-    std::vector<std::string> env_strs;
-    for (const auto& [k, v] : env) env_strs.push_back(k + "=" + v);
-    std::vector<char*> envp, argv;
-    for (auto& s : env_strs) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::string bin = CONTAINCTL_BINARY;
-    std::vector<std::string> args_copy = args;
-    argv.push_back(bin.data());
-    for (auto& a : args_copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
+    ExecLine line(args, env_with(extra));
     int master = -1;
     pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
     if (pid == 0) {
       if (::chdir(dir_.c_str()) != 0) _exit(126);
-      ::execve(bin.c_str(), argv.data(), envp.data());
-      _exit(127);
+      line.exec();
     }
     Proc r;
     if (pid < 0) {

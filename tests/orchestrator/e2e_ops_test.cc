@@ -26,17 +26,7 @@ class E2eOpsTest : public E2eTest {
 
   // Starts containctl without waiting; stdout/stderr go to files named after `tag`.
   pid_t spawn(const std::vector<std::string>& args, const std::string& tag) {
-    auto env = base_env();
-    std::vector<std::string> env_strs;
-    for (const auto& [k, v] : env) env_strs.push_back(k + "=" + v);
-    std::vector<char*> envp, argv;
-    for (auto& s : env_strs) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::string bin = CONTAINCTL_BINARY;
-    std::vector<std::string> args_copy = args;
-    argv.push_back(bin.data());
-    for (auto& a : args_copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
+    ExecLine line(args, base_env());
     std::string out = dir_ + "/" + tag + ".out", err = dir_ + "/" + tag + ".err";
     pid_t pid = ::fork();
     if (pid == 0) {
@@ -47,8 +37,7 @@ class E2eOpsTest : public E2eTest {
       ::dup2(o, 1);
       ::dup2(e, 2);
       ::dup2(i, 0);
-      ::execve(bin.c_str(), argv.data(), envp.data());
-      _exit(127);
+      line.exec();
     }
     return pid;
   }

@@ -54,14 +54,7 @@ class E2eTeamTest : public E2eTest {
     auto env = base_env();
     env["CONTAINCTL_STATE_DIR"] = who == "a" ? state_a_ : state_b_;
     Running r{-1, dir_ + "/" + who + ".out", dir_ + "/" + who + ".err"};
-    std::vector<std::string> env_strs, argv_strs = {CONTAINCTL_BINARY};
-    for (const auto& [k, v] : env) env_strs.push_back(k + "=" + v);
-    argv_strs.insert(argv_strs.end(), args.begin(), args.end());
-    std::vector<char*> envp, argv;
-    for (auto& e : env_strs) envp.push_back(e.data());
-    for (auto& a : argv_strs) argv.push_back(a.data());
-    envp.push_back(nullptr);
-    argv.push_back(nullptr);
+    ExecLine line(args, env);
     r.pid = ::fork();
     if (r.pid == 0) {
       if (::chdir(dir_.c_str()) != 0) _exit(126);
@@ -71,8 +64,7 @@ class E2eTeamTest : public E2eTest {
       ::dup2(o, 1);
       ::dup2(e, 2);
       ::dup2(i, 0);
-      ::execve(argv[0], argv.data(), envp.data());
-      _exit(127);
+      line.exec();
     }
     return r;
   }

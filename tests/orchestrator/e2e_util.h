@@ -56,6 +56,26 @@ inline bool is_read_operation(const std::string& op) {
 
 enum class Stdin { kDevNull, kOpenPipe };
 
+// The argv and envp of one containctl run, for execve: the binary, `args`, and `env` (the run's
+// whole environment). Built in place and never moved: the pointers are into its own strings.
+struct ExecLine {
+  ExecLine(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+    words.push_back(CONTAINCTL_BINARY);
+    words.insert(words.end(), args.begin(), args.end());
+    for (const auto& [k, v] : env) vars.push_back(k + "=" + v);
+    for (auto& w : words) argv.push_back(w.data());
+    argv.push_back(nullptr);
+    for (auto& v : vars) envp.push_back(v.data());
+    envp.push_back(nullptr);
+  }
+  ExecLine(const ExecLine&) = delete;
+  ExecLine& operator=(const ExecLine&) = delete;
+  [[noreturn]] void exec() { ::execve(words[0].c_str(), argv.data(), envp.data()); _exit(127); }
+
+  std::vector<std::string> words, vars;
+  std::vector<char*> argv, envp;
+};
+
 class E2eTest : public ::testing::Test {
  protected:
   static testing::MotoServer& moto() { return testing::MotoServer::shared(); }
@@ -104,6 +124,12 @@ class E2eTest : public ::testing::Test {
     return out;
   }
 
+  // base_env() with `extra` added or overriding.
+  std::map<std::string, std::string> env_with(const std::map<std::string, std::string>& extra) const {
+    auto env = base_env();
+    for (const auto& [k, v] : extra) env[k] = v;
+    return env;
+  }
   std::map<std::string, std::string> base_env() const {
     return {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
             {"HOME", dir_ + "/home"},
@@ -119,18 +145,7 @@ class E2eTest : public ::testing::Test {
   // is left out; `extra` adds or overrides variables.
   Proc run(const std::vector<std::string>& args, const std::map<std::string, std::string>& extra = {},
            Stdin in = Stdin::kDevNull, std::chrono::seconds timeout = std::chrono::seconds(120)) {
-    auto env = base_env();
-    for (const auto& [k, v] : extra) env[k] = v;
-    std::vector<std::string> env_strs;
-    for (const auto& [k, v] : env) env_strs.push_back(k + "=" + v);
-    std::vector<char*> envp, argv;
-    for (auto& s : env_strs) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::string bin = CONTAINCTL_BINARY;
-    argv.push_back(bin.data());
-    std::vector<std::string> args_copy = args;
-    for (auto& a : args_copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
+    ExecLine line(args, env_with(extra));
     std::string out_path = dir_ + "/last.out", err_path = dir_ + "/last.err";
     int pipefd[2] = {-1, -1};
     if (in == Stdin::kOpenPipe && ::pipe(pipefd) != 0) ADD_FAILURE() << "pipe";
@@ -145,8 +160,7 @@ class E2eTest : public ::testing::Test {
       ::dup2(e, 2);
       ::dup2(i, 0);
       if (in == Stdin::kOpenPipe) ::close(pipefd[1]);
-      ::execve(bin.c_str(), argv.data(), envp.data());
-      _exit(127);
+      line.exec();
     }
     if (in == Stdin::kOpenPipe) ::close(pipefd[0]);  // the write end stays open: a read would block
     Proc r;
