@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "orchestrator/findings_internal.h"
+#include "orchestrator/settings.h"
 
 namespace containctl::orch {
 
@@ -158,15 +159,21 @@ Result<FindingTargets> load_finding_file(const std::string& path_or_dash) {
     ss << in.rdbuf();
     text = ss.str();
   }
+  return findings_from_text(text, source);
+}
+
+Result<FindingTargets> findings_from_text(const std::string& text, const std::string& source) {
   if (text.find_first_not_of(" \t\r\n") == std::string::npos)
     return Error::invalid(source + ": the finding file is empty", "InvalidFinding");
   json doc;
   try {
     doc = json::parse(text);
   } catch (const json::parse_error& e) {
-    return Error::invalid(source + ": not valid JSON (truncated or malformed finding) near byte " +
-                              std::to_string(e.byte),
+    return Error::invalid(source + ": not valid JSON (truncated or malformed finding) at " + json_error_position(text, e),
                           "InvalidFinding");
+  } catch (const json::out_of_range& e) {
+    // A number beyond a double (1e999) is out_of_range, not a parse_error: it used to end the process.
+    return Error::invalid(source + ": not valid JSON: a number beyond the range of a double", "InvalidFinding");
   }
   return targets_from_finding(doc, source);
 }

@@ -45,6 +45,8 @@ struct FindingTargets {
 Result<FindingTargets> targets_from_finding(const nlohmann::json& doc, const std::string& source_name);
 // "-" reads stdin.
 Result<FindingTargets> load_finding_file(const std::string& path_or_dash);
+// The same from text read elsewhere; `source` names it in messages.
+Result<FindingTargets> findings_from_text(const std::string& text, const std::string& source);
 
 // {"targets": [{arn, families, confidence, finding_id, finding_type, source, note, access_key_id}],
 //  "skipped": [{finding_id, resource, reason}]}

@@ -258,5 +258,28 @@ TEST_F(FindingFileTest, TruncatedEmptyAndMissingFiles) {
   EXPECT_NE(r.error().message.find("missing.json"), std::string::npos);
 }
 
+// A number beyond a double (1e999) is nlohmann's out_of_range, not a parse_error: anyone who can
+// import a finding into Security Hub could end `targets`, `plan --finding` and the Lambda with it.
+TEST_F(FindingFileTest, ANumberBeyondADoubleIsAnErrorNamingTheFileNotACrash) {
+  std::ifstream in(finding_data("guardduty_instance.json"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json doc = json::parse(ss.str());
+  for (const char* number : {"1e999", "-1e999", "123456789e400"}) {
+    std::string text = doc.dump();
+    text.insert(text.rfind('}'), std::string(",\"Severity\":") + number);
+    std::string path = dir_ + "/huge.json";
+    std::ofstream(path, std::ios::trunc) << text;
+    auto r = load_finding_file(path);
+    ASSERT_FALSE(r.ok()) << number;
+    EXPECT_EQ(r.error().code, "InvalidFinding") << number;
+    EXPECT_NE(r.error().message.find(path), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("number"), std::string::npos) << r.error().message;
+    auto t = findings_from_text(text, "stdin-like");
+    ASSERT_FALSE(t.ok()) << number;
+    EXPECT_NE(t.error().message.find("stdin-like"), std::string::npos) << t.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace containctl::orch
