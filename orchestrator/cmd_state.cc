@@ -12,14 +12,13 @@
 #include "orchestrator/cli_common.h"
 #include "orchestrator/journal_sqlite.h"
 #include "orchestrator/runtime.h"
+#include "orchestrator/state_export.h"
 #include "orchestrator/state_init.h"
 
 namespace containctl::orch {
 namespace {
 
 using nlohmann::json;
-
-constexpr const char* kExportFormat = "containctl-state-export/1";
 
 struct StateArgs {
   bool object_lock = false;
@@ -48,16 +47,6 @@ int run_init(GlobalOptions& g, const StateArgs& a) {
                               {"object_lock", a.object_lock}});
   print_result(g, {{"table", st.table}, {"bucket", st.bucket}, {"region", st.region}, {"steps", steps}}, text.str());
   return kExitOk;
-}
-
-json step_json(const StepRecord& s) {
-  return {{"entry", s.entry}, {"step_id", s.step_id}, {"target", s.target}, {"family", s.family}, {"state", s.state},
-          {"before", s.before}, {"applied", s.applied}, {"error", s.error}, {"updated_at", s.updated_at},
-          {"applied_at", s.applied_at}, {"apply_seq", s.apply_seq}, {"exposure", s.exposure}};
-}
-
-json used_json(const UsedApproval& u) {
-  return {{"approval_id", u.approval_id}, {"approver", u.approver}, {"plan_hash", u.plan_hash}, {"used_at", u.used_at}};
 }
 
 // Writes `text` to a new file, 0600, never through a symlink.
@@ -89,29 +78,22 @@ int run_export(GlobalOptions& g, const StateArgs& a) {
   auto runs = (*j)->runs();
   if (!runs.ok()) return report_error(g, runs.error());
   std::set<std::string> wanted(a.runs.begin(), a.runs.end());
-  json doc = {{"format", kExportFormat}, {"backend", (*j)->backend()}, {"source", (*j)->location()}, {"runs", json::array()}};
+  json doc = {{"format", kStateExportFormat}, {"backend", (*j)->backend()}, {"source", (*j)->location()}, {"runs", json::array()}};
   for (const auto& summary : *runs) {
     if (!wanted.empty() && !wanted.count(summary.run_id)) continue;
     auto run = (*j)->run(summary.run_id);
     if (!run.ok()) return report_error(g, run.error());
     auto steps = (*j)->steps(summary.run_id);
     if (!steps.ok()) return report_error(g, steps.error());
-    json r = {{"run_id", run->run_id}, {"plan_hash", run->plan_hash}, {"status", run->status},
-              {"started_at", run->started_at}, {"finished_at", run->finished_at}, {"requester", run->requester},
-              {"mode", run->mode}, {"plan", run->plan}, {"steps", json::array()}};
-    if (!run->case_id.empty()) r["case_id"] = run->case_id;
-    // What status and rollback fall back to when the settings are broken, wherever it is imported.
-    if (!run->recovery.is_null()) r["recovery"] = run->recovery;
-    for (const auto& s : *steps) r["steps"].push_back(step_json(s));
-    // What keeps the run's approvals single use and names who ran it, wherever it is imported.
+    ExportedRun e{.run = *run, .steps = *steps};
     auto used = (*j)->approvals_used_by(run->run_id);
     if (!used.ok()) return report_error(g, used.error());
-    r["approvals_used"] = json::array();
-    for (const auto& u : *used) r["approvals_used"].push_back(used_json(u));
+    e.used = *used;
     auto caller = (*j)->run_caller(run->run_id);
     if (!caller.ok()) return report_error(g, caller.error());
-    r["caller"] = caller->first;
-    r["plan_caller"] = caller->second;
+    e.caller = caller->first;
+    e.plan_caller = caller->second;
+    json r = exported_run_json(e);
     doc["runs"].push_back(r);
   }
   for (const auto& id : wanted) {
@@ -125,52 +107,6 @@ int run_export(GlobalOptions& g, const StateArgs& a) {
   print_result(g, {{"file", a.file}, {"runs", doc["runs"].size()}, {"backend", (*j)->backend()}},
                "Exported " + std::to_string(doc["runs"].size()) + " run(s) from " + (*j)->location() + " to " + a.file);
   return kExitOk;
-}
-
-Result<StepRecord> step_from(const json& s, const std::string& run_id) {
-  StepRecord r;
-  r.run_id = run_id;
-  try {
-    r.entry = s.at("entry").get<int>();
-    r.step_id = s.at("step_id").get<std::string>();
-    r.target = s.at("target").get<std::string>();
-    r.family = s.at("family").get<std::string>();
-    r.state = s.at("state").get<std::string>();
-    r.before = s.value("before", json());
-    r.applied = s.value("applied", json());
-    r.error = s.value("error", "");
-    r.updated_at = s.value("updated_at", "");
-    r.applied_at = s.value("applied_at", "");
-    r.apply_seq = s.value("apply_seq", 0LL);
-    r.exposure = s.value("exposure", json());
-  } catch (const json::exception& e) {
-    return Error::invalid("run " + run_id + ": a step is malformed: " + e.what());
-  }
-  return r;
-}
-
-struct ImportedRun {
-  RunRecord run;
-  std::vector<StepRecord> steps;
-  std::vector<UsedApproval> used;
-  std::string caller, plan_caller;
-};
-
-Result<std::vector<UsedApproval>> used_from(const json& r, const std::string& run_id) {
-  std::vector<UsedApproval> out;
-  if (!r.contains("approvals_used")) return out;  // exports from before they were carried
-  if (!r.at("approvals_used").is_array()) return Error::invalid("run " + run_id + ": approvals_used is not a list");
-  try {
-    for (const auto& u : r.at("approvals_used")) {
-      UsedApproval x{u.at("approval_id").get<std::string>(), run_id, u.value("approver", ""), u.value("plan_hash", ""),
-                     u.value("used_at", "")};
-      if (x.approval_id.empty()) return Error::invalid("run " + run_id + ": a used approval without approval_id");
-      out.push_back(std::move(x));
-    }
-  } catch (const json::exception& e) {
-    return Error::invalid("run " + run_id + ": a used approval is malformed: " + e.what());
-  }
-  return out;
 }
 
 // Records the run's used approvals unless already recorded for it; one recorded for another run
@@ -188,41 +124,10 @@ int run_import(GlobalOptions& g, const StateArgs& a) {
   if (!in) return report_error(g, Error::io(a.file + ": cannot read"));
   std::stringstream buf;
   buf << in.rdbuf();
-  json doc = json::parse(buf.str(), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || doc.value("format", "") != kExportFormat || !doc["runs"].is_array())
-    return report_error(g, Error::invalid(a.file + ": not a containctl state export (" + kExportFormat + ")"));
   // Everything is checked before anything is written.
-  std::vector<ImportedRun> runs;
-  for (const auto& r : doc["runs"]) {
-    if (!r.is_object() || !r.contains("run_id") || !r.at("run_id").is_string() || !r.contains("steps") ||
-        !r.at("steps").is_array())
-      return report_error(g, Error::invalid(a.file + ": a run without run_id or steps"));
-    RunRecord rec{.run_id = r.at("run_id").get<std::string>(),
-                  .plan_hash = r.value("plan_hash", ""),
-                  .status = r.value("status", ""),
-                  .started_at = r.value("started_at", ""),
-                  .finished_at = r.value("finished_at", ""),
-                  .requester = r.value("requester", ""),
-                  .mode = r.value("mode", ""),
-                  .plan = r.value("plan", json()),
-                  .case_id = r.value("case_id", ""),
-                  .recovery = r.value("recovery", json())};
-    if (!rec.recovery.is_null() && !rec.recovery.is_object())
-      return report_error(g, Error::invalid(a.file + ": run " + rec.run_id + ": recovery is not an object"));
-    if (rec.run_id.rfind("run-", 0) != 0 || rec.run_id.find_first_of("#/ \t\n") != std::string::npos)
-      return report_error(g, Error::invalid(a.file + ": '" + rec.run_id + "' is not a run id"));
-    std::vector<StepRecord> steps;
-    for (const auto& s : r.at("steps")) {
-      auto st = step_from(s, rec.run_id);
-      if (!st.ok()) return report_error(g, st.error());
-      steps.push_back(*st);
-    }
-    auto used = used_from(r, rec.run_id);
-    if (!used.ok()) return report_error(g, used.error());
-    if ((r.contains("caller") && !r["caller"].is_string()) || (r.contains("plan_caller") && !r["plan_caller"].is_string()))
-      return report_error(g, Error::invalid(a.file + ": run " + rec.run_id + ": caller is not a string"));
-    runs.push_back({rec, steps, *used, r.value("caller", ""), r.value("plan_caller", "")});
-  }
+  auto parsed = parse_state_export(buf.str(), a.file);
+  if (!parsed.ok()) return report_error(g, parsed.error());
+  const std::vector<ExportedRun>& runs = *parsed;
   auto rt_r = Runtime::open(g, false);
   if (!rt_r.ok()) return report_error(g, rt_r.error());
   Runtime& rt = **rt_r;
