@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -19,6 +21,20 @@ namespace containctl::orch {
 
 void logged(const Status& status) {
   if (!status.ok()) spdlog::error("journal: {}", status.error().describe());
+}
+
+Status fault_refuses_step_state(const std::string& state) {
+#ifdef CONTAINCTL_FAULT_INJECTION
+  static std::atomic<int> verified_moves{0};
+  const char* spec = std::getenv("CONTAINCTL_FAULT");
+  const std::string prefix = "refuse_verified:";
+  if (!spec || state != step_state::kVerified || std::string(spec).rfind(prefix, 0) != 0) return Ok{};
+  if (++verified_moves == std::atoi(spec + prefix.size()))
+    return Error::io("journal write refused (CONTAINCTL_FAULT=" + std::string(spec) + ")");
+#else
+  (void)state;
+#endif
+  return Ok{};
 }
 
 void split_case_marker(RunRecord& run) {

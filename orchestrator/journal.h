@@ -216,4 +216,10 @@ const std::vector<std::string>& run_statuses_before(const std::string& to);
 // a failed bookkeeping write is logged rather than lost.
 void logged(const Status& status);
 
+// Fault injection for the end-to-end tests (compiled only with CONTAINCTL_FAULT_INJECTION):
+// CONTAINCTL_FAULT=refuse_verified:N refuses the N-th move of a step to "verified" this process
+// asks either backend for (1-based), as a store that refuses the write would; the step stays as
+// it was. Ok otherwise, and always Ok without fault injection.
+Status fault_refuses_step_state(const std::string& state);
+
 }  // namespace containctl::orch

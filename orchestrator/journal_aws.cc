@@ -404,6 +404,7 @@ Status AwsJournal::record_before(const std::string& run_id, int entry, const std
 
 Status AwsJournal::set_state(const std::string& run_id, int entry, const std::string& step_id, const std::string& state,
                              const std::string& error) {
+  CC_TRY(fault_refuses_step_state(state));
   json names = {{"#err", "error"}};
   json values = {{":err", ddb_s(error)}};
   CC_TRY(step_update(run_id, entry, step_id, "SET #err = :err", state, names, values, "set state of " + step_id));

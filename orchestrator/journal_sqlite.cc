@@ -248,6 +248,7 @@ Status SqliteJournal::record_before(const std::string& run_id, int entry, const 
 
 Status SqliteJournal::set_state(const std::string& run_id, int entry, const std::string& step_id, const std::string& state,
                           const std::string& error) {
+  CC_TRY(fault_refuses_step_state(state));
   return write([&]() -> Status {
     std::string now = aws::format_iso8601(clock_.now());
     Stmt s(db_, "UPDATE steps SET state = ?, error = ?, updated_at = ? WHERE run_id = ? AND entry = ? AND step_id = ?");

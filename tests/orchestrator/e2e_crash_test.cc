@@ -156,6 +156,81 @@ TEST_P(E2eCrashTrial, ResumeAfterACrashFinishesTheRunAndRollbackRestores) {
   }
 }
 
+// The journal refuses to record a step's "verified" (CONTAINCTL_FAULT=refuse_verified:1, in the
+// journal layer of either backend, as a store refusing the write would). The step holds, but the
+// responder must read that the run is partial and which step is unrecorded: in the apply summary
+// (text and --output json) and in `status RUN`. apply --resume then verifies it and succeeds.
+TEST_P(E2eCrashTrial, AVerifiedTheJournalRefusedIsReportedPartialNamingTheStep) {
+  const std::string plan_file = "refused.plan.json";
+  // A fresh world with the user as the one target, applied with the fault; returns the run and
+  // the one step the journal holds as applied.
+  auto refused_run = [&](const std::string& name, bool json_out, Proc& a) -> std::pair<std::string, std::string> {
+    state_ = dir_ + "/" + name;
+    fs::create_directories(state_);
+    seed(1);
+    write_backend_settings();
+    Proc p = plan({"--target", seed_["user_arn"].get<std::string>()}, plan_file);
+    EXPECT_EQ(p.code, 0) << p.all();
+    std::vector<std::string> args = {"apply", plan_file};
+    if (json_out) args.insert(args.begin(), {"--output", "json"});
+    a = run(args, {{"CONTAINCTL_FAULT", "refuse_verified:1"}});
+    EXPECT_EQ(a.code, 4) << "partial exits 4\n" << a.all();
+    json st = status_json();
+    EXPECT_EQ(st["runs"].size(), 1u) << st.dump();
+    if (st["runs"].size() != 1) return {"", ""};
+    const std::string run_id = st["runs"][0]["run_id"];
+    json one = status_json(run_id);
+    EXPECT_EQ(one["status"], "partial") << one.dump();
+    std::vector<std::string> applied;
+    for (const auto& s : one["steps"]) {
+      if (s["state"] == "applied") {
+        applied.push_back(s["step"]);
+        EXPECT_EQ(s.value("verified", true), false) << "status --output json marks it unverified: " << s.dump();
+      } else {
+        EXPECT_EQ(s["state"], "verified") << s.dump();
+      }
+    }
+    EXPECT_EQ(applied.size(), 1u) << one.dump();
+    return {run_id, applied.empty() ? "" : applied[0]};
+  };
+  const std::string unrecorded = ": verified, but the journal could not record it";
+
+  Proc a;
+  auto [run_id, step] = refused_run("refused-text", false, a);
+  ASSERT_FALSE(step.empty());
+  const std::string user = seed_["user_arn"];
+  EXPECT_NE(a.out.find("Run " + run_id + " partial"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find(user + " " + step + unrecorded), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("until apply --resume verifies it again"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("containctl apply " + plan_file + " --resume " + run_id), std::string::npos) << a.out;
+  Proc st = run({"status", run_id});
+  EXPECT_EQ(st.code, 0) << st.all();
+  EXPECT_NE(st.out.find(run_id + "  partial"), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find(user + "  " + step + "  applied (not verified: apply --resume verifies it)"), std::string::npos)
+      << st.out;
+  EXPECT_NE(st.out.find("Next: containctl apply PLAN --resume " + run_id), std::string::npos) << st.out;
+
+  Proc r = run({"apply", plan_file, "--resume", run_id});
+  EXPECT_EQ(r.code, 0) << r.all();
+  json done = status_json(run_id);
+  EXPECT_EQ(done["status"], "succeeded") << done.dump();
+  for (const auto& s : done["steps"]) EXPECT_EQ(s["state"], "verified") << s.dump();
+
+  Proc j;
+  auto [json_run, json_step] = refused_run("refused-json", true, j);
+  ASSERT_FALSE(json_step.empty());
+  json doc = json::parse(j.out.empty() ? "{}" : j.out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << j.out;
+  EXPECT_EQ(doc.value("run_id", ""), json_run) << j.out;
+  EXPECT_EQ(doc.value("status", ""), "partial") << j.out;
+  ASSERT_EQ(doc["errors"].size(), 1u) << j.out;
+  const std::string err = doc["errors"][0];
+  EXPECT_NE(err.find(seed_["user_arn"].get<std::string>() + " " + json_step + unrecorded), std::string::npos) << err;
+  EXPECT_NE(err.find("apply --resume"), std::string::npos) << err;
+  ASSERT_FALSE(doc["next"].empty()) << j.out;
+  EXPECT_EQ(doc["next"][0], "containctl apply " + plan_file + " --resume " + json_run) << j.out;
+}
+
 // The bucket's whole-policy step and the object's statement share the bucket policy: killed at
 // any of their steps, rollback still brings back the policy byte for byte.
 TEST_P(E2eCrashTrial, TargetsSharingABucketRestoreExactlyAfterACrash) {

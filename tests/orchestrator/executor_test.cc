@@ -1,5 +1,6 @@
 // The executor against a fake action family: journal-before-mutate, dependency waves with real
-// concurrency, failure isolation, resume, and rollback order and holds. No AWS, no sleeps.
+// concurrency, failure isolation, resume, and rollback order and holds. No AWS, no sleeps; one
+// fixture (ExecutorTeamStoreTest) keeps the journal in the team store, DynamoDB and S3 in moto.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -13,7 +14,12 @@
 
 #include "orchestrator/executor.h"
 #include "orchestrator/journal.h"
+#include "orchestrator/journal_aws.h"
+#include "orchestrator/state_init.h"
 #include "aws/client.h"
+#include "aws/credentials.h"
+#include "aws/curl_transport.h"
+#include "tests/support/moto_server.h"
 
 namespace containctl::orch {
 namespace {
@@ -265,6 +271,98 @@ TEST_F(ExecutorTest, AVerifiedTheJournalCouldNotRecordLeavesTheRunPartialAndResu
   RunOutcome resumed = execute_run(*journal_, run, entries, env_);
   EXPECT_EQ(resumed.status, "succeeded");
   EXPECT_EQ(states_of(*journal_, run)["ay"], "verified");
+  EXPECT_EQ(std::count(fake_.log.begin(), fake_.log.end(), "apply i-0000000000000000a/y"), 0) << "resume applied y again";
+}
+
+// Passes every request to moto but refuses (AccessDenied, as a policy on the table would) each
+// DynamoDB UpdateItem that moves the item `refused_key` to "verified".
+class RefusingTransport : public aws::HttpTransport {
+ public:
+  Result<aws::HttpResponse> send(const aws::HttpRequest& req) override {
+    if (req.header("X-Amz-Target") == "DynamoDB_20120810.UpdateItem" && !refused_key.is_null()) {
+      json body = json::parse(req.body, nullptr, false);
+      if (!body.is_discarded() && body.value("Key", json()) == refused_key &&
+          body["ExpressionAttributeValues"].value(":to", json()) == json{{"S", "verified"}}) {
+        refused++;
+        aws::HttpResponse r;
+        r.status = 400;
+        r.headers.push_back({"Content-Type", "application/x-amz-json-1.0"});
+        r.body = R"j({"__type":"com.amazonaws.dynamodb.v20120810#AccessDeniedException","Message":"refused (test)"})j";
+        return r;
+      }
+    }
+    return real.send(req);
+  }
+  aws::CurlTransport real;
+  json refused_key;  // null: nothing refused
+  std::atomic<int> refused{0};
+};
+
+// The executor with its journal in the team store (AwsJournal on DynamoDB and S3 in moto).
+class ExecutorTeamStoreTest : public ExecutorTest {
+ protected:
+  void SetUp() override {
+    ExecutorTest::SetUp();
+    auto& moto = testing::MotoServer::shared();
+    moto.reset();
+    transport_ = std::make_shared<RefusingTransport>();
+    aws::ClientConfig cfg;
+    cfg.transport = transport_;
+    cfg.credentials = std::make_shared<aws::StaticCredentialsProvider>(testing::MotoServer::default_credentials());
+    cfg.endpoints.all = moto.url();
+    cfg.account_id = "123456789012";
+    cfg.retry.max_attempts = 3;
+    store_client_ = std::make_shared<aws::AwsClient>(cfg);
+    StateSettings st;
+    st.backend = "aws";
+    st.table = "containctl-state";
+    st.bucket = "containctl-state-123456789012";
+    st.region = "us-east-1";
+    auto made = init_team_store(*store_client_, st, false, "");
+    ASSERT_TRUE(made.ok()) << made.error().describe();
+    auto aws_journal = std::make_unique<AwsJournal>(store_client_, st.region, st.table, st.bucket,
+                                                    aws::SystemClock::instance());
+    aws_ = aws_journal.get();
+    journal_ = std::move(aws_journal);
+    fake_.journal = journal_.get();
+  }
+  std::shared_ptr<RefusingTransport> transport_;
+  std::shared_ptr<aws::AwsClient> store_client_;
+  AwsJournal* aws_ = nullptr;
+};
+
+// The same on the team store: DynamoDB refuses the UpdateItem that moves y to "verified". The run
+// is partial and names y, y stays applied in the table, and apply --resume verifies y without
+// applying it again.
+TEST_F(ExecutorTeamStoreTest, AVerifiedTheTeamStoreCouldNotRecordLeavesTheRunPartialAndResumeVerifiesIt) {
+  std::vector<PlanEntry> entries = chain_and_pair();
+  std::string run = start(entries);
+  auto key = aws_->step_item_key(run, 0, "y");
+  ASSERT_TRUE(key.ok()) << key.error().describe();
+  transport_->refused_key = *key;
+  RunOutcome out = execute_run(*journal_, run, entries, env_);
+  EXPECT_GE(transport_->refused.load(), 1) << "the refusal never fired: the test would prove nothing";
+  EXPECT_EQ(out.status, "partial") << "a step the team store still holds as applied was reported as succeeded";
+  EXPECT_EQ(out.steps_unrecorded, 1);
+  EXPECT_EQ(out.steps_done, 4);  // x, z, p, q
+  ASSERT_EQ(out.errors.size(), 1u);
+  EXPECT_NE(out.errors[0].find(" y: verified, but the journal could not record it"), std::string::npos) << out.errors[0];
+  EXPECT_NE(out.errors[0].find("AccessDenied"), std::string::npos) << "the store's own refusal is named: " << out.errors[0];
+  EXPECT_NE(out.errors[0].find("apply --resume"), std::string::npos) << out.errors[0];
+  auto states = states_of(*journal_, run);
+  EXPECT_EQ(states["ay"], "applied");
+  EXPECT_EQ(states["az"], "verified") << "y holds, so the step after it went on";
+  EXPECT_EQ(journal_->run(run)->status, "partial");
+
+  transport_->refused_key = json();
+  fake_.log.clear();
+  // apply --resume moves the run back to running first (apply_run); the store allows partial -> running only.
+  ASSERT_TRUE(journal_->set_run_status(run, "running").ok());
+  RunOutcome resumed = execute_run(*journal_, run, entries, env_);
+  EXPECT_EQ(resumed.status, "succeeded");
+  EXPECT_TRUE(resumed.errors.empty()) << resumed.errors[0];
+  EXPECT_EQ(states_of(*journal_, run)["ay"], "verified");
+  EXPECT_EQ(journal_->run(run)->status, "succeeded");
   EXPECT_EQ(std::count(fake_.log.begin(), fake_.log.end(), "apply i-0000000000000000a/y"), 0) << "resume applied y again";
 }
 
