@@ -131,14 +131,19 @@ class E2eTest : public ::testing::Test {
     return env;
   }
   std::map<std::string, std::string> base_env() const {
-    return {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
-            {"HOME", dir_ + "/home"},
-            {"AWS_ACCESS_KEY_ID", key_id_},
-            {"AWS_SECRET_ACCESS_KEY", secret_},
-            {"AWS_REGION", "us-east-1"},
-            {"AWS_ENDPOINT_URL", moto().url()},
-            {"AWS_EC2_METADATA_DISABLED", "true"},
-            {"CONTAINCTL_STATE_DIR", state_}};
+    std::map<std::string, std::string> env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
+                                              {"HOME", dir_ + "/home"},
+                                              {"AWS_ACCESS_KEY_ID", key_id_},
+                                              {"AWS_SECRET_ACCESS_KEY", secret_},
+                                              {"AWS_REGION", "us-east-1"},
+                                              {"AWS_ENDPOINT_URL", moto().url()},
+                                              {"AWS_EC2_METADATA_DISABLED", "true"},
+                                              {"CONTAINCTL_STATE_DIR", state_}};
+    // A sanitizer run's options (scripts/test --sanitize) reach containctl too: without them a
+    // report in it only printed to a stderr the test may not read, and TSan's did not stop it.
+    for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"})
+      if (const char* v = std::getenv(name)) env[name] = v;
+    return env;
   }
 
   // Runs containctl with `args` in dir_. AWS_PROFILE and everything else of the test's own environment
