@@ -306,11 +306,7 @@ class ExecutorTeamStoreTest : public ExecutorTest {
     auto& moto = testing::MotoServer::shared();
     moto.reset();
     transport_ = std::make_shared<RefusingTransport>();
-    aws::ClientConfig cfg;
-    cfg.transport = transport_;
-    cfg.credentials = std::make_shared<aws::StaticCredentialsProvider>(testing::MotoServer::default_credentials());
-    cfg.endpoints.all = moto.url();
-    cfg.account_id = "123456789012";
+    aws::ClientConfig cfg = moto.client_config(transport_);
     cfg.retry.max_attempts = 3;
     store_client_ = std::make_shared<aws::AwsClient>(cfg);
     StateSettings st;

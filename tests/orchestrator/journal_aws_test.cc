@@ -62,11 +62,7 @@ class AwsJournalTest : public ::testing::Test {
     auto& moto = testing::MotoServer::shared();
     moto.reset();
     transport_ = std::make_shared<LossyTransport>();
-    aws::ClientConfig cfg;
-    cfg.transport = transport_;
-    cfg.credentials = std::make_shared<aws::StaticCredentialsProvider>(testing::MotoServer::default_credentials());
-    cfg.endpoints.all = moto.url();
-    cfg.account_id = "123456789012";
+    aws::ClientConfig cfg = moto.client_config(transport_);
     cfg.retry.max_attempts = 3;
     client_ = std::make_shared<aws::AwsClient>(cfg);
     state_.backend = "aws";

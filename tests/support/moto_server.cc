@@ -114,14 +114,19 @@ aws::Credentials MotoServer::default_credentials() {
   return c;
 }
 
-std::unique_ptr<aws::AwsClient> MotoServer::client(const aws::Credentials& creds) const {
+aws::ClientConfig MotoServer::client_config(std::shared_ptr<aws::HttpTransport> transport,
+                                            const aws::Credentials& creds) const {
   aws::ClientConfig cfg;
-  cfg.transport = std::make_shared<aws::CurlTransport>();
+  cfg.transport = std::move(transport);
   cfg.credentials = std::make_shared<aws::StaticCredentialsProvider>(creds);
   cfg.endpoints.all = url();
   cfg.account_id = "123456789012";
   cfg.retry.max_attempts = 1;
-  return std::make_unique<aws::AwsClient>(cfg);
+  return cfg;
+}
+
+std::unique_ptr<aws::AwsClient> MotoServer::client(const aws::Credentials& creds) const {
+  return std::make_unique<aws::AwsClient>(client_config(std::make_shared<aws::CurlTransport>(), creds));
 }
 
 MotoServer& MotoServer::shared(int no_auth_count) {

@@ -29,6 +29,10 @@ class MotoServer {
   // A client for account 123456789012 with moto's default "testing" credentials, every service
   // pointed at this server. `account_header` adds x-moto-account-id (only with auth off).
   std::unique_ptr<aws::AwsClient> client(const aws::Credentials& creds = default_credentials()) const;
+  // That client's configuration sending through `transport` (a test's fault-injecting wrapper),
+  // for tests that build their own client from it.
+  aws::ClientConfig client_config(std::shared_ptr<aws::HttpTransport> transport,
+                                  const aws::Credentials& creds = default_credentials()) const;
   static aws::Credentials default_credentials();
 
   // The process-wide server for tests that share one (lazily started, stopped at exit).
